@@ -1,0 +1,30 @@
+"""Stage 2: Chunk -> embeddings (sentence-transformers) -> FAISS + chunk store, saved as one index directory."""
+
+from .build import IngestReport, build_index, ingest, save_index
+from .default import BUNDLED_CORPUS, open_or_build
+from .embedder import PACKAGED_MODEL, Embedder
+from .errors import IndexBusyError, IndexDamagedError, IndexMismatchError, IndexNotFoundError
+from .manifest import DEFAULT_FACTORY, FORMAT_VERSION, IndexSettings, Manifest
+from .search import Passage, SearchIndex, load_index
+
+__all__ = [
+    "BUNDLED_CORPUS",
+    "DEFAULT_FACTORY",
+    "FORMAT_VERSION",
+    "PACKAGED_MODEL",
+    "Embedder",
+    "IndexBusyError",
+    "IndexDamagedError",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "IndexSettings",
+    "IngestReport",
+    "Manifest",
+    "Passage",
+    "SearchIndex",
+    "build_index",
+    "ingest",
+    "load_index",
+    "open_or_build",
+    "save_index",
+]

@@ -1,0 +1,103 @@
+"""The manifest: how an index was built, so that loading it can refuse what does not match."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from typing import Any
+
+from ingest.chunking import ChunkSettings
+from ingest.errors import CiteqaError
+
+from .embedder import PACKAGED_MODEL
+from .errors import IndexDamagedError, IndexMismatchError
+
+FORMAT_VERSION = 1
+DEFAULT_FACTORY = "IDMap2,Flat"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """Everything that decides what an index holds; validated on creation."""
+
+    model: str = PACKAGED_MODEL
+    factory: str = DEFAULT_FACTORY  # a FAISS index_factory string, over inner product on unit vectors
+    chunking: ChunkSettings = field(default_factory=ChunkSettings)
+
+    def __post_init__(self) -> None:
+        if not self.model.strip():
+            raise CiteqaError("the embedding model name is empty", f"use {PACKAGED_MODEL}")
+        if not self.factory.strip():
+            raise CiteqaError("the FAISS factory string is empty", f"use {DEFAULT_FACTORY}")
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    settings: IndexSettings
+    dimension: int
+    documents: dict[str, str]  # source -> sha256 of its text
+    chunks: int
+    origin: str = ""  # "bundled" for the default index built from the shipped interviews
+    format_version: int = FORMAT_VERSION
+    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    versions: dict[str, str] = field(default_factory=lambda: library_versions())
+
+    def to_json(self) -> str:
+        data = {
+            "format_version": self.format_version,
+            "model": {"id": self.settings.model, "dimension": self.dimension},
+            "chunking": asdict(self.settings.chunking),
+            "faiss": {"factory": self.settings.factory, "metric": "inner_product"},
+            "counts": {"documents": len(self.documents), "chunks": self.chunks},
+            "documents": self.documents,
+            "origin": self.origin,
+            "created_at": self.created_at,
+            "versions": self.versions,
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        try:
+            data: dict[str, Any] = json.loads(text)
+            version = data["format_version"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexDamagedError("the index manifest is unreadable", "rebuild it with citeqa ingest") from exc
+        if version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"the index has format version {version}; this citeqa reads version {FORMAT_VERSION}",
+                "rebuild it with citeqa ingest",
+            )
+        try:
+            settings = IndexSettings(
+                model=data["model"]["id"],
+                factory=data["faiss"]["factory"],
+                chunking=ChunkSettings(**data["chunking"]),
+            )
+            return cls(
+                settings=settings,
+                dimension=int(data["model"]["dimension"]),
+                documents=dict(data["documents"]),
+                chunks=int(data["counts"]["chunks"]),
+                origin=str(data.get("origin", "")),
+                format_version=version,
+                created_at=str(data["created_at"]),
+                versions=dict(data["versions"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IndexDamagedError(
+                f"the index manifest is missing or has a bad field ({exc})", "rebuild it with citeqa ingest"
+            ) from exc
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in ("citeqa", "faiss-cpu", "sentence-transformers", "torch", "tiktoken", "numpy"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions

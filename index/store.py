@@ -1,0 +1,115 @@
+"""The index directory on disk, written atomically.
+
+    DIR/CURRENT          name of the generation in use (replaced atomically, last)
+    DIR/gen-<stamp>/     manifest.json, vectors.faiss, documents.jsonl, chunks.jsonl
+    DIR/.lock            held while a writer works
+
+A writer builds a new generation beside the old one, syncs it, then points CURRENT at it: a reader sees the
+old index or the new one, never half of either, and a writer killed at any point leaves the old one in use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import IndexBusyError, IndexDamagedError, IndexNotFoundError
+
+CURRENT = "CURRENT"
+LOCK = ".lock"
+GENERATION_PREFIX = "gen-"
+_OWN_NAMES = (CURRENT, LOCK, CURRENT + ".tmp")
+
+
+def current_generation(directory: Path) -> Path:
+    """The folder of the generation in use; IndexNotFoundError when there is none."""
+    pointer = directory / CURRENT
+    if not pointer.is_file():
+        hint = "build one with: citeqa ingest PATH... --index " + str(directory)
+        if directory.is_dir() and any(p.name.startswith(GENERATION_PREFIX) for p in directory.iterdir()):
+            raise IndexNotFoundError(f"{directory} holds no finished index (an ingest did not complete)", hint)
+        raise IndexNotFoundError(f"no citeqa index at {directory}", hint)
+    name = pointer.read_text(encoding="utf-8").strip()
+    generation = directory / name
+    if not name.startswith(GENERATION_PREFIX) or "/" in name or not generation.is_dir():
+        raise IndexDamagedError(f"{pointer} names no index generation", "rebuild it with citeqa ingest")
+    return generation
+
+
+@contextlib.contextmanager
+def writing(directory: Path) -> Iterator[Path]:
+    """Yield an empty folder to write a new generation into; on success it becomes the current one."""
+    _check_is_index_or_empty(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with _locked(directory):
+        _remove_unused_generations(directory)
+        generation = directory / f"{GENERATION_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
+        generation.mkdir()
+        try:
+            yield generation
+            for file in generation.iterdir():
+                _fsync(file)
+            _fsync(generation)
+            pointer = directory / (CURRENT + ".tmp")
+            pointer.write_text(generation.name + "\n", encoding="utf-8")
+            _fsync(pointer)
+            os.replace(pointer, directory / CURRENT)
+            _fsync(directory)
+        except BaseException:
+            shutil.rmtree(generation, ignore_errors=True)
+            raise
+        _remove_unused_generations(directory)
+
+
+def _check_is_index_or_empty(directory: Path) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise IndexNotFoundError(f"{directory} is a file, not an index folder", "choose another --index path")
+    if directory.is_dir():
+        strangers = [
+            p.name
+            for p in directory.iterdir()
+            if p.name not in _OWN_NAMES and not p.name.startswith(GENERATION_PREFIX)
+        ]
+        if strangers:
+            raise IndexNotFoundError(
+                f"{directory} is not a citeqa index folder (it holds {strangers[0]!r}); refusing to write there",
+                "choose an empty or new folder for --index",
+            )
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    with open(directory / LOCK, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IndexBusyError(
+                f"another citeqa process is writing the index at {directory}", "wait for it to finish"
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _remove_unused_generations(directory: Path) -> None:
+    """Drop generations that are not current: leftovers of killed writers or replaced indexes."""
+    pointer = directory / CURRENT
+    current = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else None
+    for path in directory.iterdir():
+        if path.name.startswith(GENERATION_PREFIX) and path.name != current:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

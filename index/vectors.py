@@ -1,0 +1,56 @@
+"""FAISS over unit vectors with inner product: build, search, save and load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ingest.errors import CiteqaError
+
+from .embedder import Vectors
+from .errors import IndexDamagedError
+
+Ids = npt.NDArray[np.int64]
+
+
+def build_vectors(vectors: Vectors, ids: Ids, factory: str) -> Any:
+    """A FAISS index holding `vectors` under `ids`; any factory string, wrapped in an id map if it lacks one."""
+    import faiss
+
+    spec = factory if factory.startswith("IDMap") else f"IDMap2,{factory}"
+    try:
+        index = faiss.index_factory(vectors.shape[1], spec, faiss.METRIC_INNER_PRODUCT)
+        if not index.is_trained:
+            index.train(vectors)
+        index.add_with_ids(vectors, ids)
+    except RuntimeError as exc:
+        raise CiteqaError(
+            f"FAISS cannot build {factory!r} over {len(vectors)} vectors: {str(exc).splitlines()[-1]}",
+            "use the default IDMap2,Flat, or a factory whose training needs fewer vectors",
+        ) from exc
+    return index
+
+
+def search_vectors(index: Any, queries: Vectors, k: int) -> tuple[npt.NDArray[np.float32], Ids]:
+    """Scores and ids of the k nearest vectors for each query; missing neighbours have id -1."""
+    k = max(1, min(k, int(index.ntotal) or 1))
+    scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    return scores, ids
+
+
+def write_vectors(index: Any, path: Path) -> None:
+    import faiss
+
+    faiss.write_index(index, str(path))
+
+
+def read_vectors(path: Path) -> Any:
+    import faiss
+
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise IndexDamagedError(f"the FAISS file {path} is unreadable", "rebuild the index with citeqa ingest") from exc

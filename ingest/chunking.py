@@ -1,0 +1,149 @@
+"""Token-sized chunks aligned on sentence boundaries, with char offsets into their document.
+
+A chunk is a run of whole sentences whose tiktoken count stays within `max_tokens`; consecutive chunks share
+up to `overlap_tokens` of trailing sentences, so an answer near a boundary sits whole in one of them. A
+sentence longer than a chunk is split at word boundaries (at characters only for a single giant "word").
+An optional `fits` check (the embedding model's own limit) can only shrink a chunk further.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import tiktoken
+
+from .documents import Document
+from .errors import CiteqaError
+from .sentences import Span, split_sentences
+from .tokens import SUPPORTED_ENCODINGS, count_tokens
+
+_WORD_END = re.compile(r"\S(?=\s|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkSettings:
+    """How documents are cut into chunks; recorded in every index manifest."""
+
+    max_tokens: int = 160
+    overlap_tokens: int = 32
+    encoding: str = "cl100k_base"
+
+    def __post_init__(self) -> None:
+        if not 8 <= self.max_tokens <= 8192:
+            raise CiteqaError(f"chunk size {self.max_tokens} is out of range", "use 8 to 8192 tokens")
+        if not 0 <= self.overlap_tokens <= self.max_tokens // 2:
+            raise CiteqaError(
+                f"chunk overlap {self.overlap_tokens} is out of range",
+                f"use 0 to half the chunk size ({self.max_tokens // 2} tokens)",
+            )
+        if self.encoding not in SUPPORTED_ENCODINGS:
+            raise CiteqaError(f"unknown token encoding {self.encoding!r}", f"use {SUPPORTED_ENCODINGS[0]}")
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage of a document: `text == document.text[start:end]`."""
+
+    id: int  # from a content hash: the same chunk gets the same id on every ingest
+    source: str
+    start: int
+    end: int
+    text: str
+
+
+def chunk_id(source: str, start: int, text: str) -> int:
+    digest = hashlib.sha256(f"{source}\x00{start}\x00{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1  # 63 bits: a positive int64, as FAISS ids are
+
+
+class Chunker:
+    """Cuts documents into chunks by the settings; `fits` is an extra limit a chunk's text must meet."""
+
+    def __init__(
+        self,
+        settings: ChunkSettings,
+        encoding: tiktoken.Encoding,
+        fits: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.encoding = encoding
+        self.fits = fits
+
+    def chunk(self, document: Document, sentences: Sequence[Span] | None = None) -> list[Chunk]:
+        text = document.text
+        spans = split_sentences(text) if sentences is None else sentences
+        units = [piece for span in spans for piece in self._fitting_pieces(text, span)]
+        chunks: list[Chunk] = []
+        first = 0
+        while first < len(units):
+            last = self._last_unit(text, units, first)
+            start, end = units[first].start, units[last].end
+            chunks.append(Chunk(chunk_id(document.source, start, text[start:end]), document.source, start, end,
+                                text[start:end]))
+            if last == len(units) - 1:
+                break
+            first = self._overlap_start(text, units, first, last)
+        return chunks
+
+    def tokens(self, text: str) -> int:
+        return count_tokens(self.encoding, text)
+
+    def _ok(self, text: str) -> bool:
+        return self.tokens(text) <= self.settings.max_tokens and (self.fits is None or self.fits(text))
+
+    def _last_unit(self, text: str, units: Sequence[Span], first: int) -> int:
+        """The furthest unit such that units[first..last] still make an acceptable chunk (binary search)."""
+        low, high = first, len(units) - 1
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self._ok(text[units[first].start : units[mid].end]):
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    def _overlap_start(self, text: str, units: Sequence[Span], first: int, last: int) -> int:
+        """Where the next chunk starts: the earliest unit after `first` whose tail up to `last` fits the overlap."""
+        low, high = first + 1, last + 1  # last + 1: no overlap
+        while low < high:
+            mid = (low + high) // 2
+            if self.tokens(text[units[mid].start : units[last].end]) <= self.settings.overlap_tokens:
+                high = mid
+            else:
+                low = mid + 1
+        return low
+
+    def _fitting_pieces(self, text: str, span: Span) -> list[Span]:
+        """The span itself if it fits a chunk, else its longest word-aligned pieces that each fit."""
+        if self._ok(text[span.start : span.end]):
+            return [span]
+        pieces: list[Span] = []
+        start = span.start
+        while start < span.end:
+            ends = [m.end() for m in _WORD_END.finditer(text, start, span.end)]
+            end = _longest(ends, lambda e: self._ok(text[start:e]))
+            if end is None:  # one "word" longer than a chunk: cut it at characters
+                end = _longest(list(range(start + 1, span.end + 1)), lambda e: self._ok(text[start:e]))
+                end = end or start + 1
+            pieces.append(Span(start, end))
+            start = end
+            while start < span.end and text[start].isspace():
+                start += 1
+        return pieces
+
+
+def _longest(ends: Sequence[int], ok: Callable[[int], bool]) -> int | None:
+    """The largest end for which `ok` holds, assuming it holds for a prefix of `ends` (binary search)."""
+    low, high = 0, len(ends) - 1
+    if high < 0 or not ok(ends[0]):
+        return None
+    while low < high:
+        mid = (low + high + 1) // 2
+        if ok(ends[mid]):
+            low = mid
+        else:
+            high = mid - 1
+    return ends[low]
