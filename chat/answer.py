@@ -1,0 +1,59 @@
+"""The answer contract: one JSON shape from the CLI, the HTTP API and eval predictions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from index.search import Passage
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """Where an answer stands: `document_text[start:end] == answer`, `[quote_start:quote_end] == quote`."""
+
+    source: str
+    title: str
+    start: int
+    end: int
+    quote: str
+    quote_start: int
+    quote_end: int
+    page: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "title": self.title,
+            "start": self.start,
+            "end": self.end,
+            "quote": self.quote,
+            "quote_start": self.quote_start,
+            "quote_end": self.quote_end,
+            "page": self.page,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """`text is None` means the documents do not answer the question (abstention)."""
+
+    question: str
+    text: str | None
+    confidence: float
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = field(default=())
+
+    @property
+    def abstained(self) -> bool:
+        return self.text is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "confidence": round(self.confidence, 4),
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+        }

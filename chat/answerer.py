@@ -1,0 +1,113 @@
+"""Question -> retrieve -> choose the sentence -> narrow to the answer span -> Answer with citations.
+
+Batch-first: `answer_batch` embeds all questions in one pass; `answer` is its one-question wrapper.
+The model and the index are loaded once, by the caller, and shared.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from index.embedder import Embedder
+from index.errors import IndexMismatchError
+from index.search import Passage, SearchIndex
+
+from .answer import Answer, Citation
+from .evidence import Evidence, TermWeights, find_evidence, stems_of
+from .question import analyze, check_question
+from .settings import AnswerSettings
+from .spans import Extraction, extract
+
+_SENTENCES_TRIED = 3  # the best few sentences each get a span reader; the best span wins
+
+
+class Answerer:
+    def __init__(self, index: SearchIndex, embedder: Embedder, settings: AnswerSettings | None = None) -> None:
+        manifest = index.manifest
+        if embedder.model_id != manifest.settings.model:
+            raise IndexMismatchError(
+                f"the index was built with {manifest.settings.model!r}, not {embedder.model_id!r}",
+                "answer with the model the index was built with, or rebuild it with citeqa ingest",
+            )
+        if embedder.dimension != manifest.dimension:
+            raise IndexMismatchError(
+                f"the index holds {manifest.dimension}-d vectors but {embedder.model_id!r} makes "
+                f"{embedder.dimension}-d ones",
+                "rebuild the index with citeqa ingest",
+            )
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings or AnswerSettings()
+        self._stems_by_document: dict[str, set[str]] = {}
+        self.weights = TermWeights(
+            index.documents[source].text[s.start : s.end]
+            for source, spans in index.sentences.items()
+            for s in spans
+        )
+
+    def _document_stems(self, source: str) -> set[str]:
+        if source not in self._stems_by_document:
+            self._stems_by_document[source] = stems_of(self.index.documents[source].text)
+        return self._stems_by_document[source]
+
+    def answer(self, question: str, k: int | None = None) -> Answer:
+        return self.answer_batch([question], k)[0]
+
+    def answer_batch(self, questions: Sequence[str], k: int | None = None) -> list[Answer]:
+        """Answers in the order of `questions`. A bad question raises QuestionError before any work."""
+        checked = [check_question(q, self.settings.max_question_chars) for q in questions]
+        if not checked:
+            return []
+        vectors = self.embedder.encode_queries(checked)
+        retrieved = self.index.search(vectors, k or self.settings.k)
+        return [self._answer(q, passages) for q, passages in zip(checked, retrieved, strict=True)]
+
+    def _answer(self, text: str, passages: list[Passage]) -> Answer:
+        question = analyze(text)
+        evidence = find_evidence(question, passages, self.index, self.weights, self._document_stems)
+        best: tuple[float, Evidence, Extraction] | None = None
+        for candidate in evidence[:_SENTENCES_TRIED]:
+            doc = self.index.documents[candidate.source]
+            span = extract(doc.text, candidate.sentence.start, candidate.sentence.end, question, self.weights)
+            total = candidate.score + 0.25 * (1.0 if span.typed else 0.0) + 0.05 * span.score
+            if best is None or total > best[0]:
+                best = (total, candidate, span)
+        if best is None:
+            return Answer(text, None, 0.0, passages=tuple(passages))
+        _, chosen, span = best
+        confidence = _confidence(chosen, span, question.answer_type.is_numeric)
+        ordered = _answer_passage_first(passages, chosen)
+        if confidence < self.settings.min_confidence:
+            return Answer(text, None, confidence, passages=ordered)
+        doc = self.index.documents[chosen.source]
+        sentence = chosen.sentence
+        citation = Citation(
+            source=doc.source,
+            title=doc.title,
+            start=span.start,
+            end=span.end,
+            quote=doc.text[sentence.start : sentence.end],
+            quote_start=sentence.start,
+            quote_end=sentence.end,
+        )
+        return Answer(text, doc.text[span.start : span.end], confidence, (citation,), ordered)
+
+
+def _confidence(evidence: Evidence, span: Extraction, numeric: bool) -> float:
+    """Evidence strength and answer-type fit, squashed to [0, 1]; a missing year or name weighs heavily."""
+    z = 5.0 * evidence.coverage + 3.0 * evidence.passage_score + (1.0 if span.typed else -0.5 if numeric else 0.0)
+    z -= 4.5
+    if not evidence.pinned:
+        z -= 3.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _answer_passage_first(passages: Sequence[Passage], evidence: Evidence) -> tuple[Passage, ...]:
+    """The passage that holds the answer sentence leads; the others keep their retrieval order."""
+    def holds(p: Passage) -> bool:
+        c = p.chunk
+        return c.source == evidence.source and c.start <= evidence.sentence.start and evidence.sentence.end <= c.end
+
+    first = [p for p in passages if holds(p)][:1]
+    return tuple(first + [p for p in passages if p not in first])

@@ -1,0 +1,109 @@
+"""Choose the sentence that answers: the question's words and their weights, the sentence's neighbours, the
+rank of its passage, and whether it holds what the question pins down (years, numbers, names)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from index.search import Passage, SearchIndex
+from ingest.sentences import Span
+
+from .question import Question
+from .words import stem, terms, tokenize
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    source: str
+    sentence: Span
+    score: float
+    coverage: float  # share of the question's term weight found in the sentence and its neighbours
+    passage_score: float
+    pinned: bool  # every year, number and name the question states is in the sentence or its passage
+
+
+class TermWeights:
+    """Inverse document frequency of stems over the sentences of an index."""
+
+    def __init__(self, sentence_texts: Iterable[str]) -> None:
+        counts: Counter[str] = Counter()
+        total = 0
+        for text in sentence_texts:
+            counts.update(set(terms(tokenize(text))))
+            total += 1
+        self._counts = counts
+        self._total = max(total, 1)
+
+    def __call__(self, term: str) -> float:
+        return math.log(1 + self._total / (1 + self._counts.get(term, 0)))
+
+
+def find_evidence(
+    question: Question,
+    passages: Sequence[Passage],
+    index: SearchIndex,
+    weight: Callable[[str], float],
+    document_stems: Callable[[str], set[str]],
+) -> list[Evidence]:
+    """Candidate sentences from the passages, best first."""
+    total = sum(weight(t) for t in question.terms) or 1.0
+    found: dict[tuple[str, Span], Evidence] = {}
+    for rank, passage in enumerate(passages):
+        chunk = passage.chunk
+        doc = index.documents[chunk.source]
+        sentences = index.sentences[chunk.source]
+        for position, span in enumerate(sentences):
+            if span.end <= chunk.start or span.start >= chunk.end:
+                continue
+            key = (chunk.source, span)
+            here = _stems(doc.text[span.start : span.end])
+            around = set()
+            for neighbour in (position - 1, position + 1):
+                if 0 <= neighbour < len(sentences):
+                    n = sentences[neighbour]
+                    around |= _stems(doc.text[n.start : n.end])
+            own = sum(weight(t) for t in question.terms & here) / total
+            extra = sum(weight(t) for t in (question.terms & around) - here) / total
+            sentence_text = doc.text[span.start : span.end]
+            pinned = _pins_hold(question, sentence_text, document_stems(chunk.source))
+            leans_back = sentence_text.split(" ", 1)[0].lower() in _LEANING_BACK
+            score = 0.65 * own + (0.4 if leans_back else 0.15) * extra + 0.35 * passage.score - 0.02 * rank
+            if sentence_text.rstrip().endswith("?"):
+                score *= 0.5  # a question in the text (an interviewer's) does not answer one
+            elif _is_heading(sentence_text):
+                score *= 0.6  # a heading names a topic; it rarely states an answer
+            if not pinned:
+                score *= 0.7
+            evidence = Evidence(chunk.source, span, score, min(1.0, own + 0.5 * extra), passage.score, pinned)
+            if key not in found or found[key].score < score:
+                found[key] = evidence
+    return sorted(found.values(), key=lambda e: e.score, reverse=True)
+
+
+# A sentence opening with one of these continues the one before it: its neighbours' words count more.
+_LEANING_BACK = frozenset("this these that those they it its such he she their both".split())
+
+
+def _is_heading(text: str) -> bool:
+    words = text.split()
+    if not words or len(words) > 14 or text[-1] in ".!?\"”’:":
+        return False
+    return sum(w[0].isupper() for w in words) >= 0.6 * len(words)
+
+
+def stems_of(text: str) -> set[str]:
+    return _stems(text)
+
+
+def _stems(text: str) -> set[str]:
+    return {stem(t.text) for t in tokenize(text) if t.is_content}
+
+
+def _pins_hold(question: Question, sentence: str, document_stems: set[str]) -> bool:
+    """Years and numbers must be in the sentence itself; names at least in its document."""
+    if any(y not in sentence for y in question.years | question.numbers):
+        return False
+    return all(stem(name) in document_stems for name in question.names)

@@ -1,0 +1,24 @@
+"""How questions are answered; one frozen object, validated on creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.errors import CiteqaError
+
+from .question import MAX_QUESTION_CHARS
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSettings:
+    k: int = 5  # passages retrieved and returned
+    min_confidence: float = 0.35  # abstain below this
+    max_question_chars: int = MAX_QUESTION_CHARS
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.k <= 100:
+            raise CiteqaError(f"k = {self.k} is out of range", "use 1 to 100 passages")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise CiteqaError(f"min_confidence = {self.min_confidence} is out of range", "use 0 to 1")
+        if self.max_question_chars < 1:
+            raise CiteqaError("max_question_chars must be positive", "use the default 1000")
