@@ -19,7 +19,8 @@ from .question import analyze, check_question
 from .settings import AnswerSettings
 from .spans import Extraction, extract
 
-_SENTENCES_TRIED = 3  # the best few sentences each get a span reader; the best span wins
+_SENTENCES_TRIED = 3
+_POOL_FACTOR = 3  # the best few sentences each get a span reader; the best span wins
 
 
 class Answerer:
@@ -56,14 +57,21 @@ class Answerer:
 
     def answer_batch(self, questions: Sequence[str], k: int | None = None) -> list[Answer]:
         """Answers in the order of `questions`. A bad question raises QuestionError before any work."""
+        retrieved = self.retrieve_batch(questions, k)
+        return [self.answer_retrieved(q, passages, k) for q, passages in zip(questions, retrieved, strict=True)]
+
+    def retrieve_batch(self, questions: Sequence[str], k: int | None = None) -> list[list[Passage]]:
+        """The passages for each question, all questions embedded in one pass."""
         checked = [check_question(q, self.settings.max_question_chars) for q in questions]
         if not checked:
             return []
-        vectors = self.embedder.encode_queries(checked)
-        retrieved = self.index.search(vectors, k or self.settings.k)
-        return [self._answer(q, passages) for q, passages in zip(checked, retrieved, strict=True)]
+        wanted = k or self.settings.k
+        pool = max(wanted, _POOL_FACTOR * wanted)  # more than shown: the sentence evidence reranks them
+        return self.index.search(self.embedder.encode_queries(checked), pool)
 
-    def _answer(self, text: str, passages: list[Passage]) -> Answer:
+    def answer_retrieved(self, text: str, passages: Sequence[Passage], k: int | None = None) -> Answer:
+        """The answer to one question from its retrieved passages."""
+        text = check_question(text, self.settings.max_question_chars)
         question = analyze(text)
         evidence = find_evidence(question, passages, self.index, self.weights, self._document_stems)
         best: tuple[float, Evidence, Extraction] | None = None
@@ -73,11 +81,12 @@ class Answerer:
             total = candidate.score + 0.25 * (1.0 if span.typed else 0.0) + 0.05 * span.score
             if best is None or total > best[0]:
                 best = (total, candidate, span)
+        shown = k or self.settings.k
         if best is None:
-            return Answer(text, None, 0.0, passages=tuple(passages))
+            return Answer(text, None, 0.0, passages=tuple(passages[:shown]))
         _, chosen, span = best
         confidence = _confidence(chosen, span, question.answer_type.is_numeric)
-        ordered = _answer_passage_first(passages, chosen)
+        ordered = _rerank(passages, evidence, chosen)[:shown]
         if confidence < self.settings.min_confidence:
             return Answer(text, None, confidence, passages=ordered)
         doc = self.index.documents[chosen.source]
@@ -103,11 +112,15 @@ def _confidence(evidence: Evidence, span: Extraction, numeric: bool) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def _answer_passage_first(passages: Sequence[Passage], evidence: Evidence) -> tuple[Passage, ...]:
-    """The passage that holds the answer sentence leads; the others keep their retrieval order."""
-    def holds(p: Passage) -> bool:
-        c = p.chunk
-        return c.source == evidence.source and c.start <= evidence.sentence.start and evidence.sentence.end <= c.end
+def _rerank(passages: Sequence[Passage], evidence: Sequence[Evidence], chosen: Evidence) -> tuple[Passage, ...]:
+    """The passage holding the answer first, then by the best sentence evidence each holds."""
 
-    first = [p for p in passages if holds(p)][:1]
-    return tuple(first + [p for p in passages if p not in first])
+    def holds(p: Passage, e: Evidence) -> bool:
+        c = p.chunk
+        return c.source == e.source and c.start < e.sentence.end and e.sentence.start < c.end
+
+    def key(p: Passage) -> tuple[bool, float]:
+        contains_answer = holds(p, chosen) and p.chunk.start <= chosen.sentence.start
+        return (contains_answer, max((e.score for e in evidence if holds(p, e)), default=0.0))
+
+    return tuple(sorted(passages, key=key, reverse=True))

@@ -1,0 +1,86 @@
+"""`citeqa ask`: one question from the command line, or a session of them from the terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from index.cli import index_option, open_index
+
+from .answer import Answer
+
+
+@click.command("ask")
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer contract as JSON.")
+@click.option("-k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to retrieve.")
+@index_option
+def ask_command(question: str | None, as_json: bool, k: int, index_dir: Path | None) -> None:
+    """Answer QUESTION from the documents. Without QUESTION, read questions line by line."""
+    from .answerer import Answerer
+    from .question import check_question
+    from .settings import AnswerSettings
+
+    if question is not None:
+        check_question(question)  # a bad question fails before the model loads
+    index, embedder = open_index(index_dir)
+    answerer = Answerer(index, embedder, AnswerSettings(k=k))
+    if question is not None:
+        _show(answerer.answer(question), as_json)
+        return
+    interactive = sys.stdin.isatty()
+    while True:
+        line = _read_question(interactive)
+        if line is None:
+            return
+        if not line.strip():
+            continue
+        from .question import QuestionError
+
+        try:
+            _show(answerer.answer(line), as_json)
+        except QuestionError as exc:
+            click.echo(f"citeqa: {exc}", err=True)
+
+
+def _read_question(interactive: bool) -> str | None:
+    try:
+        return input("question> ") if interactive else next(sys.stdin)
+    except (EOFError, StopIteration):
+        return None
+
+
+def _show(answer: Answer, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return
+    click.echo(format_answer(answer, color=sys.stdout.isatty()))
+
+
+def format_answer(answer: Answer, color: bool = False) -> str:
+    """The answer for people: the span, its sentence with the span marked, and where it stands."""
+    if answer.text is None:
+        lines = ["The documents don't answer this (confidence {:.2f}).".format(answer.confidence)]
+        if answer.passages:
+            best = answer.passages[0].chunk
+            lines.append(f"Closest passage ({best.source}, chars {best.start}-{best.end}):")
+            lines.append("  " + " ".join(best.text.split())[:400])
+        return "\n".join(lines)
+    citation = answer.citations[0]
+    before = citation.quote[: citation.start - citation.quote_start]
+    after = citation.quote[citation.end - citation.quote_start :]
+    marked = click.style(answer.text, bold=True, underline=True) if color else f"«{answer.text}»"
+    return "\n".join(
+        [
+            f"Answer: {click.style(answer.text, bold=True) if color else answer.text}"
+            f"   (confidence {answer.confidence:.2f})",
+            "",
+            "  " + " ".join((before + marked + after).split()),
+            "",
+            f"  — {citation.title}",
+            f"    {citation.source}, chars {citation.start}-{citation.end}",
+        ]
+    )

@@ -1,0 +1,49 @@
+"""citeqa: the one command line over the four stages. Each stage owns its commands; this module wires them.
+
+Nothing heavy is imported here: `citeqa --help` must answer at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from chat.cli import ask_command
+from eval.cli import eval_command
+from index.cli import ingest_command
+from ingest.errors import CiteqaError
+
+
+class _Citeqa(click.Group):
+    """Turns citeqa's own errors into a message and exit code 1: never a traceback for a user mistake."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CiteqaError as exc:
+            click.echo(f"citeqa: error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"citeqa: hint: {exc.hint}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("citeqa: interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Citeqa, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="citeqa")
+def main() -> None:
+    """Ask questions of your documents; get answers in their own words, with exact citations.
+
+    With no --index, citeqa uses its default index, built from the bundled interviews on first use.
+    """
+
+
+main.add_command(ingest_command)
+main.add_command(ask_command)
+main.add_command(eval_command)
+
+
+if __name__ == "__main__":
+    main()
