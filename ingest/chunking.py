@@ -86,6 +86,8 @@ class Chunker:
             if last == len(units) - 1:
                 break
             first = self._overlap_start(text, units, first, last)
+            while first <= last and self._last_unit(text, units, first) <= last:
+                first += 1  # that overlap leaves no room for new text: share less
         return chunks
 
     def tokens(self, text: str) -> int:

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index import BUNDLED_CORPUS, Embedder
+from ingest import Chunker, ChunkSettings, CiteqaError, Document, load_documents, load_encoding, split_sentences
+
+ENCODING = load_encoding("cl100k_base")
+
+
+def chunker(max_tokens: int, overlap: int) -> Chunker:
+    return Chunker(ChunkSettings(max_tokens=max_tokens, overlap_tokens=overlap), ENCODING)
+
+
+_WORDS = st.sampled_from(
+    ["alpha", "beta", "Gamma", "3.3", "Ms.", "tons", "x" * 60, "end.", "Why?", "\n\n", "—", "“quoted”", "e.g."]
+)
+_DOCUMENT = st.lists(_WORDS, min_size=1, max_size=250).map(" ".join).filter(lambda t: bool(t.strip()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_DOCUMENT, st.integers(min_value=8, max_value=64), st.integers(min_value=0, max_value=4))
+def test_chunks_are_slices_within_bounds_that_cover_every_sentence(text: str, size: int, overlap_part: int) -> None:
+    overlap = size * overlap_part // 8
+    doc = Document("doc.txt", text, "t")
+    chunks = chunker(size, overlap).chunk(doc)
+    assert chunks
+    for chunk in chunks:
+        assert text[chunk.start : chunk.end] == chunk.text
+        assert len(ENCODING.encode_ordinary(chunk.text)) <= size
+    for before, after in zip(chunks, chunks[1:], strict=False):
+        assert before.start < after.start and before.end < after.end  # always moving forward
+        if after.start < before.end:
+            assert len(ENCODING.encode_ordinary(text[after.start : before.end])) <= overlap
+    for sentence in split_sentences(text):  # every visible character of every sentence is in some chunk
+        for i in range(sentence.start, sentence.end):
+            assert text[i].isspace() or any(c.start <= i < c.end for c in chunks)
+
+
+def test_chunk_ids_come_from_content_and_repeat_on_reingest() -> None:
+    doc = load_documents([BUNDLED_CORPUS]).documents[1]
+    first = chunker(64, 16).chunk(doc)
+    again = chunker(64, 16).chunk(Document(doc.source, doc.text, doc.title))
+    assert [c.id for c in first] == [c.id for c in again]
+    assert len({c.id for c in first}) == len(first)
+
+
+def test_a_sentence_longer_than_a_chunk_is_split_at_words() -> None:
+    text = " ".join(f"word{i}" for i in range(400)) + "."
+    chunks = chunker(32, 0).chunk(Document("long.txt", text, "t"))
+    assert len(chunks) > 5
+    for chunk in chunks:
+        assert not chunk.text.startswith(" ") and not chunk.text.endswith(" ")
+        assert chunk.end == len(text) or text[chunk.end] == " "
+
+
+def test_a_giant_word_is_cut_at_characters() -> None:
+    text = "a" * 5000
+    chunks = chunker(16, 0).chunk(Document("blob.txt", text, "t"))
+    assert "".join(c.text for c in chunks) == text
+
+
+@pytest.mark.parametrize(("size", "overlap"), [(4, 0), (100, 60), (10000, 0), (100, -1)])
+def test_bad_settings_are_refused_with_the_valid_range(size: int, overlap: int) -> None:
+    with pytest.raises(CiteqaError, match="out of range"):
+        ChunkSettings(max_tokens=size, overlap_tokens=overlap)
+
+
+def test_no_chunk_exceeds_what_the_model_reads(embedder: Embedder) -> None:
+    # Digits and rare words cost far more word pieces than tiktoken tokens: the model's own limit must hold.
+    text = " ".join(f"{n:09d}ZQX" for n in range(300)) + "."
+    fitted = Chunker(ChunkSettings(max_tokens=1024, overlap_tokens=0), ENCODING, fits=embedder.fits)
+    chunks = fitted.chunk(Document("digits.txt", text, "t"))
+    tokenizer = embedder.model.tokenizer
+    for chunk in chunks:
+        assert len(tokenizer(chunk.text)["input_ids"]) <= embedder.max_tokens == 256
+    assert "".join(c.text for c in chunks).replace(" ", "") == text.replace(" ", "")

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest import IngestError, load_documents
+
+
+def write(path: Path, data: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_bytes(data.encode("utf-8"))
+    return path
+
+
+def test_folders_are_walked_and_sources_are_relative_to_the_root(tmp_path: Path) -> None:
+    write(tmp_path / "a.txt", "First line.\n")
+    write(tmp_path / "sub" / "b.md", "# A heading\n\nBody text.\n")
+    write(tmp_path / ".hidden" / "c.txt", "Not read.\n")
+    result = load_documents([tmp_path])
+    assert [d.source for d in result.documents] == ["a.txt", "sub/b.md"]
+    assert result.documents[1].title == "A heading"
+
+
+def test_text_is_kept_exactly_as_stored(tmp_path: Path) -> None:
+    raw = "\ufeffWindows\r\nline ends – and “quotes”.\r\n"
+    write(tmp_path / "crlf.txt", raw)
+    (doc,) = load_documents([tmp_path / "crlf.txt"]).documents
+    assert doc.text == raw
+    assert doc.source == "crlf.txt"
+
+
+def test_title_skips_a_date_line_and_date_is_found() -> None:
+    from index import BUNDLED_CORPUS
+
+    docs = {d.source: d for d in load_documents([BUNDLED_CORPUS]).documents}
+    first, second = docs["000_cd9edb64798435a2.txt"], docs["003_5db9bb21355ded0f.txt"]
+    assert first.date == "2025-11-17"
+    assert second.date == "2026-02-14"
+    assert second.title.startswith("Brotherhood Beyond Borders")
+    assert first.title.startswith("BAKU, Azerbaijan")
+
+
+def test_unreadable_files_are_skipped_by_name_and_the_rest_ingested(tmp_path: Path) -> None:
+    write(tmp_path / "good.txt", "Readable text.")
+    write(tmp_path / "binary.txt", b"\x89PNG\x00\x01\x02 not text")
+    write(tmp_path / "latin1.txt", "café".encode("latin-1"))
+    write(tmp_path / "empty.md", "  \n")
+    write(tmp_path / "notes.pdf", b"%PDF-1.4")
+    result = load_documents([tmp_path])
+    assert [d.source for d in result.documents] == ["good.txt"]
+    reasons = {Path(s.path).name: s.reason for s in result.skipped}
+    assert "binary" in reasons["binary.txt"]
+    assert "not UTF-8" in reasons["latin1.txt"]
+    assert reasons["empty.md"] == "empty"
+    assert "unsupported" in reasons["notes.pdf"]
+
+
+def test_missing_path_and_empty_folder_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="no such file or folder"):
+        load_documents([tmp_path / "nope"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IngestError, match=r"no readable \.txt or \.md"):
+        load_documents([tmp_path / "empty"])
+
+
+def test_two_files_with_one_source_name_are_refused(tmp_path: Path) -> None:
+    write(tmp_path / "x" / "same.txt", "One.")
+    write(tmp_path / "y" / "same.txt", "Two.")
+    with pytest.raises(IngestError, match="share the source name"):
+        load_documents([tmp_path / "x", tmp_path / "y"])
