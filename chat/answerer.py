@@ -42,9 +42,7 @@ class Answerer:
         self.settings = settings or AnswerSettings()
         self._stems_by_document: dict[str, set[str]] = {}
         self.weights = TermWeights(
-            index.documents[source].text[s.start : s.end]
-            for source, spans in index.sentences.items()
-            for s in spans
+            index.documents[source].text[s.start : s.end] for source, spans in index.sentences.items() for s in spans
         )
 
     def _document_stems(self, source: str) -> set[str]:

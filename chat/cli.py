@@ -63,7 +63,7 @@ def _show(answer: Answer, as_json: bool) -> None:
 def format_answer(answer: Answer, color: bool = False) -> str:
     """The answer for people: the span, its sentence with the span marked, and where it stands."""
     if answer.text is None:
-        lines = ["The documents don't answer this (confidence {:.2f}).".format(answer.confidence)]
+        lines = [f"The documents don't answer this (confidence {answer.confidence:.2f})."]
         if answer.passages:
             best = answer.passages[0].chunk
             lines.append(f"Closest passage ({best.source}, chars {best.start}-{best.end}):")

@@ -89,7 +89,7 @@ _LEANING_BACK = frozenset("this these that those they it its such he she their b
 
 def _is_heading(text: str) -> bool:
     words = text.split()
-    if not words or len(words) > 14 or text[-1] in ".!?\"”’:":
+    if not words or len(words) > 14 or text[-1] in '.!?"”’:':
         return False
     return sum(w[0].isupper() for w in words) >= 0.6 * len(words)
 

@@ -36,8 +36,14 @@ class AnswerType(StrEnum):
 
 
 _NUMERIC = frozenset(
-    {AnswerType.COUNT, AnswerType.QUANTITY, AnswerType.MONEY, AnswerType.PERCENT, AnswerType.DATE,
-     AnswerType.DURATION}
+    {
+        AnswerType.COUNT,
+        AnswerType.QUANTITY,
+        AnswerType.MONEY,
+        AnswerType.PERCENT,
+        AnswerType.DATE,
+        AnswerType.DURATION,
+    }
 )
 
 # Words that, as the noun a question asks about, say which kind of answer is wanted.
@@ -139,9 +145,9 @@ def _focus(words: list[Token], wh: int | None) -> list[str]:
         if w in AUXILIARIES or (w in STOPWORDS and w != "of") or (phrase and token.is_capitalized):
             break
         following = after[i + 1] if i + 1 < len(after) else None
-        if phrase and phrase[-1] != "of" and _looks_plural(w) and not _looks_adjective(phrase[-1]):
-            if following is not None and following.lower not in STOPWORDS:
-                break  # "country joins Azerbaijan": a verb, not the head noun
+        verb_like = phrase and phrase[-1] != "of" and _looks_plural(w) and not _looks_adjective(phrase[-1])
+        if verb_like and following is not None and following.lower not in STOPWORDS:
+            break  # "country joins Azerbaijan": a verb, not the head noun
         phrase.append(w)
         if _looks_plural(w) and w not in _KIND_WORDS:
             break  # a plural noun closes the phrase: "agricultural commodities (form ...)"
@@ -156,7 +162,22 @@ def _looks_plural(word: str) -> bool:
     return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "'s", "’s"))
 
 
-_ADJECTIVE_ENDINGS = ("al", "ic", "ive", "ous", "ful", "less", "able", "ible", "ary", "ian", "ese", "ish", "ern", "ed")
+_ADJECTIVE_ENDINGS = (
+    "al",
+    "ic",
+    "ive",
+    "ous",
+    "ful",
+    "less",
+    "able",
+    "ible",
+    "ary",
+    "ian",
+    "ese",
+    "ish",
+    "ern",
+    "ed",
+)
 
 
 def _looks_adjective(word: str) -> bool:

@@ -35,7 +35,7 @@ _CURRENCY = frozenset("dollars dollar usd eur euros euro pounds rupees manat yua
 _PERCENT_WORDS = frozenset({"percent", "per", "percentage"})
 _YEAR = re.compile(r"^(1[5-9]|20)\d\d$")
 _DIGITS = re.compile(r"^\$?\d")
-_BOUNDARY = frozenset(",;:—–()[].!?\"“”")
+_BOUNDARY = frozenset(',;:—–()[].!?"“”')
 _CLAUSE_WORDS = frozenset("that which who whom whose where while but because although whereas".split())
 _APPOSITION = frozenset("including such like namely especially notably".split())
 _CONNECTORS = frozenset({"of", "for", "and", "the", "de", "&", "-", "on", "in"})
@@ -100,8 +100,12 @@ class _Reader:
     def _trimmed(self, c: _Candidate) -> _Candidate:
         """Without stopwords or punctuation at either end (a closing bracket or quote that pairs stays)."""
         first, last = c.first, c.last
-        while first <= last and (self.lower[first] in STOPWORDS or not self.tokens[first].is_word) and not (
-            self.lower[first] in ("$", "“", '"') or c.kind in ("count", "quantity", "percent", "money", "fraction")
+        while (
+            first <= last
+            and (self.lower[first] in STOPWORDS or not self.tokens[first].is_word)
+            and not (
+                self.lower[first] in ("$", "“", '"') or c.kind in ("count", "quantity", "percent", "money", "fraction")
+            )
         ):
             first += 1
         while first <= last and (self.lower[last] in STOPWORDS or not self.tokens[last].is_word):
@@ -122,12 +126,14 @@ class _Reader:
             if self._is_month(i + 1) or self._is_month(i - 1):  # "14 February 2026", "July 2024"
                 first, last = self._date_around(i)
             else:
-                while last + 2 < len(self.tokens) and self.lower[last + 1] in ("-", "–", "to", "and") and (
-                    self._is_number(last + 2)
+                while (
+                    last + 2 < len(self.tokens)
+                    and self.lower[last + 1] in ("-", "–", "to", "and")
+                    and (self._is_number(last + 2))
                 ):
                     last += 2  # a range: "8-10"
                 while last + 1 < len(self.tokens) and (
-                    self.lower[last + 1] in _SCALES or self._is_number(last + 1) and self.lower[last + 1] != ","
+                    self.lower[last + 1] in _SCALES or (self._is_number(last + 1) and self.lower[last + 1] != ",")
                 ):
                     last += 1
                 if last + 1 < len(self.tokens) and self.lower[last + 1] in _PERCENT_WORDS:
@@ -155,8 +161,14 @@ class _Reader:
                 if self._is_name_word(j):
                     last = j
                     j += 1
-                elif self.lower[j] in _CONNECTORS and self.lower[j] != "and" and j + 1 < n and (
-                    self._is_name_word(j + 1) or self.lower[j + 1] == "the" and j + 2 < n and self._is_name_word(j + 2)
+                elif (
+                    self.lower[j] in _CONNECTORS
+                    and self.lower[j] != "and"
+                    and j + 1 < n
+                    and (
+                        self._is_name_word(j + 1)
+                        or (self.lower[j + 1] == "the" and j + 2 < n and self._is_name_word(j + 2))
+                    )
                 ):
                     j += 1
                 else:
@@ -194,16 +206,20 @@ class _Reader:
             first = h
             while first - 1 >= 0 and self._modifies(first - 1, h, modifiers):
                 first -= 1
-            last = self._phrase_end(h + 1, allow_of=True) if h + 1 < len(self.tokens) and (
-                self.lower[h + 1] in ("of", "on", "in", "for")
-            ) else h
+            last = (
+                self._phrase_end(h + 1, allow_of=True)
+                if h + 1 < len(self.tokens) and (self.lower[h + 1] in ("of", "on", "in", "for"))
+                else h
+            )
             if first >= 2 and self.lower[first - 2 : first] in (["and", "other"], ["or", "other"]):
                 first = self._list_start(first - 2)  # "e-security, e-government, and other key sectors"
             matched = sum(1 for k in range(max(0, h - 3), h) if self.stems[k] in modifiers)
             bonus = 0.4 * matched
             found.append(_Candidate(first, last, "focus", bonus))
             after = last + 1
-            if after < len(self.tokens) and (self.lower[after] in ("—", "–", ":", ",") or self.lower[after] in _APPOSITION):
+            if after < len(self.tokens) and (
+                self.lower[after] in ("—", "–", ":", ",") or self.lower[after] in _APPOSITION
+            ):
                 step = after + 1 if self.lower[after] in ("—", "–", ":") else after
                 while step < len(self.tokens) and self.lower[step] in ({","} | _APPOSITION | {"as"}):
                     step += 1
@@ -268,7 +284,13 @@ class _Reader:
         if t.is_numeric:
             wanted = {
                 AnswerType.COUNT: {"count": 1.5, "quantity": 1.2, "percent": 0.5, "money": 0.5},
-                AnswerType.QUANTITY: {"quantity": 1.5, "count": 1.3, "percent": 1.2, "fraction": 1.4, "money": 1.2},
+                AnswerType.QUANTITY: {
+                    "quantity": 1.5,
+                    "count": 1.3,
+                    "percent": 1.2,
+                    "fraction": 1.4,
+                    "money": 1.2,
+                },
                 AnswerType.MONEY: {"money": 1.6, "quantity": 0.8, "count": 0.6},
                 AnswerType.PERCENT: {"percent": 1.6, "fraction": 1.6, "quantity": 0.6},
                 AnswerType.DATE: {"date": 1.6, "year": 1.5},
@@ -313,17 +335,21 @@ class _Reader:
 
     def _is_name_word(self, i: int) -> bool:
         t = self.tokens[i]
-        if not t.is_word or not (t.is_capitalized or t.text[0].isdigit() and "-" in t.text):
+        if not t.is_word or not (t.is_capitalized or (t.text[0].isdigit() and "-" in t.text)):
             return False
         return not (i == 0 and self.lower[i] in STOPWORDS) and not self._is_month(i)
 
     def _date_around(self, i: int) -> tuple[int, int]:
         first, last = i, i
-        while first - 1 >= 0 and (self._is_month(first - 1) or self._is_number(first - 1) or self.lower[first - 1] == ","):
+        while first - 1 >= 0 and (
+            self._is_month(first - 1) or self._is_number(first - 1) or self.lower[first - 1] == ","
+        ):
             first -= 1
-        while last + 1 < len(self.tokens) and (self._is_month(last + 1) or self._is_number(last + 1) or (
-            self.lower[last + 1] == "," and self._is_number(last + 2)
-        )):
+        while last + 1 < len(self.tokens) and (
+            self._is_month(last + 1)
+            or self._is_number(last + 1)
+            or (self.lower[last + 1] == "," and self._is_number(last + 2))
+        ):
             last += 1
         while self.lower[first] == ",":
             first += 1
@@ -347,8 +373,10 @@ class _Reader:
             return "date"
         if _TIME_UNITS & set(words):
             return "duration"
-        if any(w in ("half", "third", "thirds", "quarter", "quarters", "fifth", "fifths") or w.endswith("-thirds")
-               for w in words):
+        if any(
+            w in ("half", "third", "thirds", "quarter", "quarters", "fifth", "fifths") or w.endswith("-thirds")
+            for w in words
+        ):
             return "fraction"
         numbers = [w for w in words if self._is_number(first + words.index(w))]
         if len(numbers) == 1 and _YEAR.match(numbers[0]) and first == last:

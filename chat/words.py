@@ -26,8 +26,7 @@ STOPWORDS = frozenset(
 
 WH_WORDS = frozenset("what which who whom whose when where why how".split())
 AUXILIARIES = frozenset(
-    "am is are was were be been being have has had do does did will would shall should can could may might must"
-    .split()
+    "am is are was were be been being have has had do does did will would shall should can could may might must".split()
 )
 
 

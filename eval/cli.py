@@ -11,8 +11,13 @@ from index.cli import index_option, open_index
 
 @click.command("eval")
 @click.argument("questions", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for predictions.jsonl.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for predictions.jsonl.",
+)
 @click.option("-k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to retrieve.")
 @index_option
 def eval_command(questions: Path, out_dir: Path, k: int, index_dir: Path | None) -> None:

@@ -46,9 +46,7 @@ def _build(directory: Path, settings: IndexSettings, embedder: Embedder, corpus:
 
 def _is_current(index: SearchIndex, settings: IndexSettings, corpus: Path) -> bool:
     documents = load_documents([corpus]).documents
-    return index.manifest.settings == settings and index.manifest.documents == {
-        d.source: d.checksum for d in documents
-    }
+    return index.manifest.settings == settings and index.manifest.documents == {d.source: d.checksum for d in documents}
 
 
 def _origin(directory: Path) -> str:

@@ -44,7 +44,7 @@ class Embedder:
     @property
     def max_tokens(self) -> int:
         """Word pieces the model reads, special tokens included; the rest of a longer text is cut off."""
-        return int(self.model.max_seq_length)
+        return int(self.model.max_seq_length or 0)
 
     def fits(self, text: str) -> bool:
         """Whether the model reads all of `text` (no silent truncation)."""
@@ -82,7 +82,7 @@ def _load(model: str) -> SentenceTransformer:
     import transformers
     from sentence_transformers import SentenceTransformer
 
-    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     location = _model_location(model)
     try:
         loaded: Any = SentenceTransformer(location, device="cpu", local_files_only=not Path(location).is_dir())

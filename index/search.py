@@ -33,7 +33,13 @@ class Passage:
 
     def to_dict(self) -> dict[str, Any]:
         c = self.chunk
-        return {"source": c.source, "start": c.start, "end": c.end, "score": round(self.score, 4), "text": c.text}
+        return {
+            "source": c.source,
+            "start": c.start,
+            "end": c.end,
+            "score": round(self.score, 4),
+            "text": c.text,
+        }
 
 
 class SearchIndex:
@@ -82,9 +88,7 @@ def load_index(directory: Path) -> SearchIndex:
     if checksums != manifest.documents or len(chunks) != manifest.chunks or vectors.ntotal != len(chunks):
         raise IndexDamagedError(f"the files of the index at {directory} disagree with its manifest", _REBUILD)
     if vectors.d != manifest.dimension:
-        raise IndexDamagedError(
-            f"the vectors are {vectors.d}-d but the manifest says {manifest.dimension}-d", _REBUILD
-        )
+        raise IndexDamagedError(f"the vectors are {vectors.d}-d but the manifest says {manifest.dimension}-d", _REBUILD)
     return SearchIndex(manifest, documents, sentences, chunks, vectors, directory)
 
 

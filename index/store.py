@@ -72,9 +72,7 @@ def _check_is_index_or_empty(directory: Path) -> None:
         raise IndexNotFoundError(f"{directory} is a file, not an index folder", "choose another --index path")
     if directory.is_dir():
         strangers = [
-            p.name
-            for p in directory.iterdir()
-            if p.name not in _OWN_NAMES and not p.name.startswith(GENERATION_PREFIX)
+            p.name for p in directory.iterdir() if p.name not in _OWN_NAMES and not p.name.startswith(GENERATION_PREFIX)
         ]
         if strangers:
             raise IndexNotFoundError(

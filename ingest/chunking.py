@@ -8,6 +8,7 @@ An optional `fits` check (the embedding model's own limit) can only shrink a chu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Sequence
@@ -81,8 +82,15 @@ class Chunker:
         while first < len(units):
             last = self._last_unit(text, units, first)
             start, end = units[first].start, units[last].end
-            chunks.append(Chunk(chunk_id(document.source, start, text[start:end]), document.source, start, end,
-                                text[start:end]))
+            chunks.append(
+                Chunk(
+                    chunk_id(document.source, start, text[start:end]),
+                    document.source,
+                    start,
+                    end,
+                    text[start:end],
+                )
+            )
             if last == len(units) - 1:
                 break
             first = self._overlap_start(text, units, first, last)
@@ -92,6 +100,9 @@ class Chunker:
 
     def tokens(self, text: str) -> int:
         return count_tokens(self.encoding, text)
+
+    def _fits_between(self, text: str, start: int, end: int) -> bool:
+        return self._ok(text[start:end])
 
     def _ok(self, text: str) -> bool:
         return self.tokens(text) <= self.settings.max_tokens and (self.fits is None or self.fits(text))
@@ -125,11 +136,11 @@ class Chunker:
         pieces: list[Span] = []
         start = span.start
         while start < span.end:
+            fits_from_start = functools.partial(self._fits_between, text, start)
             ends = [m.end() for m in _WORD_END.finditer(text, start, span.end)]
-            end = _longest(ends, lambda e: self._ok(text[start:e]))
+            end = _longest(ends, fits_from_start)
             if end is None:  # one "word" longer than a chunk: cut it at characters
-                end = _longest(list(range(start + 1, span.end + 1)), lambda e: self._ok(text[start:e]))
-                end = end or start + 1
+                end = _longest(list(range(start + 1, span.end + 1)), fits_from_start) or start + 1
             pieces.append(Span(start, end))
             start = end
             while start < span.end and text[start].isspace():

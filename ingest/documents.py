@@ -132,9 +132,7 @@ def _read(file: Path, source: str, skipped: list[Skipped]) -> Document | None:
 
 
 _DATE_PREFIX = re.compile(r"^\s*date\s*[:=]?\s*\d{4}-\d{2}-\d{2}\s*", re.IGNORECASE)
-_MONTHS = (
-    "january february march april may june july august september october november december".split()
-)
+_MONTHS = "january february march april may june july august september october november december".split()
 _MONTH = r"(?P<month>" + "|".join(m.capitalize() for m in _MONTHS) + r")"
 _DATE_PATTERNS = (
     re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<mm>[01]\d)-(?P<day>[0-3]\d)\b"),

@@ -56,10 +56,7 @@ def _blocks(text: str) -> list[Span]:
         if pos > block_start and not _continues(previous, stripped):
             blocks.append(Span(block_start, pos))
             block_start = pos
-        if stripped:
-            previous = stripped
-        else:
-            previous = ""  # a blank line: the next line always starts anew
+        previous = stripped  # after a blank line, the next line always starts anew
         pos = match.end()
     if pos > block_start:
         blocks.append(Span(block_start, pos))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +58,7 @@ def answerer(interviews: SearchIndex, embedder: Embedder) -> Answerer:
 
 
 @pytest.fixture
-def index_env(interviews_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def index_env(interviews_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """CLI runs read the session's index through CITEQA_INDEX, never the user's default one."""
     monkeypatch.setenv("CITEQA_INDEX", str(interviews_dir))
-    yield interviews_dir
+    return interviews_dir

@@ -79,7 +79,14 @@ def test_answers_to_dict_follow_the_contract(answers: dict[str, Answer]) -> None
     data = answers["dev-014"].to_dict()
     assert set(data) == {"question", "answer", "abstained", "confidence", "citations", "passages"}
     assert set(data["citations"][0]) == {
-        "source", "title", "start", "end", "quote", "quote_start", "quote_end", "page",
+        "source",
+        "title",
+        "start",
+        "end",
+        "quote",
+        "quote_start",
+        "quote_end",
+        "page",
     }
     assert set(data["passages"][0]) == {"source", "start", "end", "score", "text"}
     abstained = answers["dev-028"].to_dict()

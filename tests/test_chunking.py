@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index import BUNDLED_CORPUS, Embedder
-from ingest import Chunker, ChunkSettings, CiteqaError, Document, load_documents, load_encoding, split_sentences
+from ingest import (
+    Chunker,
+    ChunkSettings,
+    CiteqaError,
+    Document,
+    load_documents,
+    load_encoding,
+    split_sentences,
+)
 
 ENCODING = load_encoding("cl100k_base")
 
@@ -15,7 +25,21 @@ def chunker(max_tokens: int, overlap: int) -> Chunker:
 
 
 _WORDS = st.sampled_from(
-    ["alpha", "beta", "Gamma", "3.3", "Ms.", "tons", "x" * 60, "end.", "Why?", "\n\n", "—", "“quoted”", "e.g."]
+    [
+        "alpha",
+        "beta",
+        "Gamma",
+        "3.3",
+        "Ms.",
+        "tons",
+        "x" * 60,
+        "end.",
+        "Why?",
+        "\n\n",
+        "—",
+        "“quoted”",
+        "e.g.",
+    ]
 )
 _DOCUMENT = st.lists(_WORDS, min_size=1, max_size=250).map(" ".join).filter(lambda t: bool(t.strip()))
 
@@ -30,7 +54,7 @@ def test_chunks_are_slices_within_bounds_that_cover_every_sentence(text: str, si
     for chunk in chunks:
         assert text[chunk.start : chunk.end] == chunk.text
         assert len(ENCODING.encode_ordinary(chunk.text)) <= size
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         assert before.start < after.start and before.end < after.end  # always moving forward
         if after.start < before.end:
             assert len(ENCODING.encode_ordinary(text[after.start : before.end])) <= overlap

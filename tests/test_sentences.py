@@ -21,7 +21,11 @@ def test_abbreviations_and_decimals_do_not_end_a_sentence() -> None:
 
 def test_quotes_stay_with_their_sentence() -> None:
     text = '"We are working on it. Currently, flights exist," she said. She added more.'
-    assert sentences(text) == ['"We are working on it.', 'Currently, flights exist," she said.', "She added more."]
+    assert sentences(text) == [
+        '"We are working on it.',
+        'Currently, flights exist," she said.',
+        "She added more.",
+    ]
 
 
 def test_bullets_headings_and_question_answer_layouts() -> None:
@@ -48,7 +52,7 @@ def test_offsets_index_text_with_crlf_and_unicode_unchanged() -> None:
     assert sentences(text) == ["Première phrase.", "Second – “quoted” one!"]
 
 
-_PIECES = list("abcXYZ .!?,\n\"'-–•3“”") + ["Ms.", " e.g. ", "3.3", "\n\n", "Word", " the "]
+_PIECES = [*list("abcXYZ .!?,\n\"'-–•3“”"), "Ms.", " e.g. ", "3.3", "\n\n", "Word", " the "]
 _TEXT = st.lists(st.sampled_from(_PIECES), max_size=120).map("".join)
 
 
