@@ -59,12 +59,12 @@ def find_evidence(
             if span.end <= chunk.start or span.start >= chunk.end:
                 continue
             key = (chunk.source, span)
-            here = _stems(doc.text[span.start : span.end])
+            here = stems_of(doc.text[span.start : span.end])
             around = set()
             for neighbour in (position - 1, position + 1):
                 if 0 <= neighbour < len(sentences):
                     n = sentences[neighbour]
-                    around |= _stems(doc.text[n.start : n.end])
+                    around |= stems_of(doc.text[n.start : n.end])
             own = sum(weight(t) for t in question.terms & here) / total
             extra = sum(weight(t) for t in (question.terms & around) - here) / total
             sentence_text = doc.text[span.start : span.end]
@@ -95,10 +95,7 @@ def _is_heading(text: str) -> bool:
 
 
 def stems_of(text: str) -> set[str]:
-    return _stems(text)
-
-
-def _stems(text: str) -> set[str]:
+    """Stems of the content words of `text`."""
     return {stem(t.text) for t in tokenize(text) if t.is_content}
 
 
