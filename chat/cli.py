@@ -21,7 +21,7 @@ from .answer import Answer
 def ask_command(question: str | None, as_json: bool, k: int, index_dir: Path | None) -> None:
     """Answer QUESTION from the documents. Without QUESTION, read questions line by line."""
     from .answerer import Answerer
-    from .question import check_question
+    from .question import QuestionError, check_question
     from .settings import AnswerSettings
 
     if question is not None:
@@ -38,8 +38,6 @@ def ask_command(question: str | None, as_json: bool, k: int, index_dir: Path | N
             return
         if not line.strip():
             continue
-        from .question import QuestionError
-
         try:
             _show(answerer.answer(line), as_json)
         except QuestionError as exc:

@@ -69,7 +69,6 @@ _NUMBER = re.compile(r"^\$?\d[\d,.]*%?$")
 @dataclass(frozen=True, slots=True)
 class Question:
     text: str
-    tokens: tuple[Token, ...]
     terms: frozenset[str]  # stems of the content words
     answer_type: AnswerType
     focus: tuple[str, ...]  # stems of the noun phrase asked about, head last ("pakistani", "city")
@@ -121,7 +120,6 @@ def analyze(text: str) -> Question:
     preposition = lower[wh - 1] if wh and lower[wh - 1] in STOPWORDS and lower[wh - 1] not in AUXILIARIES else None
     return Question(
         text=text,
-        tokens=tokens,
         terms=frozenset(stem(t.text) for t in content if t.lower not in _TYPE_WORDS),
         answer_type=answer_type,
         focus=tuple(stem(w) for w in focus),

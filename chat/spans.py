@@ -207,7 +207,7 @@ class _Reader:
             while first - 1 >= 0 and self._modifies(first - 1, h, modifiers):
                 first -= 1
             last = (
-                self._phrase_end(h + 1, allow_of=True)
+                self._phrase_end(h + 1)
                 if h + 1 < len(self.tokens) and (self.lower[h + 1] in ("of", "on", "in", "for"))
                 else h
             )
@@ -234,7 +234,7 @@ class _Reader:
         if verb is None:
             return []
         return [
-            _Candidate(v + 1, self._phrase_end(v + 1, allow_of=True), "object")
+            _Candidate(v + 1, self._phrase_end(v + 1), "object")
             for v, s in enumerate(self.stems)
             if s == verb and v + 1 < len(self.tokens)
         ]
@@ -397,15 +397,13 @@ class _Reader:
             return False
         return not (self.given[i] and t.is_capitalized)
 
-    def _phrase_end(self, i: int, allow_of: bool) -> int:
+    def _phrase_end(self, i: int) -> int:
         """The last token of the phrase starting at i: up to a clause boundary, auxiliary or relative word."""
         last = i
         j = i
         while j < len(self.tokens):
             w = self.lower[j]
             if w in (",", ";", ":", ".", "!", "?", "—", "–", "(") or w in AUXILIARIES or w in _CLAUSE_WORDS:
-                break
-            if not allow_of and w == "of":
                 break
             last = j
             j += 1

@@ -16,8 +16,6 @@ from chat import Answerer
 from index import BUNDLED_CORPUS, Embedder, IndexSettings, SearchIndex, build_index, load_index, save_index
 from ingest import load_documents
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
