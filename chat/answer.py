@@ -48,6 +48,12 @@ class Answer:
     def abstained(self) -> bool:
         return self.text is None
 
+    def decided(self, min_confidence: float) -> Answer:
+        """This answer, or an abstention keeping its confidence and passages when it is below the threshold."""
+        if self.text is None or self.confidence >= min_confidence:
+            return self
+        return Answer(self.question, None, self.confidence, (), self.passages)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,

@@ -19,8 +19,7 @@ from .question import analyze, check_question
 from .settings import AnswerSettings
 from .spans import Extraction, extract
 
-_SENTENCES_TRIED = 3
-_POOL_FACTOR = 3  # the best few sentences each get a span reader; the best span wins
+_SENTENCES_TRIED = 3  # the best few sentences each get a span reader; the best span wins
 
 
 class Answerer:
@@ -39,7 +38,7 @@ class Answerer:
             )
         self.index = index
         self.embedder = embedder
-        self.settings = settings or AnswerSettings()
+        self.settings = settings or AnswerSettings.for_index(index)
         self._stems_by_document: dict[str, set[str]] = {}
         self.weights = TermWeights(
             index.documents[source].text[s.start : s.end] for source, spans in index.sentences.items() for s in spans
@@ -63,8 +62,7 @@ class Answerer:
         checked = [check_question(q, self.settings.max_question_chars) for q in questions]
         if not checked:
             return []
-        wanted = k or self.settings.k
-        pool = max(wanted, _POOL_FACTOR * wanted)  # more than shown: the sentence evidence reranks them
+        pool = max(k or self.settings.k, self.settings.candidates)  # more than shown: sentence evidence reranks
         return self.index.search(self.embedder.encode_queries(checked), pool)
 
     def answer_retrieved(self, text: str, passages: Sequence[Passage], k: int | None = None) -> Answer:
@@ -85,8 +83,6 @@ class Answerer:
         _, chosen, span = best
         confidence = _confidence(chosen, span, question.answer_type.is_numeric)
         ordered = _rerank(passages, evidence, chosen)[:shown]
-        if confidence < self.settings.min_confidence:
-            return Answer(text, None, confidence, passages=ordered)
         doc = self.index.documents[chosen.source]
         sentence = chosen.sentence
         citation = Citation(
@@ -98,7 +94,8 @@ class Answerer:
             quote_start=sentence.start,
             quote_end=sentence.end,
         )
-        return Answer(text, doc.text[span.start : span.end], confidence, (citation,), ordered)
+        answer = Answer(text, doc.text[span.start : span.end], confidence, (citation,), ordered)
+        return answer.decided(self.settings.min_confidence)
 
 
 def _confidence(evidence: Evidence, span: Extraction, numeric: bool) -> float:

@@ -27,7 +27,7 @@ def ask_command(question: str | None, as_json: bool, k: int, index_dir: Path | N
     if question is not None:
         check_question(question)  # a bad question fails before the model loads
     index, embedder = open_index(index_dir)
-    answerer = Answerer(index, embedder, AnswerSettings(k=k))
+    answerer = Answerer(index, embedder, AnswerSettings.for_index(index, k=k))
     if question is not None:
         _show(answerer.answer(question), as_json)
         return

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from index.search import SearchIndex
 from ingest.errors import CiteqaError
 
 from .question import MAX_QUESTION_CHARS
@@ -11,8 +13,9 @@ from .question import MAX_QUESTION_CHARS
 
 @dataclass(frozen=True, slots=True)
 class AnswerSettings:
-    k: int = 5  # passages retrieved and returned
+    k: int = 5  # passages returned with an answer
     min_confidence: float = 0.35  # abstain below this
+    candidates: int = 20  # passages whose sentences compete for the answer (at least k); k changes only what is shown
     max_question_chars: int = MAX_QUESTION_CHARS
 
     def __post_init__(self) -> None:
@@ -20,5 +23,14 @@ class AnswerSettings:
             raise CiteqaError(f"k = {self.k} is out of range", "use 1 to 100 passages")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise CiteqaError(f"min_confidence = {self.min_confidence} is out of range", "use 0 to 1")
+        if not 1 <= self.candidates <= 1000:
+            raise CiteqaError(f"candidates = {self.candidates} is out of range", "use 1 to 1000 passages")
         if self.max_question_chars < 1:
             raise CiteqaError("max_question_chars must be positive", "use the default 1000")
+
+    @classmethod
+    def for_index(cls, index: SearchIndex, **overrides: Any) -> AnswerSettings:
+        """The defaults, then the threshold the index was calibrated to, then `overrides`."""
+        calibrated = index.config.min_confidence
+        chosen: dict[str, Any] = {} if calibrated is None else {"min_confidence": calibrated}
+        return cls(**{**chosen, **overrides})

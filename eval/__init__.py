@@ -1,21 +1,36 @@
-"""Stage 4: question set -> predictions (the chat's own pipeline) -> metrics -> report."""
+"""Stage 4: question set -> predictions (the chat's own pipeline) -> scores -> metrics, calibration, report."""
 
-from .metrics import best_f1, exact_match, normalize, token_f1
-from .questions import BUNDLED_QUESTIONS, QuestionItem, QuestionSetError, load_questions
-from .run import PREDICTIONS_FILE, Summary, predict, summarize, write_predictions
+from .calibrate import OperatingPoint, choose, sweep
+from .metrics import best_f1, contains_answer, exact_match, normalize, token_f1
+from .questions import BUNDLED_QUESTIONS, QuestionItem, QuestionSet, QuestionSetError, load_questions, read_questions
+from .run import METRICS_FILE, OUTCOMES_FILE, PREDICTIONS_FILE, EvalRun, evaluate, run_metrics, write_run
+from .scoring import Outcome, failures_first, score
+from .summary import summarize
 
 __all__ = [
     "BUNDLED_QUESTIONS",
+    "METRICS_FILE",
+    "OUTCOMES_FILE",
     "PREDICTIONS_FILE",
+    "EvalRun",
+    "OperatingPoint",
+    "Outcome",
     "QuestionItem",
+    "QuestionSet",
     "QuestionSetError",
-    "Summary",
     "best_f1",
+    "choose",
+    "contains_answer",
+    "evaluate",
     "exact_match",
+    "failures_first",
     "load_questions",
     "normalize",
-    "predict",
+    "read_questions",
+    "run_metrics",
+    "score",
     "summarize",
+    "sweep",
     "token_f1",
-    "write_predictions",
+    "write_run",
 ]

@@ -39,3 +39,9 @@ def exact_match(prediction: str | None, answers: Sequence[str]) -> float:
     if prediction is None:
         return 0.0
     return float(any(normalize(prediction) == normalize(a) for a in answers))
+
+
+def contains_answer(text: str, answers: Sequence[str]) -> bool:
+    """A gold answer stands in `text` as whole words, after normalisation."""
+    padded = f" {normalize(text)} "
+    return any(normalize(a) and f" {normalize(a)} " in padded for a in answers)

@@ -1,80 +1,131 @@
-"""Answer a whole question set with the chat's own pipeline and write predictions.jsonl."""
+"""Answer a whole question set with the chat's own pipeline, score it, and write the run folder.
+
+A run folder holds predictions.jsonl (the answer contract + id + latency), outcomes.jsonl (each question
+scored), metrics.json (the numbers, the settings and the versions that made them) and the report.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import statistics
+import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from chat.answerer import Answerer
+from chat.settings import AnswerSettings
+from index.embedder import Embedder
+from index.manifest import library_versions
+from index.search import SearchIndex
 
-from .metrics import best_f1, exact_match
 from .questions import QuestionItem
+from .scoring import Outcome, score
+from .summary import summarize
 
 PREDICTIONS_FILE = "predictions.jsonl"
+OUTCOMES_FILE = "outcomes.jsonl"
+METRICS_FILE = "metrics.json"
 
 
 @dataclass(frozen=True, slots=True)
-class Summary:
-    questions: int
-    f1: float | None  # on answerable questions
-    em: float | None
-    abstained_answerable: int
-    abstained_unanswerable: int
-    unanswerable: int
-    latency_ms_p50: float
-
-    def lines(self) -> list[str]:
-        out = [f"{self.questions} questions, warm latency p50 {self.latency_ms_p50:.1f} ms"]
-        if self.f1 is not None and self.em is not None:
-            out.append(f"answerable: f1 {self.f1:.3f}, em {self.em:.3f}, abstained {self.abstained_answerable}")
-        if self.unanswerable:
-            out.append(f"unanswerable: abstained {self.abstained_unanswerable} of {self.unanswerable}")
-        return out
+class EvalRun:
+    predictions: list[dict[str, Any]]  # as the chat answers, at the settings' threshold
+    outcomes: list[Outcome]
+    raw_outcomes: list[Outcome]  # as if no threshold: what calibration sweeps
+    seconds: float
 
 
-def predict(answerer: Answerer, items: Sequence[QuestionItem], k: int | None = None) -> list[dict[str, Any]]:
-    """The answer contract for every question, plus its id and latency (its share of the batch embedding
-    plus its own answering time)."""
+class Sources:
+    """Questions name documents relative to their collection; the index may hold them under a parent folder."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+        self._by_tail: dict[str, list[str]] = {}
+        for source in index.documents:
+            parts = source.split("/")
+            for i in range(1, len(parts)):
+                self._by_tail.setdefault("/".join(parts[i:]), []).append(source)
+
+    def resolve(self, source: str) -> str | None:
+        if source in self.index.documents:
+            return source
+        matches = self._by_tail.get(source, [])
+        return matches[0] if len(matches) == 1 else None
+
+    def text(self, source: str) -> str | None:
+        resolved = self.resolve(source)
+        return self.index.documents[resolved].text if resolved else None
+
+    def unknown(self, items: Sequence[QuestionItem]) -> list[QuestionItem]:
+        """The questions whose source the index does not hold."""
+        return [item for item in items if item.source is not None and self.resolve(item.source) is None]
+
+
+def evaluate(
+    index: SearchIndex,
+    embedder: Embedder,
+    settings: AnswerSettings,
+    items: Sequence[QuestionItem],
+    progress: Callable[[int], None] = lambda done: None,
+) -> EvalRun:
+    """Answer every question (all embedded in one pass), then score the answers."""
+    answerer = Answerer(index, embedder, replace(settings, min_confidence=0.0))
     began = time.perf_counter()
-    retrieved = answerer.retrieve_batch([item.question for item in items], k)
+    retrieved = answerer.retrieve_batch([item.question for item in items])
     shared_ms = (time.perf_counter() - began) * 1000 / max(len(items), 1)
-    predictions = []
+    raw_predictions, predictions = [], []
     for item, passages in zip(items, retrieved, strict=True):
         started = time.perf_counter()
-        answer = answerer.answer_retrieved(item.question, passages, k)
-        latency = shared_ms + (time.perf_counter() - started) * 1000
-        predictions.append({"id": item.id, **answer.to_dict(), "latency_ms": round(latency, 2)})
-    return predictions
-
-
-def write_predictions(predictions: Sequence[dict[str, Any]], out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / PREDICTIONS_FILE
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for record in predictions:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return path
-
-
-def summarize(items: Sequence[QuestionItem], predictions: Sequence[dict[str, Any]]) -> Summary:
-    by_id = {p["id"]: p for p in predictions}
-    answerable = [i for i in items if i.answerable]
-    unanswerable = [i for i in items if not i.answerable]
-    f1s = [best_f1(by_id[i.id]["answer"], i.answers) for i in answerable]
-    ems = [exact_match(by_id[i.id]["answer"], i.answers) for i in answerable]
-    return Summary(
-        questions=len(items),
-        f1=statistics.fmean(f1s) if f1s else None,
-        em=statistics.fmean(ems) if ems else None,
-        abstained_answerable=sum(by_id[i.id]["abstained"] for i in answerable),
-        abstained_unanswerable=sum(by_id[i.id]["abstained"] for i in unanswerable),
-        unanswerable=len(unanswerable),
-        latency_ms_p50=statistics.median(p["latency_ms"] for p in predictions) if predictions else 0.0,
+        raw = answerer.answer_retrieved(item.question, passages)
+        # The threshold is applied exactly as the chat applies it, so one pass serves the run and the sweep.
+        decided = raw.decided(settings.min_confidence)
+        extra = {"id": item.id, "latency_ms": round(shared_ms + (time.perf_counter() - started) * 1000, 2)}
+        raw_predictions.append({**raw.to_dict(), **extra})
+        predictions.append({**decided.to_dict(), **extra})
+        progress(1)
+    seconds = time.perf_counter() - began
+    sources = Sources(index)
+    return EvalRun(
+        predictions=predictions,
+        outcomes=[score(i, p, sources.text) for i, p in zip(items, predictions, strict=True)],
+        raw_outcomes=[score(i, p, sources.text) for i, p in zip(items, raw_predictions, strict=True)],
+        seconds=seconds,
     )
+
+
+def run_metrics(run: EvalRun, settings: AnswerSettings, index: SearchIndex, **context: Any) -> dict[str, Any]:
+    """metrics.json: the numbers, with everything needed to say what produced them."""
+    return {
+        "citeqa": library_versions().get("citeqa"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **context,
+        "config": {
+            "index": {
+                "model": index.manifest.settings.model,
+                "factory": index.manifest.settings.factory,
+                "chunking": asdict(index.manifest.settings.chunking),
+                "documents": len(index.documents),
+                "chunks": len(index.chunks),
+                "path": str(index.path) if index.path else None,
+            },
+            "answer": asdict(settings),
+        },
+        "versions": library_versions(),
+        **summarize(run.outcomes, run.seconds),
+    }
+
+
+def write_run(out: Path, run: EvalRun, metrics: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    _write(out / PREDICTIONS_FILE, "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in run.predictions))
+    _write(out / OUTCOMES_FILE, "".join(json.dumps(o.to_dict(), ensure_ascii=False) + "\n" for o in run.outcomes))
+    _write(out / METRICS_FILE, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

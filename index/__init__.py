@@ -1,6 +1,7 @@
 """Stage 2: Chunk -> embeddings (sentence-transformers) -> FAISS + chunk store, saved as one index directory."""
 
 from .build import IngestReport, build_index, ingest, save_index
+from .config import IndexConfig, read_config, update_config
 from .default import BUNDLED_CORPUS, open_or_build
 from .embedder import PACKAGED_MODEL, Embedder
 from .errors import IndexBusyError, IndexDamagedError, IndexMismatchError, IndexNotFoundError
@@ -14,6 +15,7 @@ __all__ = [
     "PACKAGED_MODEL",
     "Embedder",
     "IndexBusyError",
+    "IndexConfig",
     "IndexDamagedError",
     "IndexMismatchError",
     "IndexNotFoundError",
@@ -26,5 +28,7 @@ __all__ = [
     "ingest",
     "load_index",
     "open_or_build",
+    "read_config",
     "save_index",
+    "update_config",
 ]

@@ -15,6 +15,7 @@ from ingest.errors import CiteqaError
 from ingest.sentences import split_sentences
 from ingest.tokens import load_encoding
 
+from .config import read_config
 from .embedder import Embedder
 from .errors import IndexMismatchError
 from .manifest import IndexSettings, Manifest
@@ -83,6 +84,7 @@ def save_index(index: SearchIndex, directory: Path) -> None:
         # The manifest goes last: a generation without one was never finished.
         (generation / MANIFEST_FILE).write_text(index.manifest.to_json(), encoding="utf-8")
     index.path = directory
+    index.config = read_config(directory)
 
 
 def ingest(

@@ -8,6 +8,7 @@ from pathlib import Path
 from ingest.documents import load_documents
 
 from .build import build_index, save_index
+from .corpus import is_current
 from .embedder import Embedder
 from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from .manifest import IndexSettings
@@ -45,8 +46,7 @@ def _build(directory: Path, settings: IndexSettings, embedder: Embedder, corpus:
 
 
 def _is_current(index: SearchIndex, settings: IndexSettings, corpus: Path) -> bool:
-    documents = load_documents([corpus]).documents
-    return index.manifest.settings == settings and index.manifest.documents == {d.source: d.checksum for d in documents}
+    return is_current(index, settings, load_documents([corpus]).documents)
 
 
 def _origin(directory: Path) -> str:

@@ -12,6 +12,7 @@ from ingest.chunking import Chunk
 from ingest.documents import Document
 from ingest.sentences import Span
 
+from .config import IndexConfig, read_config
 from .embedder import Vectors
 from .errors import IndexDamagedError
 from .manifest import Manifest
@@ -53,6 +54,7 @@ class SearchIndex:
         chunks: Sequence[Chunk],
         vectors: Any,
         path: Path | None = None,
+        config: IndexConfig | None = None,
     ) -> None:
         self.manifest = manifest
         self.documents = {d.source: d for d in documents}
@@ -60,6 +62,7 @@ class SearchIndex:
         self.chunks = {c.id: c for c in chunks}
         self.vectors = vectors
         self.path = path
+        self.config = config or IndexConfig()
 
     def search(self, queries: Vectors, k: int) -> list[list[Passage]]:
         """The k best passages for each query vector, best first."""
@@ -89,7 +92,7 @@ def load_index(directory: Path) -> SearchIndex:
         raise IndexDamagedError(f"the files of the index at {directory} disagree with its manifest", _REBUILD)
     if vectors.d != manifest.dimension:
         raise IndexDamagedError(f"the vectors are {vectors.d}-d but the manifest says {manifest.dimension}-d", _REBUILD)
-    return SearchIndex(manifest, documents, sentences, chunks, vectors, directory)
+    return SearchIndex(manifest, documents, sentences, chunks, vectors, directory, read_config(directory))
 
 
 _REBUILD = "rebuild the index with citeqa ingest"

@@ -2,6 +2,7 @@
 
     DIR/CURRENT          name of the generation in use (replaced atomically, last)
     DIR/gen-<stamp>/     manifest.json, vectors.faiss, documents.jsonl, chunks.jsonl
+    DIR/config.json      settings chosen for this index after it was built (e.g. a calibrated threshold)
     DIR/.lock            held while a writer works
 
 A writer builds a new generation beside the old one, syncs it, then points CURRENT at it: a reader sees the
@@ -24,7 +25,8 @@ from .errors import IndexBusyError, IndexDamagedError, IndexNotFoundError
 CURRENT = "CURRENT"
 LOCK = ".lock"
 GENERATION_PREFIX = "gen-"
-_OWN_NAMES = (CURRENT, LOCK, CURRENT + ".tmp")
+CONFIG = "config.json"
+_OWN_NAMES = (CURRENT, LOCK, CURRENT + ".tmp", CONFIG, CONFIG + ".tmp")
 
 
 def current_generation(directory: Path) -> Path:
@@ -47,7 +49,7 @@ def writing(directory: Path) -> Iterator[Path]:
     """Yield an empty folder to write a new generation into; on success it becomes the current one."""
     _check_is_index_or_empty(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    with _locked(directory):
+    with locked(directory):
         _remove_unused_generations(directory)
         generation = directory / f"{GENERATION_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
         generation.mkdir()
@@ -82,7 +84,7 @@ def _check_is_index_or_empty(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
+def locked(directory: Path) -> Iterator[None]:
     with open(directory / LOCK, "a+") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -103,6 +105,15 @@ def _remove_unused_generations(directory: Path) -> None:
     for path in directory.iterdir():
         if path.name.startswith(GENERATION_PREFIX) and path.name != current:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` by `text` in one step: a reader sees the old file or the new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    _fsync(tmp)
+    os.replace(tmp, path)
+    _fsync(path.parent)
 
 
 def _fsync(path: Path) -> None:

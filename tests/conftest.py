@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import pytest
+from click.testing import CliRunner
 
 from chat import Answerer
 from index import BUNDLED_CORPUS, Embedder, IndexSettings, SearchIndex, build_index, load_index, save_index
@@ -60,3 +62,18 @@ def index_env(interviews_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """CLI runs read the session's index through CITEQA_INDEX, never the user's default one."""
     monkeypatch.setenv("CITEQA_INDEX", str(interviews_dir))
     return interviews_dir
+
+
+CliRun = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli() -> CliRun:
+    """Run `citeqa ARGS...` in process: (exit code, stdout, stderr)."""
+    from citeqa import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run

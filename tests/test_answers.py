@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from chat import Answer, Answerer, QuestionError
-from eval import BUNDLED_QUESTIONS, best_f1, load_questions, predict, summarize
+from eval import BUNDLED_QUESTIONS, best_f1, load_questions
 
 QUESTIONS = load_questions(BUNDLED_QUESTIONS)
 
@@ -56,15 +56,6 @@ def test_golden_answers(answers: dict[str, Answer], qid: str, expected: str) -> 
 def test_questions_the_documents_do_not_answer_are_abstained(answers: dict[str, Answer]) -> None:
     assert answers["dev-027"].abstained  # nobody's president is named
     assert answers["dev-028"].abstained  # 2019 appears nowhere
-
-
-def test_quality_floor_on_the_dev_set(answerer: Answerer) -> None:
-    # Floors sit just under what this version measures (f1 0.71, em 0.60, 2 of 3 abstained, 1 wrongly).
-    summary = summarize(QUESTIONS, predict(answerer, QUESTIONS))
-    assert summary.f1 is not None and summary.f1 >= 0.65
-    assert summary.em is not None and summary.em >= 0.55
-    assert summary.abstained_unanswerable >= 2
-    assert summary.abstained_answerable <= 2
 
 
 def test_the_answer_passage_comes_first(answers: dict[str, Answer]) -> None:
