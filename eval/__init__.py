@@ -4,7 +4,7 @@ from .calibrate import OperatingPoint, choose, sweep
 from .metrics import best_f1, contains_answer, exact_match, normalize, token_f1
 from .questions import BUNDLED_QUESTIONS, QuestionItem, QuestionSet, QuestionSetError, load_questions, read_questions
 from .run import METRICS_FILE, OUTCOMES_FILE, PREDICTIONS_FILE, EvalRun, evaluate, run_metrics, write_run
-from .scoring import Outcome, failures_first, score
+from .scoring import Outcome, score
 from .summary import summarize
 
 __all__ = [
@@ -23,7 +23,6 @@ __all__ = [
     "contains_answer",
     "evaluate",
     "exact_match",
-    "failures_first",
     "load_questions",
     "normalize",
     "read_questions",

@@ -125,7 +125,3 @@ def _exact(cited: dict[str, Any], answer: str | None, document_text: DocumentTex
 def _same_source(predicted: str, gold: str) -> bool:
     # A collection ingested from a parent folder prefixes its sources with the folder's name.
     return predicted == gold or predicted.endswith("/" + gold)
-
-
-def failures_first(outcomes: Sequence[Outcome]) -> list[Outcome]:
-    return sorted(outcomes, key=lambda o: (VERDICT_ORDER.index(o.verdict), o.f1, o.id))

@@ -8,7 +8,6 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from citeqa import main
-from eval import BUNDLED_QUESTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,17 +90,3 @@ def test_ingest_errors_leave_the_existing_index_untouched(tmp_path: Path, index_
         code, _, err = run("ingest", *args, "--index", str(index_env))
         assert code == 1 and message in err and "Traceback" not in err
     assert (index_env / "CURRENT").read_text() == before
-
-
-def test_eval_writes_predictions_with_ids_and_latency(tmp_path: Path, index_env: Path) -> None:
-    code, out, _ = run("eval", str(BUNDLED_QUESTIONS), "--out", str(tmp_path / "run"))
-    assert code == 0 and "28 questions" in out
-    lines = [json.loads(line) for line in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
-    assert len(lines) == 28 and all("id" in p and p["latency_ms"] > 0 for p in lines)
-
-
-def test_eval_names_the_bad_line_of_a_question_set(tmp_path: Path, index_env: Path) -> None:
-    bad = tmp_path / "q.jsonl"
-    bad.write_text('{"id": "a", "question": "Q?", "answers": []}\n{not json\n', encoding="utf-8")
-    code, _, err = run("eval", str(bad), "--out", str(tmp_path / "run"))
-    assert code == 1 and "q.jsonl:2: not valid JSON" in err
