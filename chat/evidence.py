@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from index.search import Passage, SearchIndex
 from ingest.sentences import Span
+from ingest.words import stem, terms, tokenize
 
 from .question import Question
-from .words import stem, terms, tokenize
 
 
 @dataclass(frozen=True, slots=True)

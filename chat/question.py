@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ingest.errors import CiteqaError
-
-from .words import AUXILIARIES, STOPWORDS, WH_WORDS, Token, stem, tokenize
+from ingest.words import AUXILIARIES, STOPWORDS, WH_WORDS, Token, stem, tokenize
 
 MAX_QUESTION_CHARS = 1000
 

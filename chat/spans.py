@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ingest.words import AUXILIARIES, STOPWORDS, Token, stem, tokenize
+
 from .question import AnswerType, Question
-from .words import AUXILIARIES, STOPWORDS, Token, stem, tokenize
 
 _NUMBER_WORDS = frozenset(
     """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen

@@ -1,4 +1,4 @@
-"""Question sets: JSONL, one question a line (see eval/README.md for the format)."""
+"""Question sets: JSONL, one question a line (the format is in the README, "Evaluation")."""
 
 from __future__ import annotations
 
