@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from index.embedder import Embedder
 from index.errors import IndexMismatchError
+from index.retrieval import retrieve
 from index.search import Passage, SearchIndex
 
 from .answer import Answer, Citation
@@ -63,7 +64,7 @@ class Answerer:
         if not checked:
             return []
         pool = max(k or self.settings.k, self.settings.candidates)  # more than shown: sentence evidence reranks
-        return self.index.search(self.embedder.encode_queries(checked), pool)
+        return retrieve(self.index, checked, self.embedder.encode_queries(checked), pool, self.settings.retrieval)
 
     def answer_retrieved(self, text: str, passages: Sequence[Passage], k: int | None = None) -> Answer:
         """The answer to one question from its retrieved passages."""
@@ -74,7 +75,9 @@ class Answerer:
         for candidate in evidence[:_SENTENCES_TRIED]:
             doc = self.index.documents[candidate.source]
             span = extract(doc.text, candidate.sentence.start, candidate.sentence.end, question, self.weights)
-            total = candidate.score + 0.25 * (1.0 if span.typed else 0.0) + 0.05 * span.score
+            # A number asked for and none found is strong evidence of the wrong sentence.
+            typed_weight = 0.5 if question.answer_type.is_numeric else 0.25
+            total = candidate.score + typed_weight * (1.0 if span.typed else 0.0) + 0.05 * span.score
             if best is None or total > best[0]:
                 best = (total, candidate, span)
         shown = k or self.settings.k

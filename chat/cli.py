@@ -17,8 +17,9 @@ from .answer import Answer
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer contract as JSON.")
 @click.option("-k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to retrieve.")
+@click.option("--retrieval", type=click.Choice(["dense", "bm25", "hybrid"]), default="hybrid", show_default=True)
 @index_option
-def ask_command(question: str | None, as_json: bool, k: int, index_dir: Path | None) -> None:
+def ask_command(question: str | None, as_json: bool, k: int, retrieval: str, index_dir: Path | None) -> None:
     """Answer QUESTION from the documents. Without QUESTION, read questions line by line."""
     from .answerer import Answerer
     from .question import QuestionError, check_question
@@ -27,7 +28,7 @@ def ask_command(question: str | None, as_json: bool, k: int, index_dir: Path | N
     if question is not None:
         check_question(question)  # a bad question fails before the model loads
     index, embedder = open_index(index_dir)
-    answerer = Answerer(index, embedder, AnswerSettings.for_index(index, k=k))
+    answerer = Answerer(index, embedder, AnswerSettings.for_index(index, k=k, retrieval=retrieval))
     if question is not None:
         _show(answerer.answer(question), as_json)
         return

@@ -56,6 +56,12 @@ _FOCUS_TYPES = {
     **dict.fromkeys("person man woman official leader".split(), AnswerType.PERSON),
     **dict.fromkeys("city country place region location province town state capital".split(), AnswerType.PLACE),
 }
+# Nouns whose value is a number; unlike the words above, the answer's sentence usually repeats them.
+_MEASURE_NOUNS = {
+    "population": AnswerType.COUNT,
+    **dict.fromkeys("size area length distance height weight capacity depth speed".split(), AnswerType.QUANTITY),
+}
+_BE = frozenset("is are was were".split())
 _MONEY_VERBS = frozenset("cost spend spent pay paid invest worth earn raise fund".split())
 _CHANGE_VERBS = frozenset("grow grew increase rise rose decline decrease fall fell drop change improve".split())
 _KIND_WORDS = frozenset("kind kinds type types sort sorts".split())
@@ -77,6 +83,7 @@ class Question:
     numbers: frozenset[str]
     names: tuple[str, ...]  # capitalised words after the first: names the evidence must mention
     plural: bool  # a plural focus asks for every item ("which cities")
+    asks_kind: bool = False  # "what kind of X": the answer is X's modifiers, not what follows X
 
 
 def check_question(text: object, max_chars: int = MAX_QUESTION_CHARS) -> str:
@@ -113,7 +120,7 @@ def analyze(text: str) -> Question:
         and not words[-1].is_capitalized
         and not _NUMBER.match(lower[-1])
         and lower[-2] not in STOPWORDS
-        and any(w in AUXILIARIES for w in lower[:-1])
+        and any(w in AUXILIARIES and (w not in _BE or lower[-1].endswith(("ed", "ing"))) for w in lower[:-1])
     ):
         verb = stem(words[-1].text)  # "... does the fund operate?" -> operate
     preposition = lower[wh - 1] if wh and lower[wh - 1] in STOPWORDS and lower[wh - 1] not in AUXILIARIES else None
@@ -127,6 +134,7 @@ def analyze(text: str) -> Question:
         years=frozenset(t.text for t in words if _YEAR.match(t.text)),
         numbers=frozenset(t.text for t in words if _NUMBER.match(t.text)),
         plural=plural,
+        asks_kind=wh is not None and wh + 1 < len(lower) and lower[wh + 1] in _KIND_WORDS,
         names=tuple(t.text for t in words[1:] if t.is_capitalized and t.lower not in STOPWORDS),
     )
 
@@ -212,6 +220,9 @@ def _answer_type(lower: list[str], wh: int | None, focus: list[str]) -> AnswerTy
         return AnswerType.PLACE
     if word == "why":
         return AnswerType.REASON
+    if not focus and following in _BE:  # "what is the population of ...": the noun after the copula
+        focus = [w for w in lower[wh + 2 : wh + 4] if w not in ("the", "a", "an")][:1]
     if focus:
-        return _FOCUS_TYPES.get(focus[-1], _FOCUS_TYPES.get(stem(focus[-1]), AnswerType.THING))
+        head = focus[-1]
+        return _FOCUS_TYPES.get(head) or _FOCUS_TYPES.get(stem(head)) or _MEASURE_NOUNS.get(head, AnswerType.THING)
     return AnswerType.THING

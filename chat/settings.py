@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from index.retrieval import RETRIEVAL_MODES, RetrievalMode
 from index.search import SearchIndex
 from ingest.errors import CiteqaError
 
@@ -16,6 +17,7 @@ class AnswerSettings:
     k: int = 5  # passages returned with an answer
     min_confidence: float = 0.35  # abstain below this
     candidates: int = 20  # passages whose sentences compete for the answer (at least k); k changes only what is shown
+    retrieval: RetrievalMode = "hybrid"  # dense (FAISS), bm25, or both fused
     max_question_chars: int = MAX_QUESTION_CHARS
 
     def __post_init__(self) -> None:
@@ -25,6 +27,8 @@ class AnswerSettings:
             raise CiteqaError(f"min_confidence = {self.min_confidence} is out of range", "use 0 to 1")
         if not 1 <= self.candidates <= 1000:
             raise CiteqaError(f"candidates = {self.candidates} is out of range", "use 1 to 1000 passages")
+        if self.retrieval not in RETRIEVAL_MODES:
+            raise CiteqaError(f"unknown retrieval mode {self.retrieval!r}", f"use one of {', '.join(RETRIEVAL_MODES)}")
         if self.max_question_chars < 1:
             raise CiteqaError("max_question_chars must be positive", "use the default 1000")
 

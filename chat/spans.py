@@ -17,6 +17,7 @@ from ingest.words import AUXILIARIES, STOPWORDS, Token, stem, tokenize
 
 from .question import AnswerType, Question
 
+_ENUMERATORS = frozenset("first second third fourth fifth".split())
 _NUMBER_WORDS = frozenset(
     """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
     eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand dozen dozens
@@ -39,6 +40,17 @@ _DIGITS = re.compile(r"^\$?\d")
 _BOUNDARY = frozenset(',;:—–()[].!?"“”')
 _CLAUSE_WORDS = frozenset("that which who whom whose where while but because although whereas".split())
 _APPOSITION = frozenset("including such like namely especially notably".split())
+_SUBJECTS = frozenset("i we you he she it they this these those".split())
+# Last words of names of a kind a question may ask for ("which event", "which organisation").
+_EVENTS = frozenset("conference summit forum festival exhibition expo fair congress games championship".split())
+_BODIES = frozenset(
+    """university institute agency ministry company corporation bank council association organization organisation
+    commission committee authority fund foundation school college academy""".split()
+)
+_NAME_HEADS = {
+    **dict.fromkeys(("event", "conference", "meeting", "gathering", "occasion"), _EVENTS),
+    **dict.fromkeys(("organization", "organisation", "institution", "body", "company", "agency"), _BODIES),
+}
 _CONNECTORS = frozenset({"of", "for", "and", "the", "de", "&", "-", "on", "in"})
 
 
@@ -85,10 +97,16 @@ class _Reader:
         self.lower = [t.lower for t in tokens]
         self.stems = [stem(t.text) for t in tokens]
         self.given = [t.is_content and self.stems[i] in question.terms for i, t in enumerate(tokens)]
+        # Words shared with the question anchor the answer; a phrase shared whole anchors it more firmly.
         self.anchors = [
-            (i, idf(self.stems[i])) for i, t in enumerate(tokens) if t.is_content and self.stems[i] in question.terms
+            (i, idf(self.stems[i]) * (1.5 if self._in_shared_phrase(i) else 1.0))
+            for i, t in enumerate(tokens)
+            if self.given[i]
         ]
         self.total_weight = sum(idf(term) for term in question.terms) or 1.0
+
+    def _in_shared_phrase(self, i: int) -> bool:
+        return any(0 <= j < len(self.tokens) and self.given[j] for j in (i - 1, i + 1))
 
     # -- candidates ---------------------------------------------------------------------------------------
 
@@ -179,9 +197,19 @@ class _Reader:
             if first == 0 and self.lower[0] in STOPWORDS:
                 first += 1
             if first <= last and any(not self.given[k] for k in range(first, last + 1) if self.tokens[k].is_word):
-                runs.append(_Candidate(first, last, "name"))
+                runs.append(_Candidate(first, last, "name", self._name_bonus(first, last)))
             i = last + 1
         return runs + self._lists_of(runs)
+
+    def _name_bonus(self, first: int, last: int) -> float:
+        """A name that is what the question asks about: "which pipeline" -> "... Oil Pipeline (MTT-WOP)",
+        "which event" -> "... Development Conference"."""
+        if not self.q.focus or self.q.plural:  # several names may each carry the noun; let the others decide
+            return 0.0
+        words = [k for k in range(first, last + 1) if self.tokens[k].is_word]
+        if any(self.stems[k] in self.q.focus and self.tokens[k].is_capitalized for k in words):
+            return 0.6
+        return 0.6 if words and self.lower[words[-1]] in _NAME_HEADS.get(self.q.focus[-1], ()) else 0.0
 
     def _lists_of(self, runs: list[_Candidate]) -> list[_Candidate]:
         """Names joined by commas and "and": "Lahore and Islamabad", "the A and the B"."""
@@ -193,7 +221,8 @@ class _Reader:
                 if gap not in (["and"], ["or"], [","], [",", "and"], [",", "or"]):
                     break
                 last = runs[b].last
-                lists.append(_Candidate(runs[a].first, last, "names"))
+                bonus = max(r.bonus for r in runs[a : b + 1])
+                lists.append(_Candidate(runs[a].first, last, "names", bonus))
         return lists
 
     def _focus_phrases(self) -> list[_Candidate]:
@@ -217,6 +246,7 @@ class _Reader:
             matched = sum(1 for k in range(max(0, h - 3), h) if self.stems[k] in modifiers)
             bonus = 0.4 * matched
             found.append(_Candidate(first, last, "focus", bonus))
+            found += self._named_by(h)
             after = last + 1
             if after < len(self.tokens) and (
                 self.lower[after] in ("—", "–", ":", ",") or self.lower[after] in _APPOSITION
@@ -229,6 +259,27 @@ class _Reader:
                 if step < len(self.tokens):
                     found.append(_Candidate(step, self._list_end(step), "apposition", bonus))
         return found
+
+    def _named_by(self, head: int) -> list[_Candidate]:
+        """The name a noun introduces — "the concept of Digital Pakistan", "a fund called X" — even when the
+        question already holds its words."""
+        if self.tokens[head].is_capitalized:
+            return []  # "University of Languages": the noun is part of a name, not one introducing it
+        j = head + 1
+        if j + 1 < len(self.tokens) and self.lower[j : j + 2] == ["known", "as"]:
+            j += 2
+        elif j < len(self.tokens) and self.lower[j] in ("of", "called", "named", "dubbed", "titled"):
+            j += 1
+        else:
+            return []
+        while j < len(self.tokens) and self.lower[j] in ("the", "“", '"'):
+            j += 1
+        if j >= len(self.tokens) or not self._is_name_word(j):
+            return []
+        last = j
+        while last + 1 < len(self.tokens) and self._is_name_word(last + 1):
+            last += 1
+        return [_Candidate(j, last, "named")]
 
     def _objects(self) -> list[_Candidate]:
         verb = self.q.verb
@@ -264,7 +315,7 @@ class _Reader:
     def score(self, c: _Candidate) -> float:
         span_words = [k for k in range(c.first, c.last + 1) if self.tokens[k].is_word]
         new = [k for k in span_words if not self.given[k] and self.lower[k] not in STOPWORDS]
-        if not new and c.kind != "sentence":
+        if not new and c.kind not in ("sentence", "named"):
             return 0.0
         focus = set(self.q.focus)
         restated = [k for k in span_words if self.given[k] and self.stems[k] not in focus]
@@ -304,7 +355,10 @@ class _Reader:
             return {"name": 1.0, "names": 1.2 if self.q.plural else 0.3}.get(kind, -0.2)
         if t in (AnswerType.REASON, AnswerType.MANNER):
             return {"sentence": 0.6 if t is AnswerType.REASON else 0.0, "new": 0.3, "object": 0.3}.get(kind, 0.0)
+        if self.q.asks_kind:  # "what kind of projects" -> "joint arms production projects"
+            return {"focus": 1.0, "named": 1.0, "object": 0.4, "apposition": 0.3, "name": 0.3}.get(kind, 0.0)
         return {
+            "named": 1.2,
             "focus": 0.6,
             "apposition": 0.7 if self.q.plural else 0.4,
             "name": 0.5,
@@ -325,6 +379,8 @@ class _Reader:
     def _is_number(self, i: int) -> bool:
         if not 0 <= i < len(self.tokens):
             return False
+        if self.lower[i] in _ENUMERATORS and i + 1 < len(self.tokens) and self.lower[i + 1] == ",":
+            return False  # "Third, digital platforms ...": an enumeration, not a fraction
         return bool(_DIGITS.match(self.tokens[i].text)) or self.lower[i] in _NUMBER_WORDS
 
     def _is_month(self, i: int) -> bool:
@@ -338,7 +394,9 @@ class _Reader:
         t = self.tokens[i]
         if not t.is_word or not (t.is_capitalized or (t.text[0].isdigit() and "-" in t.text)):
             return False
-        return not (i == 0 and self.lower[i] in STOPWORDS) and not self._is_month(i)
+        if i == 0 and (self.lower[i] in STOPWORDS or self.lower[i] in _ENUMERATORS):
+            return False
+        return not self._is_month(i)
 
     def _date_around(self, i: int) -> tuple[int, int]:
         first, last = i, i
@@ -391,11 +449,12 @@ class _Reader:
         if self.stems[i] in modifiers:
             return True
         if self.lower[i] in (",", "and", "or"):
-            return i - 1 >= 0 and self.tokens[i - 1].is_content and i + 1 < head + 1
+            before = i - 2 if self.lower[i] != "," and i >= 2 and self.lower[i - 1] == "," else i - 1  # ", and"
+            return before >= 0 and self.tokens[before].is_content and i + 1 < head + 1
         if not t.is_content or self.stems[i] == self.q.verb:
             return False
-        if self.lower[i].endswith(("ing", "ed")) and head - i > 1:
-            return False
+        if self.lower[i].endswith(("ing", "ed")) and (head - i > 1 or i == 0):
+            return False  # "Strengthening cooperation ...": a verb, not a modifier of the head
         return not (self.given[i] and t.is_capitalized)
 
     def _phrase_end(self, i: int) -> int:
@@ -419,6 +478,8 @@ class _Reader:
             if w in (";", ":", ".", "!", "?", "—", "–") or w in _CLAUSE_WORDS or w in AUXILIARIES:
                 break
             if w in STOPWORDS and w not in ("and", "or"):
+                if w in _SUBJECTS and first < i:
+                    first += 1  # "These encompass A, B and C": the word after a pronoun is its verb
                 break
             if self.tokens[j].is_word:
                 first = j

@@ -37,6 +37,7 @@ def eval_command() -> None:
 @index_option
 @click.option("-k", type=click.IntRange(1, 100), default=10, show_default=True, help="Passages returned per answer.")
 @click.option("--candidates", type=click.IntRange(1, 1000), help="Passages whose sentences compete for the answer.")
+@click.option("--retrieval", type=click.Choice(["dense", "bm25", "hybrid"]), help="Retrieval mode (default hybrid).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), help="Abstention threshold (default: the index's).")
 @click.option("--chunk-tokens", type=int, help="Chunk size for --corpus (default 160).")
 @click.option("--overlap-tokens", type=int, help="Chunk overlap for --corpus (default 32).")
@@ -50,6 +51,7 @@ def run_command(
     index_dir: Path | None,
     k: int,
     candidates: int | None,
+    retrieval: str | None,
     min_confidence: float | None,
     chunk_tokens: int | None,
     overlap_tokens: int | None,
@@ -92,6 +94,8 @@ def run_command(
         overrides["candidates"] = candidates
     if min_confidence is not None:
         overrides["min_confidence"] = min_confidence
+    if retrieval is not None:
+        overrides["retrieval"] = retrieval
     settings = AnswerSettings.for_index(index, **overrides)
     with click.progressbar(length=len(items), label="answering", file=sys.stderr) as bar:
         run = evaluate(index, embedder, settings, items, bar.update)

@@ -18,8 +18,9 @@ from ingest.tokens import load_encoding
 from .config import read_config
 from .embedder import Embedder
 from .errors import IndexMismatchError
+from .lexical import PARAMETERS, LexicalIndex
 from .manifest import IndexSettings, Manifest
-from .search import CHUNKS_FILE, DOCUMENTS_FILE, MANIFEST_FILE, VECTORS_FILE, SearchIndex, write_records
+from .search import CHUNKS_FILE, DOCUMENTS_FILE, LEXICAL_FOLDER, MANIFEST_FILE, VECTORS_FILE, SearchIndex, write_records
 from .store import writing
 from .vectors import build_vectors, write_vectors
 
@@ -49,14 +50,16 @@ def build_index(
     if len(set(ids.tolist())) != len(chunks):
         raise CiteqaError("two chunks hash to the same id", "report this: it should not happen")
     vectors = build_vectors(embedder.encode_documents([c.text for c in chunks]), ids, settings.factory)
+    lexical = LexicalIndex.build([c.text for c in chunks], ids.tolist())
     manifest = Manifest(
         settings=settings,
         dimension=embedder.dimension,
         documents={d.source: d.checksum for d in documents},
         chunks=len(chunks),
         origin=origin,
+        lexical=dict(PARAMETERS),
     )
-    return SearchIndex(manifest, documents, sentences, chunks, vectors)
+    return SearchIndex(manifest, documents, sentences, chunks, vectors, lexical=lexical)
 
 
 def save_index(index: SearchIndex, directory: Path) -> None:
@@ -81,6 +84,7 @@ def save_index(index: SearchIndex, directory: Path) -> None:
             ({"id": c.id, "source": c.source, "start": c.start, "end": c.end} for c in index.chunks.values()),
         )
         write_vectors(index.vectors, generation / VECTORS_FILE)
+        index.lexical.save(generation / LEXICAL_FOLDER)
         # The manifest goes last: a generation without one was never finished.
         (generation / MANIFEST_FILE).write_text(index.manifest.to_json(), encoding="utf-8")
     index.path = directory

@@ -18,6 +18,7 @@ from ingest.words import terms, tokenize
 from .errors import IndexDamagedError
 
 ANALYZER = "citeqa-words-1"  # the analyzer's name is recorded in the manifest: a change means a rebuild
+PARAMETERS = {"analyzer": ANALYZER, "method": "lucene", "k1": 1.2, "b": 0.75}
 _IDS_FILE = "chunk_ids.json"
 
 
@@ -31,10 +32,10 @@ class LexicalIndex:
         self.chunk_ids = np.asarray(chunk_ids, dtype=np.int64)
 
     @classmethod
-    def build(cls, texts: Sequence[str], chunk_ids: Sequence[int], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+    def build(cls, texts: Sequence[str], chunk_ids: Sequence[int]) -> LexicalIndex:
         import bm25s
 
-        bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
+        bm25 = bm25s.BM25(k1=PARAMETERS["k1"], b=PARAMETERS["b"], method=PARAMETERS["method"])
         # An empty chunk still needs a row, or BM25's documents would drift from the chunk ids.
         bm25.index([analyze(t) or [""] for t in texts], show_progress=False)
         return cls(bm25, chunk_ids)

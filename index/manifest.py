@@ -15,7 +15,7 @@ from ingest.errors import CiteqaError
 from .embedder import PACKAGED_MODEL
 from .errors import IndexDamagedError, IndexMismatchError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a BM25 index beside the vectors
 DEFAULT_FACTORY = "IDMap2,Flat"
 
 
@@ -41,6 +41,7 @@ class Manifest:
     documents: dict[str, str]  # source -> sha256 of its text
     chunks: int
     origin: str = ""  # "bundled" for the default index built from the shipped interviews
+    lexical: dict[str, Any] = field(default_factory=dict)  # how the BM25 index was built (analyzer, k1, b)
     format_version: int = FORMAT_VERSION
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     versions: dict[str, str] = field(default_factory=lambda: library_versions())
@@ -51,6 +52,7 @@ class Manifest:
             "model": {"id": self.settings.model, "dimension": self.dimension},
             "chunking": asdict(self.settings.chunking),
             "faiss": {"factory": self.settings.factory, "metric": "inner_product"},
+            "lexical": self.lexical,
             "counts": {"documents": len(self.documents), "chunks": self.chunks},
             "documents": self.documents,
             "origin": self.origin,
@@ -83,6 +85,7 @@ class Manifest:
                 documents=dict(data["documents"]),
                 chunks=int(data["counts"]["chunks"]),
                 origin=str(data.get("origin", "")),
+                lexical=dict(data["lexical"]),
                 format_version=version,
                 created_at=str(data["created_at"]),
                 versions=dict(data["versions"]),
@@ -95,7 +98,7 @@ class Manifest:
 
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for name in ("citeqa", "faiss-cpu", "sentence-transformers", "torch", "tiktoken", "numpy"):
+    for name in ("citeqa", "faiss-cpu", "bm25s", "sentence-transformers", "torch", "tiktoken", "numpy"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

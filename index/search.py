@@ -14,7 +14,8 @@ from ingest.sentences import Span
 
 from .config import IndexConfig, read_config
 from .embedder import Vectors
-from .errors import IndexDamagedError
+from .errors import IndexDamagedError, IndexMismatchError
+from .lexical import ANALYZER, LexicalIndex
 from .manifest import Manifest
 from .store import current_generation
 from .vectors import read_vectors, search_vectors
@@ -23,6 +24,7 @@ MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.faiss"
 DOCUMENTS_FILE = "documents.jsonl"
 CHUNKS_FILE = "chunks.jsonl"
+LEXICAL_FOLDER = "bm25"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class SearchIndex:
         vectors: Any,
         path: Path | None = None,
         config: IndexConfig | None = None,
+        lexical: LexicalIndex | None = None,
     ) -> None:
         self.manifest = manifest
         self.documents = {d.source: d for d in documents}
@@ -63,6 +66,7 @@ class SearchIndex:
         self.vectors = vectors
         self.path = path
         self.config = config or IndexConfig()
+        self.lexical = lexical or LexicalIndex.build([c.text for c in chunks], [c.id for c in chunks])
 
     def search(self, queries: Vectors, k: int) -> list[list[Passage]]:
         """The k best passages for each query vector, best first."""
@@ -87,12 +91,16 @@ def load_index(directory: Path) -> SearchIndex:
     except (KeyError, TypeError, ValueError) as exc:
         raise IndexDamagedError(f"the chunk store of {directory} has a bad record ({exc})", _REBUILD) from exc
     vectors = read_vectors(generation / VECTORS_FILE)
+    if manifest.lexical.get("analyzer") != ANALYZER:
+        raise IndexMismatchError(f"the BM25 index at {directory} was built with another word analyzer", _REBUILD)
+    lexical = LexicalIndex.load(generation / LEXICAL_FOLDER)
     checksums = {d.source: d.checksum for d in documents}
-    if checksums != manifest.documents or len(chunks) != manifest.chunks or vectors.ntotal != len(chunks):
+    counts = {len(chunks), manifest.chunks, vectors.ntotal, len(lexical.chunk_ids)}
+    if checksums != manifest.documents or len(counts) != 1:
         raise IndexDamagedError(f"the files of the index at {directory} disagree with its manifest", _REBUILD)
     if vectors.d != manifest.dimension:
         raise IndexDamagedError(f"the vectors are {vectors.d}-d but the manifest says {manifest.dimension}-d", _REBUILD)
-    return SearchIndex(manifest, documents, sentences, chunks, vectors, directory, read_config(directory))
+    return SearchIndex(manifest, documents, sentences, chunks, vectors, directory, read_config(directory), lexical)
 
 
 _REBUILD = "rebuild the index with citeqa ingest"

@@ -55,7 +55,7 @@ def writing(directory: Path) -> Iterator[Path]:
         generation.mkdir()
         try:
             yield generation
-            for file in generation.iterdir():
+            for file in generation.rglob("*"):
                 _fsync(file)
             _fsync(generation)
             pointer = directory / (CURRENT + ".tmp")

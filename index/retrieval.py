@@ -1,0 +1,50 @@
+"""Retrieval: dense (FAISS), lexical (BM25) or both fused by reciprocal rank.
+
+Each passage keeps the cosine similarity of its chunk to the question as its score, whichever list found it,
+so that later stages (confidence, display) read one comparable number in every mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, get_args
+
+import numpy as np
+
+from .embedder import Vectors
+from .search import Passage, SearchIndex
+
+RetrievalMode = Literal["dense", "bm25", "hybrid"]
+RETRIEVAL_MODES: tuple[str, ...] = get_args(RetrievalMode)
+RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw scores of two scales do not
+
+
+def retrieve(
+    index: SearchIndex, questions: Sequence[str], queries: Vectors, k: int, mode: RetrievalMode = "hybrid"
+) -> list[list[Passage]]:
+    """The k best passages for each question, best first."""
+    dense = index.search(queries, k) if mode != "bm25" else [[] for _ in questions]
+    lexical = index.lexical.search(questions, k) if mode != "dense" else [[] for _ in questions]
+    results = []
+    for query, by_vector, by_words in zip(queries, dense, lexical, strict=True):
+        fused: dict[int, float] = {}
+        for ranked in ([p.chunk.id for p in by_vector], [chunk_id for chunk_id, _ in by_words]):
+            for rank, chunk_id in enumerate(ranked):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        best = sorted(fused, key=lambda chunk_id: -fused[chunk_id])[:k]
+        similarity = {p.chunk.id: p.score for p in by_vector}
+        missing = [chunk_id for chunk_id in best if chunk_id not in similarity]
+        similarity.update(_similarities(index, query, missing))
+        results.append([Passage(index.chunks[chunk_id], similarity[chunk_id]) for chunk_id in best])
+    return results
+
+
+def _similarities(index: SearchIndex, query: Vectors, chunk_ids: Sequence[int]) -> dict[int, float]:
+    """Cosine of the query to chunks the dense search did not return (vectors are unit length)."""
+    if not chunk_ids:
+        return {}
+    try:
+        stored = np.stack([index.vectors.reconstruct(chunk_id) for chunk_id in chunk_ids])
+    except RuntimeError:  # a FAISS index that cannot give its vectors back (e.g. IVF without a direct map)
+        return dict.fromkeys(chunk_ids, 0.0)
+    return {chunk_id: float(s) for chunk_id, s in zip(chunk_ids, stored @ query, strict=True)}
