@@ -71,6 +71,8 @@ def find_evidence(
             pinned = _pins_hold(question, sentence_text, document_stems(chunk.source))
             leans_back = sentence_text.split(" ", 1)[0].lower() in _LEANING_BACK
             score = 0.65 * own + (0.4 if leans_back else 0.15) * extra + 0.35 * passage.score - 0.02 * rank
+            if question.verb is not None and question.verb in here:
+                score += 0.1  # "what do these measures form?": the sentence where they form something
             if sentence_text.rstrip().endswith("?"):
                 score *= 0.5  # a question in the text (an interviewer's) does not answer one
             elif _is_heading(sentence_text):

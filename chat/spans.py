@@ -184,6 +184,7 @@ class _Reader:
                     self.lower[j] in _CONNECTORS
                     and self.lower[j] != "and"
                     and j + 1 < n
+                    and not (self.lower[j] in ("in", "on") and self.given[j + 1])  # "Summit in <asked place>"
                     and (
                         self._is_name_word(j + 1)
                         or (self.lower[j + 1] == "the" and j + 2 < n and self._is_name_word(j + 2))

@@ -17,7 +17,7 @@ from ingest.words import terms, tokenize
 
 from .errors import IndexDamagedError
 
-ANALYZER = "citeqa-words-1"  # the analyzer's name is recorded in the manifest: a change means a rebuild
+ANALYZER = "citeqa-words-2"  # the analyzer's name is recorded in the manifest: a change means a rebuild
 PARAMETERS = {"analyzer": ANALYZER, "method": "lucene", "k1": 1.2, "b": 0.75}
 _IDS_FILE = "chunk_ids.json"
 

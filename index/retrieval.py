@@ -16,7 +16,12 @@ from .search import Passage, SearchIndex
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
 RETRIEVAL_MODES: tuple[str, ...] = get_args(RetrievalMode)
-RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw scores of two scales do not
+# Reciprocal-rank fusion: ranks matter, raw scores of two scales do not. Measured on COVID-QA (1380 questions),
+# the answers' passages among the 5 returned: dense 0.63, BM25 0.74, fused with k=60 and equal weights 0.76;
+# k=10 with the dense list at half weight ranks better before the answerer reranks (0.73 vs 0.70 at 5) but
+# ends lower after it (0.75), so the textbook setting stays.
+RRF_K = 60
+DENSE_WEIGHT = 1.0
 
 
 def retrieve(
@@ -28,9 +33,9 @@ def retrieve(
     results = []
     for query, by_vector, by_words in zip(queries, dense, lexical, strict=True):
         fused: dict[int, float] = {}
-        for ranked in ([p.chunk.id for p in by_vector], [chunk_id for chunk_id, _ in by_words]):
+        for weight, ranked in ((DENSE_WEIGHT, [p.chunk.id for p in by_vector]), (1.0, [c for c, _ in by_words])):
             for rank, chunk_id in enumerate(ranked):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (RRF_K + rank + 1)
         best = sorted(fused, key=lambda chunk_id: -fused[chunk_id])[:k]
         similarity = {p.chunk.id: p.score for p in by_vector}
         missing = [chunk_id for chunk_id in best if chunk_id not in similarity]

@@ -68,7 +68,9 @@ def stem(word: str) -> str:
         if w.endswith(suffix):
             return w[: -len(suffix)] + replacement
     if w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        return w[:-1]
+        w = w[:-1]
+        if not w.endswith("ment"):
+            return w
     if w.endswith("ment") and len(w) >= 9:
         return w[:-4]  # "establishment" -> "establish"
     for suffix in ("ing", "ed"):

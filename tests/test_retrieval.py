@@ -1,0 +1,66 @@
+"""Hybrid retrieval: BM25 beside FAISS, saved and checked with the index; every mode returns real passages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index import Embedder, IndexMismatchError, SearchIndex, load_index
+from index.lexical import LexicalIndex, analyze
+from index.retrieval import RETRIEVAL_MODES, retrieve
+from index.store import current_generation
+
+
+def test_the_analyzer_matches_word_forms_and_drops_function_words() -> None:
+    assert analyze("The ministers signed agreements in 2024") == analyze("minister signs the agreement, 2024")
+    assert "the" not in analyze("the the the")
+
+
+def test_bm25_finds_the_chunk_with_the_rare_exact_word() -> None:
+    lexical = LexicalIndex.build(["cats purr softly", "dogs bark at night", "", "the MTT-WOP pipeline"], [1, 2, 3, 4])
+    assert [chunk_id for chunk_id, _ in lexical.search(["which pipeline is MTT-WOP?"], 3)[0]] == [4]
+    assert lexical.search(["zebra"], 3) == [[]]  # nothing shares a word: nothing is returned
+
+
+def test_the_bm25_index_is_saved_in_the_generation_and_loads_identically(
+    interviews: SearchIndex, interviews_dir: Path
+) -> None:
+    assert (current_generation(interviews_dir) / "bm25" / "chunk_ids.json").is_file()
+    question = ["How many Pakistani citizens visited Azerbaijan in 2024?"]
+    assert load_index(interviews_dir).lexical.search(question, 5) == interviews.lexical.search(question, 5)
+
+
+def test_an_index_with_another_analyzer_is_refused(tmp_path: Path, interviews_dir: Path) -> None:
+    copy = tmp_path / "index"
+    shutil.copytree(interviews_dir, copy)
+    manifest = current_generation(copy) / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["lexical"]["analyzer"] = "something-else"
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(IndexMismatchError, match="another word analyzer"):
+        load_index(copy)
+
+
+@pytest.mark.parametrize("mode", RETRIEVAL_MODES)
+def test_every_mode_returns_k_distinct_passages_scored_by_cosine(
+    interviews: SearchIndex, embedder: Embedder, mode: str
+) -> None:
+    question = "When did APP and AZERTAC sign their memorandum of cooperation?"
+    vectors = embedder.encode_queries([question])
+    passages = retrieve(interviews, [question], vectors, 8, mode)[0]  # type: ignore[arg-type]
+    assert len(passages) == 8 and len({p.chunk.id for p in passages}) == 8
+    for passage in passages:  # the score is the chunk's cosine, whichever list found it
+        stored = interviews.vectors.reconstruct(passage.chunk.id)
+        assert passage.score == pytest.approx(float(stored @ vectors[0]), abs=1e-4)
+
+
+def test_hybrid_keeps_what_either_list_ranks_first(interviews: SearchIndex, embedder: Embedder) -> None:
+    question = "How many national incubation centers does Pakistan have?"
+    vectors = embedder.encode_queries([question])
+    dense = retrieve(interviews, [question], vectors, 5, "dense")[0][0].chunk.id
+    lexical = retrieve(interviews, [question], vectors, 5, "bm25")[0][0].chunk.id
+    fused = {p.chunk.id for p in retrieve(interviews, [question], vectors, 5, "hybrid")[0]}
+    assert {dense, lexical} <= fused
