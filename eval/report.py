@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
+
+from index.store import write_atomically
 
 from . import plots
 from .scoring import VERDICT_ORDER
@@ -58,8 +59,9 @@ _HEADLINE: tuple[tuple[str, str, str, str, str], ...] = (
 def write_report(out_dir: Path, metrics: Mapping[str, Any], outcomes: Sequence[Mapping[str, Any]]) -> tuple[Path, Path]:
     """Write report.html and report.md into out_dir; each lands whole or not at all."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    html_path = _write_atomic(out_dir / HTML_FILE, render_html(metrics, outcomes))
-    md_path = _write_atomic(out_dir / MARKDOWN_FILE, render_markdown(metrics, outcomes))
+    html_path, md_path = out_dir / HTML_FILE, out_dir / MARKDOWN_FILE
+    write_atomically(html_path, render_html(metrics, outcomes))
+    write_atomically(md_path, render_markdown(metrics, outcomes))
     return html_path, md_path
 
 
@@ -595,14 +597,6 @@ def _int(value: Any) -> int | None:
 
 def _str(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-def _write_atomic(path: Path, text: str) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return path
 
 
 _CSS = """

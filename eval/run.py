@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -20,6 +19,7 @@ from chat.settings import AnswerSettings
 from index.embedder import Embedder
 from index.manifest import library_versions
 from index.search import SearchIndex
+from index.store import write_atomically
 
 from .questions import QuestionItem
 from .scoring import Outcome, score
@@ -120,12 +120,8 @@ def run_metrics(run: EvalRun, settings: AnswerSettings, index: SearchIndex, **co
 
 def write_run(out: Path, run: EvalRun, metrics: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    _write(out / PREDICTIONS_FILE, "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in run.predictions))
-    _write(out / OUTCOMES_FILE, "".join(json.dumps(o.to_dict(), ensure_ascii=False) + "\n" for o in run.outcomes))
-    _write(out / METRICS_FILE, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(out / PREDICTIONS_FILE, "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in run.predictions))
+    write_atomically(
+        out / OUTCOMES_FILE, "".join(json.dumps(o.to_dict(), ensure_ascii=False) + "\n" for o in run.outcomes)
+    )
+    write_atomically(out / METRICS_FILE, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,9 +11,10 @@ from ingest.errors import CiteqaError
 
 from .build import build_index, save_index
 from .embedder import Embedder
-from .errors import IndexNotFoundError
+from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from .manifest import IndexSettings
-from .search import SearchIndex, load_index
+from .search import MANIFEST_FILE, SearchIndex, load_index
+from .store import current_generation
 
 
 def index_corpus(
@@ -27,6 +29,10 @@ def index_corpus(
         existing: SearchIndex | None = load_index(directory)
     except IndexNotFoundError:
         existing = None
+    except (IndexMismatchError, IndexDamagedError):
+        if recorded_origin(directory) != origin:
+            raise
+        existing = None  # this collection's own index, of an older format or broken: build it again
     if existing is not None:
         if existing.manifest.origin != origin:
             raise CiteqaError(
@@ -43,3 +49,12 @@ def index_corpus(
 def is_current(index: SearchIndex, settings: IndexSettings, documents: Sequence[Document]) -> bool:
     """The index was built with these settings from exactly these documents."""
     return index.manifest.settings == settings and index.manifest.documents == {d.source: d.checksum for d in documents}
+
+
+def recorded_origin(directory: Path) -> str:
+    """What the index at `directory` says it was built from, read even when it cannot be loaded; "" if unknown."""
+    try:
+        data = json.loads((current_generation(directory) / MANIFEST_FILE).read_text(encoding="utf-8"))
+        return str(data.get("origin", ""))
+    except (OSError, ValueError, AttributeError, IndexNotFoundError, IndexDamagedError):
+        return ""

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ingest.documents import load_documents
 
 from .build import build_index, save_index
-from .corpus import is_current
+from .corpus import is_current, recorded_origin
 from .embedder import Embedder
 from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from .manifest import IndexSettings
-from .search import MANIFEST_FILE, SearchIndex, load_index
-from .store import current_generation
+from .search import SearchIndex, load_index
 
 BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "data" / "interviews"
 BUNDLED = "bundled"
@@ -31,7 +29,7 @@ def open_or_build(
     except IndexNotFoundError:
         return _build(directory, settings, embedder, corpus)
     except (IndexMismatchError, IndexDamagedError):
-        if _origin(directory) != BUNDLED:
+        if recorded_origin(directory) != BUNDLED:
             raise
         return _build(directory, settings, embedder, corpus)
     if index.manifest.origin == BUNDLED and not _is_current(index, settings, corpus):
@@ -47,11 +45,3 @@ def _build(directory: Path, settings: IndexSettings, embedder: Embedder, corpus:
 
 def _is_current(index: SearchIndex, settings: IndexSettings, corpus: Path) -> bool:
     return is_current(index, settings, load_documents([corpus]).documents)
-
-
-def _origin(directory: Path) -> str:
-    try:
-        data = json.loads((current_generation(directory) / MANIFEST_FILE).read_text(encoding="utf-8"))
-        return str(data.get("origin", ""))
-    except (OSError, ValueError, AttributeError, IndexNotFoundError, IndexDamagedError):
-        return ""

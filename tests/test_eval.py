@@ -232,6 +232,10 @@ def test_eval_on_a_corpus_indexes_it_and_reuses_the_index_while_unchanged(cli: C
     generation = (index_dir / "CURRENT").read_text()
     code, _, _ = cli(*args, "--out", str(tmp_path / "again"))
     assert code == 0 and (index_dir / "CURRENT").read_text() == generation  # unchanged collection: not rebuilt
+    manifest = index_dir / generation.strip() / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"citeqa-words-', '"older-words-'))
+    code, _, _ = cli(*args, "--out", str(tmp_path / "rebuilt"))
+    assert code == 0 and (index_dir / "CURRENT").read_text() != generation  # its own index, outdated: rebuilt
     elsewhere = ("--corpus", str(tmp_path), "--index", str(index_dir), "--out", str(tmp_path / "x"))
     code, _, err = cli("eval", str(questions), *elsewhere)
     assert code == 1 and "refusing to replace it" in err
