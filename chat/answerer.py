@@ -96,6 +96,7 @@ class Answerer:
             quote=doc.text[sentence.start : sentence.end],
             quote_start=sentence.start,
             quote_end=sentence.end,
+            page=doc.page_at(span.start),
         )
         answer = Answer(text, doc.text[span.start : span.end], confidence, (citation,), ordered)
         return answer.decided(self.settings.min_confidence)

@@ -1,0 +1,139 @@
+"""The JSON API: ask (the answer contract), health, and the text of an ingested document.
+
+Every mistake a caller can make gets a 4xx JSON body `{"error": code, "message": ..., "hint": ...}`; the
+routes call the service and format its result, nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ingest.errors import CiteqaError
+
+from .question import QuestionError
+from .render import clamp_range, document_page
+from .service import ChatService
+
+MAX_K = 100
+
+
+class AskRequest(BaseModel):
+    """A question; `k` is how many retrieved passages to return with the answer."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    question: str = Field(description="The question, 1 to 1000 characters.", examples=["When did APP sign?"])
+    k: int | None = Field(default=None, ge=1, le=MAX_K, description="Passages to return (default 5).")
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    hint: str = ""
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed JSON"},
+    422: {"model": ErrorBody, "description": "A question or parameter that cannot be used"},
+}
+
+
+def error(status: int, code: str, message: str, hint: str = "") -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, "hint": hint}, status_code=status)
+
+
+def api_router(service: ChatService) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["api"])
+
+    @router.post("/ask", responses=_ERRORS, summary="Answer a question in the documents' own words")
+    async def ask(body: AskRequest) -> JSONResponse:
+        """The answer contract: a verbatim span with its citation, or `abstained: true` and `answer: null`."""
+        answer = await asyncio.to_thread(service.ask, body.question, body.k)
+        return JSONResponse(answer.to_dict())
+
+    @router.get("/health", summary="Whether the server is up, and what it answers from")
+    def health() -> dict[str, Any]:
+        index = service.index
+        return {
+            "status": "ok",
+            "documents": len(index.documents),
+            "chunks": len(index.chunks),
+            "model": index.manifest.settings.model,
+        }
+
+    @router.get(
+        "/documents/{source:path}",
+        responses={404: {"model": ErrorBody, "description": "No such ingested document"}},
+        summary="The text and metadata of an ingested document",
+    )
+    def document(source: str) -> JSONResponse:
+        doc = service.document(source)
+        if doc is None:
+            return _unknown_document(source)
+        return JSONResponse(
+            {"source": doc.source, "title": doc.title, "date": doc.date, "checksum": doc.checksum, "text": doc.text}
+        )
+
+    return router
+
+
+def pages_router(service: ChatService) -> APIRouter:
+    """The human-facing page of a cited document, with the quote marked and scrolled to."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/documents/{source:path}", response_class=HTMLResponse)
+    def document_view(
+        source: str,
+        start: int | None = None,
+        end: int | None = None,
+        quote_start: int | None = None,
+        quote_end: int | None = None,
+    ) -> HTMLResponse:
+        doc = service.document(source)
+        if doc is None:
+            return HTMLResponse("<!doctype html><title>Not found</title><p>No such document.</p>", status_code=404)
+        page = document_page(doc, clamp_range(doc, start, end), clamp_range(doc, quote_start, quote_end))
+        # The page holds no script; say so to the browser too, so a document can never run one.
+        headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *"}
+        return HTMLResponse(page, headers=headers)
+
+    return router
+
+
+def _unknown_document(source: str) -> JSONResponse:
+    return error(404, "unknown_document", f"no ingested document is called {source!r}", "see /api/health")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Turn request mistakes and citeqa's own errors into 4xx JSON with a message, never a 500 page."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = exc.errors()
+        if any(p.get("type") == "json_invalid" or tuple(p.get("loc", ())) == ("body",) for p in problems):
+            return error(400, "malformed_json", "the request body is not a JSON object", 'send {"question": "..."}')
+        messages = []
+        for p in problems:
+            where = ".".join(str(part) for part in p.get("loc", ()) if part != "body") or "body"
+            messages.append(f"{where}: {p.get('msg', 'invalid')}")
+        return error(422, "invalid_request", "; ".join(messages), 'send {"question": "...", "k": 1 to 100}')
+
+    @app.exception_handler(QuestionError)
+    async def bad_question(request: Request, exc: QuestionError) -> JSONResponse:
+        return error(422, "bad_question", exc.message, exc.hint)
+
+    @app.exception_handler(CiteqaError)
+    async def citeqa_error(request: Request, exc: CiteqaError) -> JSONResponse:
+        return error(422, "bad_request", exc.message, exc.hint)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error(exc.status_code, code, str(exc.detail))

@@ -1,0 +1,119 @@
+"""`citeqa serve`: the web chat and the JSON API, on one port (127.0.0.1:7860 unless told otherwise)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+from pathlib import Path
+
+import click
+
+from index.cli import index_option
+from ingest.errors import CiteqaError
+
+BUNDLED_QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions" / "dev.jsonl"
+EXAMPLES_SHOWN = 6
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=7860, show_default=True, help="Port (0: any free).")
+@index_option
+@click.option("--root-path", default="", envvar="CITEQA_ROOT_PATH", help="Prefix a reverse proxy serves citeqa under.")
+@click.option("--auth", "auth", multiple=True, envvar="CITEQA_AUTH", help="user:password for basic auth (repeatable).")
+@click.option("--auth-header", default=None, help="Trust this header, set by your proxy, as the signed-in user.")
+@click.option("--cors-origin", "cors_origins", multiple=True, help="An origin allowed to call the API (repeatable).")
+@click.option("--feedback", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Feedback JSONL file.")
+@click.option("--examples", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="JSONL question set whose first questions are offered as examples (default: the bundled set, "
+              "with the default index).")  # fmt: skip
+def serve_command(
+    host: str,
+    port: int,
+    index_dir: Path | None,
+    root_path: str,
+    auth: tuple[str, ...],
+    auth_header: str | None,
+    cors_origins: tuple[str, ...],
+    feedback: Path | None,
+    examples: Path | None,
+) -> None:
+    """Serve the chat at / and the JSON API at /api (docs at /docs) until interrupted."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from .app import ServeOptions, parse_users
+
+    options = ServeOptions(
+        root_path=root_path.rstrip("/") if root_path != "/" else "",
+        users=parse_users(auth),
+        auth_header=auth_header,
+        cors_origins=cors_origins,
+        feedback=feedback,
+    )
+    listener = _listen(host, port)  # a port in use fails before minutes of loading
+    try:
+        _serve(listener, index_dir, options, examples)
+    finally:
+        listener.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CiteqaError(f"cannot listen on {host!r}: {exc.strerror}", "use an address of this machine") from exc
+    family, kind, proto, _, address = infos[0]
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CiteqaError(
+                f"port {port} on {host} is already in use", "stop the other server, or choose another --port"
+            ) from exc
+        raise CiteqaError(f"cannot listen on {host}:{port}: {exc.strerror}", "choose another --host or --port") from exc
+    listener.listen(2048)
+    return listener
+
+
+def _serve(listener: socket.socket, index_dir: Path | None, options: object, examples: Path | None) -> None:
+    import uvicorn
+
+    from .app import ServeOptions, create_app
+    from .service import ChatService
+
+    assert isinstance(options, ServeOptions)
+    questions = read_examples(examples or (BUNDLED_QUESTIONS if index_dir is None else None))
+    service = ChatService.open(index_dir, questions)
+    app = create_app(service, options)
+    host, port = listener.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"citeqa: serving {len(service.index.documents)} documents at http://{shown}:{port}{options.root_path}/")
+    click.echo(f"citeqa: API docs at http://{shown}:{port}{options.root_path}/docs; press Ctrl+C to stop")
+    config = uvicorn.Config(app, log_level="warning", proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    finally:
+        service.close()
+
+
+def read_examples(path: Path | None, count: int = EXAMPLES_SHOWN) -> list[str]:
+    """The first answerable questions of a JSONL question set (lines that are not questions are skipped)."""
+    if path is None or not path.is_file():
+        return []
+    found: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("question"), str) and record.get("answers") != []:
+            found.append(record["question"])
+        if len(found) >= count:
+            break
+    return found

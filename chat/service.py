@@ -1,0 +1,129 @@
+"""The one object the web layer talks to: the loaded index and model, and a worker that answers in batches.
+
+Everything that answers a question on the server (the JSON API and the chat) goes through `ChatService.ask`.
+Questions that arrive together are answered together: one worker thread takes whatever is waiting and calls
+`Answerer.answer_batch`, which embeds all of them in one pass (several times cheaper per question than one
+by one). With nothing waiting, a question is answered at once, so batching adds no latency to a lone user.
+The model is CPU-bound; one worker keeps it from fighting itself for the cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.search import SearchIndex
+from ingest.documents import Document
+from ingest.errors import CiteqaError
+
+from .answer import Answer
+from .answerer import Answerer
+from .question import check_question
+
+log = logging.getLogger("citeqa.serve")
+
+MAX_BATCH = 32  # questions answered in one pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    question: str
+    k: int | None
+    result: Future[Answer]
+
+
+class ChatService:
+    """Holds the current Answerer; answers questions from every request through one batching worker."""
+
+    def __init__(self, answerer: Answerer, examples: Sequence[str] = (), max_batch: int = MAX_BATCH) -> None:
+        self._answerer = answerer
+        self._lock = threading.Lock()
+        self.examples = tuple(examples)
+        self.max_batch = max_batch
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name="citeqa-answerer", daemon=True)
+        self._worker.start()
+
+    @classmethod
+    def open(cls, index_dir: Path | None, examples: Sequence[str] = ()) -> ChatService:
+        """Load the index and its model once (the default index is built on first use)."""
+        from index.cli import open_index
+
+        index, embedder = open_index(index_dir)
+        return cls(Answerer(index, embedder), examples)
+
+    # The seam for reloading: callers always go through answerer(), never keep their own reference.
+    def answerer(self) -> Answerer:
+        with self._lock:
+            return self._answerer
+
+    def replace_answerer(self, answerer: Answerer) -> None:
+        """Answer from now on with `answerer` (a reloaded index); questions already taken finish on the old one."""
+        with self._lock:
+            self._answerer = answerer
+
+    @property
+    def index(self) -> SearchIndex:
+        return self.answerer().index
+
+    def document(self, source: str) -> Document | None:
+        """An ingested document by its source name; never a file looked up on disk."""
+        return self.index.documents.get(source)
+
+    def ask(self, question: str, k: int | None = None, timeout: float | None = None) -> Answer:
+        """The answer to one question. A bad question raises QuestionError at once, before queueing."""
+        checked = check_question(question, self.answerer().settings.max_question_chars)
+        if k is not None and not 1 <= k <= 100:
+            raise CiteqaError(f"k = {k} is out of range", "ask for 1 to 100 passages")
+        job = _Job(checked, k, Future())
+        self._jobs.put(job)
+        return job.result.result(timeout)
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._worker.join(timeout=5)
+
+    def _work(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._jobs.put(None)  # stop after this batch
+                    break
+                batch.append(job)
+            self._answer(batch)
+
+    def _answer(self, batch: list[_Job]) -> None:
+        answerer = self.answerer()
+        by_k: dict[int | None, list[_Job]] = {}
+        for job in batch:
+            by_k.setdefault(job.k, []).append(job)
+        for k, jobs in by_k.items():
+            try:
+                answers = answerer.answer_batch([j.question for j in jobs], k)
+            except Exception:
+                log.exception("a batch of %d questions failed; answering them one by one", len(jobs))
+                for job in jobs:
+                    _settle_one(answerer, job)
+                continue
+            for job, answer in zip(jobs, answers, strict=True):
+                job.result.set_result(answer)
+
+
+def _settle_one(answerer: Answerer, job: _Job) -> None:
+    try:
+        job.result.set_result(answerer.answer(job.question, job.k))
+    except Exception as exc:  # handed to the request that asked; it decides what the user sees
+        job.result.set_exception(exc)
