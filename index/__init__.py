@@ -1,12 +1,14 @@
 """Stage 2: Chunk -> embeddings (sentence-transformers) -> FAISS + chunk store, saved as one index directory."""
 
-from .build import IngestReport, build_index, ingest, save_index
+from .build import build_index, save_index
 from .config import IndexConfig, read_config, update_config
 from .default import BUNDLED_CORPUS, open_or_build
 from .embedder import PACKAGED_MODEL, Embedder
 from .errors import IndexBusyError, IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from .manifest import DEFAULT_FACTORY, FORMAT_VERSION, IndexSettings, Manifest
+from .reload import IndexWatcher
 from .search import Passage, SearchIndex, load_index
+from .update import IngestReport, ingest
 
 __all__ = [
     "BUNDLED_CORPUS",
@@ -20,6 +22,7 @@ __all__ = [
     "IndexMismatchError",
     "IndexNotFoundError",
     "IndexSettings",
+    "IndexWatcher",
     "IngestReport",
     "Manifest",
     "Passage",

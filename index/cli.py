@@ -47,36 +47,46 @@ def open_index(index_dir: Path | None) -> tuple[SearchIndex, Embedder]:
 @click.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
-@click.option("--chunk-tokens", type=int, default=160, show_default=True, help="Chunk size in tiktoken tokens.")
-@click.option("--overlap-tokens", type=int, default=32, show_default=True, help="Tokens shared by neighbours.")
-@click.option("--factory", default="IDMap2,Flat", show_default=True, help="FAISS index_factory string.")
+@click.option("--prune", is_flag=True, help="Remove indexed documents that PATHS no longer hold.")
+@click.option("--chunk-tokens", type=int, default=None, help="Chunk size in tiktoken tokens. [default: 160]")
+@click.option("--overlap-tokens", type=int, default=None, help="Tokens shared by neighbours. [default: 32]")
+@click.option("--factory", default=None, help="FAISS index_factory string. [default: IDMap2,Flat]")
 @click.option("--model", default=None, help="sentence-transformers model name or folder (default: packaged MiniLM).")
+@click.option(
+    "--max-file-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=50,
+    show_default=True,
+    help="Skip files larger than this.",
+)
 def ingest_command(
     paths: tuple[Path, ...],
     index_dir: Path | None,
-    chunk_tokens: int,
-    overlap_tokens: int,
-    factory: str,
+    prune: bool,
+    chunk_tokens: int | None,
+    overlap_tokens: int | None,
+    factory: str | None,
     model: str | None,
+    max_file_mb: float,
 ) -> None:
-    """Index .txt and .md files and folders (replacing what the index held)."""
-    from ingest.chunking import ChunkSettings
+    """Index .txt, .md, .html, .pdf and .docx files and folders, updating what the index holds.
 
-    from .build import ingest
-    from .embedder import PACKAGED_MODEL, Embedder
-    from .manifest import IndexSettings
+    Only new or changed files are read and embedded (files are compared by content checksum); unchanged
+    ones are left as they are, and documents no longer under PATHS stay unless --prune is given. A settings
+    option that differs from the index's own (chunking, --factory, --model) re-chunks every document.
+    UnreadableFileError files are skipped with a message each; the run is atomic: killed, it leaves the index as it was.
+    """
+    from .update import ingest, resolve_settings
 
-    settings = IndexSettings(
-        model=model or PACKAGED_MODEL,
-        factory=factory,
-        chunking=ChunkSettings(max_tokens=chunk_tokens, overlap_tokens=overlap_tokens),
-    )
     directory = index_dir or DEFAULT_INDEX
-    _, report = ingest(list(paths), directory, settings, Embedder(settings.model))
-    for skipped in report.skipped:
-        click.echo(f"citeqa: warning: skipped {skipped.path}: {skipped.reason}", err=True)
-    click.echo(
-        f"Indexed {report.documents} document{'s' * (report.documents != 1)} ({report.chunks} chunks) "
-        f"into {directory} in {report.seconds:.1f} s"
-        + (f"; skipped {len(report.skipped)} file{'s' * (len(report.skipped) != 1)}" if report.skipped else "")
+    settings = resolve_settings(directory, model, factory, chunk_tokens, overlap_tokens)
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"citeqa: embedded {done}/{total} chunks", err=True)
+
+    _, report = ingest(
+        list(paths), directory, settings, prune=prune, max_bytes=int(max_file_mb * 1024 * 1024), progress=progress
     )
+    from .summary import print_report
+
+    print_report(report)

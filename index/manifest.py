@@ -15,7 +15,7 @@ from ingest.errors import CiteqaError
 from .embedder import PACKAGED_MODEL
 from .errors import IndexDamagedError, IndexMismatchError
 
-FORMAT_VERSION = 2  # 2: a BM25 index beside the vectors
+FORMAT_VERSION = 3  # 2: a BM25 index beside the vectors; 3: raw embeddings, file checksums and pages kept
 DEFAULT_FACTORY = "IDMap2,Flat"
 
 
@@ -40,6 +40,8 @@ class Manifest:
     dimension: int
     documents: dict[str, str]  # source -> sha256 of its text
     chunks: int
+    files: dict[str, str] = field(default_factory=dict)  # source -> sha256 of the file's bytes it was read from
+    readers: str = ""  # ingest.formats.READERS_VERSION: which extraction made the documents' text
     origin: str = ""  # "bundled" for the default index built from the shipped interviews
     lexical: dict[str, Any] = field(default_factory=dict)  # how the BM25 index was built (analyzer, k1, b)
     format_version: int = FORMAT_VERSION
@@ -55,6 +57,8 @@ class Manifest:
             "lexical": self.lexical,
             "counts": {"documents": len(self.documents), "chunks": self.chunks},
             "documents": self.documents,
+            "files": self.files,
+            "readers": self.readers,
             "origin": self.origin,
             "created_at": self.created_at,
             "versions": self.versions,
@@ -84,6 +88,8 @@ class Manifest:
                 dimension=int(data["model"]["dimension"]),
                 documents=dict(data["documents"]),
                 chunks=int(data["counts"]["chunks"]),
+                files=dict(data["files"]),
+                readers=str(data["readers"]),
                 origin=str(data.get("origin", "")),
                 lexical=dict(data["lexical"]),
                 format_version=version,

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ingest.chunking import Chunk
 from ingest.documents import Document
 from ingest.sentences import Span
@@ -25,6 +27,7 @@ VECTORS_FILE = "vectors.faiss"
 DOCUMENTS_FILE = "documents.jsonl"
 CHUNKS_FILE = "chunks.jsonl"
 LEXICAL_FOLDER = "bm25"
+EMBEDDINGS_FILE = "embeddings.npy"  # the chunks' vectors as embedded, row i = line i of chunks.jsonl
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,7 @@ class SearchIndex:
         path: Path | None = None,
         config: IndexConfig | None = None,
         lexical: LexicalIndex | None = None,
+        embeddings: Vectors | None = None,
     ) -> None:
         self.manifest = manifest
         self.documents = {d.source: d for d in documents}
@@ -67,6 +71,8 @@ class SearchIndex:
         self.path = path
         self.config = config or IndexConfig()
         self.lexical = lexical or LexicalIndex.build([c.text for c in chunks], [c.id for c in chunks])
+        # Row i is the vector of the i-th chunk (in `chunks` order); a re-ingest reuses them for unchanged text.
+        self.embeddings = embeddings
 
     def search(self, queries: Vectors, k: int) -> list[list[Passage]]:
         """The k best passages for each query vector, best first."""
@@ -91,16 +97,18 @@ def load_index(directory: Path) -> SearchIndex:
     except (KeyError, TypeError, ValueError) as exc:
         raise IndexDamagedError(f"the chunk store of {directory} has a bad record ({exc})", _REBUILD) from exc
     vectors = read_vectors(generation / VECTORS_FILE)
+    embeddings = _read_embeddings(generation / EMBEDDINGS_FILE)
     if manifest.lexical.get("analyzer") != ANALYZER:
         raise IndexMismatchError(f"the BM25 index at {directory} was built with another word analyzer", _REBUILD)
     lexical = LexicalIndex.load(generation / LEXICAL_FOLDER)
     checksums = {d.source: d.checksum for d in documents}
-    counts = {len(chunks), manifest.chunks, vectors.ntotal, len(lexical.chunk_ids)}
+    counts = {len(chunks), manifest.chunks, vectors.ntotal, len(lexical.chunk_ids), len(embeddings)}
     if checksums != manifest.documents or len(counts) != 1:
         raise IndexDamagedError(f"the files of the index at {directory} disagree with its manifest", _REBUILD)
     if vectors.d != manifest.dimension:
         raise IndexDamagedError(f"the vectors are {vectors.d}-d but the manifest says {manifest.dimension}-d", _REBUILD)
-    return SearchIndex(manifest, documents, sentences, chunks, vectors, directory, read_config(directory), lexical)
+    config = read_config(directory)
+    return SearchIndex(manifest, documents, sentences, chunks, vectors, directory, config, lexical, embeddings)
 
 
 _REBUILD = "rebuild the index with citeqa ingest"
@@ -111,7 +119,15 @@ def _read_store(generation: Path) -> tuple[list[Document], dict[str, list[Span]]
     sentences: dict[str, list[Span]] = {}
     for record in _read_jsonl(generation / DOCUMENTS_FILE):
         documents.append(
-            Document(record["source"], record["text"], record["title"], record["date"], record["checksum"])
+            Document(
+                record["source"],
+                record["text"],
+                record["title"],
+                record["date"],
+                record["checksum"],
+                tuple(record["pages"]),
+                record["file_checksum"],
+            )
         )
         sentences[record["source"]] = [Span(s, e) for s, e in record["sentences"]]
     by_source = {d.source: d for d in documents}
@@ -123,6 +139,17 @@ def _read_store(generation: Path) -> tuple[list[Document], dict[str, list[Span]]
         start, end = record["start"], record["end"]
         chunks.append(Chunk(record["id"], doc.source, start, end, doc.text[start:end]))
     return documents, sentences, chunks
+
+
+def _read_embeddings(path: Path) -> Vectors:
+    """The raw chunk vectors, mapped from disk (read only when a re-ingest reuses them)."""
+    try:
+        embeddings = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IndexDamagedError(f"cannot read {path}", _REBUILD) from exc
+    if embeddings.ndim != 2 or embeddings.dtype != np.float32:
+        raise IndexDamagedError(f"{path} does not hold float32 vectors", _REBUILD)
+    return embeddings  # type: ignore[no-any-return]
 
 
 def _read_text(path: Path) -> str:

@@ -1,12 +1,14 @@
 """The index directory on disk, written atomically.
 
     DIR/CURRENT          name of the generation in use (replaced atomically, last)
-    DIR/gen-<stamp>/     manifest.json, vectors.faiss, documents.jsonl, chunks.jsonl
+    DIR/gen-<stamp>/     manifest.json, vectors.faiss, embeddings.npy, bm25/, documents.jsonl, chunks.jsonl
     DIR/config.json      settings chosen for this index after it was built (e.g. a calibrated threshold)
     DIR/.lock            held while a writer works
 
 A writer builds a new generation beside the old one, syncs it, then points CURRENT at it: a reader sees the
 old index or the new one, never half of either, and a writer killed at any point leaves the old one in use.
+The next writer removes what a killed one left behind. Readers that keep an index in memory can watch
+`generation_id` (see `index.reload`) to load a newer one when a writer has swapped CURRENT.
 """
 
 from __future__ import annotations
@@ -44,13 +46,24 @@ def current_generation(directory: Path) -> Path:
     return generation
 
 
+def generation_id(directory: Path) -> str | None:
+    """The name of the generation in use, read from CURRENT (cheap: one small file); None when there is none."""
+    try:
+        return (directory / CURRENT).read_text(encoding="utf-8").strip() or None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
 @contextlib.contextmanager
-def writing(directory: Path) -> Iterator[Path]:
-    """Yield an empty folder to write a new generation into; on success it becomes the current one."""
-    _check_is_index_or_empty(directory)
+def writing(directory: Path, lock: bool = True) -> Iterator[Path]:
+    """Yield an empty folder to write a new generation into; on success it becomes the current one.
+
+    `lock=False` when the caller already holds `locked(directory)` (an ingest holds it for its whole run).
+    """
+    check_writable(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    with locked(directory):
-        _remove_unused_generations(directory)
+    with locked(directory) if lock else contextlib.nullcontext():
+        remove_unused_generations(directory)
         generation = directory / f"{GENERATION_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
         generation.mkdir()
         try:
@@ -66,10 +79,11 @@ def writing(directory: Path) -> Iterator[Path]:
         except BaseException:
             shutil.rmtree(generation, ignore_errors=True)
             raise
-        _remove_unused_generations(directory)
+        remove_unused_generations(directory)
 
 
-def _check_is_index_or_empty(directory: Path) -> None:
+def check_writable(directory: Path) -> None:
+    """Refuse to write an index into a file or into a folder that holds anything but a citeqa index."""
     if directory.exists() and not directory.is_dir():
         raise IndexNotFoundError(f"{directory} is a file, not an index folder", "choose another --index path")
     if directory.is_dir():
@@ -98,7 +112,7 @@ def locked(directory: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _remove_unused_generations(directory: Path) -> None:
+def remove_unused_generations(directory: Path) -> None:
     """Drop generations that are not current: leftovers of killed writers or replaced indexes."""
     pointer = directory / CURRENT
     current = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else None

@@ -1,134 +1,154 @@
-"""Read documents from files and folders: text exactly as stored, with a title and a stated date."""
+"""Read documents from files and folders, in any supported format, with a title, a stated date and pages."""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import IngestError
+from .files import Skipped, SourceFile, find_files
+from .formats import SUFFIXES, UnreadableFileError, reader_for
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
 _TITLE_CHARS = 120
 
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One source document. `text` is the file decoded as UTF-8, unchanged: every offset indexes it."""
+    """One source document. `text` is its document_text: every offset (chunks, answers, citations) indexes it.
+
+    For a .txt file that is the file decoded, unchanged; for other formats the text their reader extracts
+    (see `ingest.formats`). `pages[i]` is where page i + 1 starts in `text` (empty when the format has none).
+    """
 
     source: str  # path relative to the ingested root, with forward slashes
     text: str
     title: str
     date: str | None = None  # ISO date the document states, if it states one
-    checksum: str = field(default="")
+    checksum: str = field(default="")  # sha256 of `text`
+    pages: tuple[int, ...] = ()
+    file_checksum: str = ""  # sha256 of the file's bytes, as read ("" when not read from a file)
 
     def __post_init__(self) -> None:
         if not self.checksum:
             object.__setattr__(self, "checksum", text_checksum(self.text))
+        if self.pages and (self.pages[0] != 0 or list(self.pages) != sorted(self.pages)):
+            raise ValueError("page starts must begin at 0 and never decrease")
 
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """A file that was not ingested, and why."""
-
-    path: str
-    reason: str
+    def page_at(self, offset: int) -> int | None:
+        """The page (from 1) that holds the character at `offset`; None when the document has no pages."""
+        if not self.pages:
+            return None
+        return bisect.bisect_right(self.pages, offset)
 
 
 @dataclass(frozen=True, slots=True)
 class LoadResult:
     documents: list[Document]
     skipped: list[Skipped]
+    notes: list[Skipped] = field(default_factory=list)  # read, but a person should know how (e.g. encoding)
 
 
 def text_checksum(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def load_documents(paths: Iterable[str | os.PathLike[str]]) -> LoadResult:
+def load_documents(paths: Iterable[str | os.PathLike[str]], max_bytes: int = MAX_FILE_BYTES) -> LoadResult:
     """Read every supported file under `paths` (folders are walked; files are taken as given).
 
-    Unreadable files are skipped and reported, never fatal. Raises IngestError when a path does not exist,
+    UnreadableFileError files are skipped and reported, never fatal. Raises IngestError when a path does not exist,
     when two files would share a source name, or when nothing at all could be read.
     """
-    documents: dict[str, Document] = {}
-    origins: dict[str, Path] = {}
     skipped: list[Skipped] = []
+    notes: list[Skipped] = []
+    documents: list[Document] = []
+    for file in list_files(paths, skipped):
+        try:
+            data = read_bytes(file, max_bytes)
+            documents.append(parse_document(file, data, notes))
+        except UnreadableFileError as exc:
+            skipped.append(Skipped(str(file.path), exc.reason, exc.kind))
+    if not documents:
+        raise nothing_readable(skipped)
+    return LoadResult(sorted(documents, key=lambda d: d.source), skipped, notes)
+
+
+def list_files(paths: Iterable[str | os.PathLike[str]], skipped: list[Skipped]) -> list[SourceFile]:
+    """The supported files under `paths`; IngestError for a missing path or two files with one source name."""
     given = [Path(p) for p in paths]
     if not given:
         raise IngestError("no path given", "name at least one file or folder to ingest")
     for path in given:
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise IngestError(f"no such file or folder: {path}", "check the path and try again")
-    for path in given:
-        for file, source in _files_under(path, skipped):
-            doc = _read(file, source, skipped)
-            if doc is None:
-                continue
-            if source in documents:
-                raise IngestError(
-                    f"two files would share the source name {source!r}: {origins[source]} and {file}",
-                    "ingest them from their common parent folder so their sources differ",
-                )
-            documents[source] = doc
-            origins[source] = file
-    if not documents:
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5])
-        raise IngestError(
-            "no readable .txt or .md document found" + (f" ({reasons})" if reasons else ""),
-            "point citeqa at UTF-8 .txt or .md files, or a folder that holds some",
-        )
-    return LoadResult(sorted(documents.values(), key=lambda d: d.source), skipped)
+    files = find_files(given, skipped)
+    origins: dict[str, Path] = {}
+    for file in files:
+        if file.source in origins:
+            raise IngestError(
+                f"two files would share the source name {file.source!r}: {origins[file.source]} and {file.path}",
+                "ingest them from their common parent folder so their sources differ",
+            )
+        origins[file.source] = file.path
+    return files
 
 
-def _files_under(path: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, str]]:
-    if path.is_file():
-        yield path, path.name
-        return
-    for folder, subfolders, names in os.walk(path):  # does not follow symlinked folders: no loops
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-        for name in sorted(names):
-            if name.startswith("."):
-                continue
-            file = Path(folder, name)
-            if file.suffix.lower() not in SUPPORTED_SUFFIXES:
-                skipped.append(Skipped(str(file), f"unsupported file type {file.suffix or '(none)'}"))
-                continue
-            yield file, file.relative_to(path).as_posix()
+def nothing_readable(skipped: list[Skipped]) -> IngestError:
+    reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5])
+    return IngestError(
+        "no readable .txt or .md document (nor .html, .pdf or .docx) found" + (f" ({reasons})" if reasons else ""),
+        "point citeqa at files of those types, or a folder that holds some",
+    )
 
 
-def _read(file: Path, source: str, skipped: list[Skipped]) -> Document | None:
-    def skip(reason: str) -> None:
-        skipped.append(Skipped(str(file), reason))
-
-    if file.suffix.lower() not in SUPPORTED_SUFFIXES:
-        skip(f"unsupported file type {file.suffix or '(none)'}")
-        return None
+def read_bytes(file: SourceFile, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes; UnreadableFileError when it is too large, cannot be read, or is empty."""
     try:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            skip(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-            return None
-        data = file.read_bytes()
+        size = file.path.stat().st_size
+        if size > max_bytes:
+            raise UnreadableFileError(
+                "too large",
+                f"too large: {_megabytes(size)}, over the {_megabytes(max_bytes)} limit (raise it with --max-file-mb)",
+            )
+        data = file.path.read_bytes()
     except OSError as exc:
-        skip(f"cannot be read ({exc.strerror or exc})")
-        return None
-    if b"\x00" in data[:8192]:
-        skip("binary content, not text")
-        return None
-    try:
-        text = data.decode("utf-8")  # bytes, not read_text(): no newline translation, offsets stay exact
-    except UnicodeDecodeError as exc:
-        skip(f"not UTF-8 text (invalid byte at offset {exc.start}); save it as UTF-8")
-        return None
-    if not text.strip():
-        skip("empty")
-        return None
-    return Document(source=source, text=text, title=find_title(text, fallback=file.stem), date=find_date(text))
+        raise UnreadableFileError("unreadable", f"cannot be read ({exc.strerror or exc})") from exc
+    if not data.strip():
+        raise UnreadableFileError("empty", "empty")
+    return data
+
+
+def parse_document(file: SourceFile, data: bytes, notes: list[Skipped] | None = None) -> Document:
+    """The document in `data` (the bytes of `file`); UnreadableFileError when its format gives no text."""
+    reader = reader_for(file.path.suffix.lower())
+    if reader is None:
+        raise UnreadableFileError("unsupported", f"unsupported file type {file.path.suffix or '(none)'}")
+    extracted = reader(data)
+    if not extracted.text.strip():
+        raise UnreadableFileError("empty", "empty")
+    if extracted.note and notes is not None:
+        notes.append(Skipped(str(file.path), extracted.note, "note"))
+    text = extracted.text
+    title = _shorten(extracted.title) if extracted.title else find_title(text, fallback=file.path.stem)
+    return Document(
+        source=file.source,
+        text=text,
+        title=title,
+        date=find_date(text),
+        pages=extracted.pages,
+        file_checksum=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
 
 
 _DATE_PREFIX = re.compile(r"^\s*date\s*[:=]?\s*\d{4}-\d{2}-\d{2}\s*", re.IGNORECASE)

@@ -1,0 +1,74 @@
+"""Keep a long-running reader (the server) on the newest index without a restart.
+
+An ingest writes a new generation and swaps `CURRENT` last. `IndexWatcher.current()` reads that one small
+file (at most every `interval` seconds) and, when it names another generation, loads it; until the new one
+has loaded, and if it fails to, the index in hand keeps answering. The object returned stays the same until a
+new generation is loaded, so a caller can rebuild what depends on it when `current() is not previous`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ingest.errors import CiteqaError
+
+from .search import SearchIndex, load_index
+from .store import generation_id
+
+log = logging.getLogger(__name__)
+
+
+class IndexWatcher:
+    """The current index of `directory`, reloaded when an ingest has made a newer generation current."""
+
+    def __init__(
+        self,
+        directory: Path,
+        interval: float = 1.0,
+        loader: Callable[[Path], SearchIndex] = load_index,
+        index: SearchIndex | None = None,
+    ) -> None:
+        self.directory = directory
+        self.interval = interval
+        self._loader = loader
+        self._lock = threading.Lock()
+        self._checked = time.monotonic()
+        self._generation = generation_id(directory)
+        self._index = loader(directory) if index is None else index  # `index`: one already loaded from there
+        self.error: CiteqaError | None = None  # why the newest generation could not be loaded, if it could not
+
+    @property
+    def generation(self) -> str | None:
+        """The generation the index in hand was loaded from."""
+        return self._generation
+
+    def current(self) -> SearchIndex:
+        """The newest loadable index; cheap when nothing changed (one small file read per `interval`)."""
+        now = time.monotonic()
+        if now - self._checked < self.interval:
+            return self._index
+        with self._lock:
+            if now - self._checked < self.interval:
+                return self._index
+            self._checked = now
+            newest = generation_id(self.directory)
+            if newest is None or newest == self._generation:
+                return self._index
+            try:
+                index = self._loader(self.directory)
+            except (CiteqaError, OSError) as exc:  # a half-visible swap or a damaged generation: try again later
+                self.error = exc if isinstance(exc, CiteqaError) else CiteqaError(str(exc))
+                log.warning("citeqa: keeping the loaded index; the new one at %s failed to load: %s", newest, exc)
+                return self._index
+            self._index, self._generation, self.error = index, newest, None
+            log.info("citeqa: loaded index generation %s", newest)
+            return self._index
+
+    def refresh(self) -> SearchIndex:
+        """Check for a new generation now, whatever the interval."""
+        self._checked = time.monotonic() - self.interval
+        return self.current()

@@ -1,0 +1,46 @@
+"""What an ingest did, for people: one warning per file skipped, then one summary line."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from .update import IngestReport
+
+
+def print_report(report: IngestReport) -> None:
+    if report.rebuilt:
+        click.echo(f"citeqa: {report.rebuilt}", err=True)
+    for skipped in report.skipped:
+        click.echo(f"citeqa: warning: skipped {skipped.path}: {skipped.reason}", err=True)
+    for source in report.kept:
+        click.echo(f"citeqa: warning: {source} could not be read again: its earlier version stays indexed", err=True)
+    for note in report.notes:
+        click.echo(f"citeqa: note: {note.path}: {note.reason}", err=True)
+    click.echo(summary_line(report))
+
+
+def summary_line(report: IngestReport) -> str:
+    n = report.documents
+    head = f"Indexed {n} document{_s(n)} ({report.chunks} chunks) into {report.directory} in {report.seconds:.1f} s"
+    parts = [
+        f"{len(report.added)} new",
+        f"{len(report.changed)} changed",
+        f"{report.unchanged} unchanged",
+        f"{len(report.removed)} removed",
+    ]
+    line = head + ": " + ", ".join(parts)
+    if report.written:
+        line += f"; {report.embedded} chunks embedded, {report.reused} reused"
+    else:
+        line += "; nothing changed, the index is as it was"
+    if report.skipped:
+        kinds = Counter(s.kind for s in report.skipped)
+        why = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
+        line += f"; skipped {len(report.skipped)} file{_s(len(report.skipped))} ({why})"
+    return line
+
+
+def _s(count: int) -> str:
+    return "s" * (count != 1)

@@ -1,0 +1,64 @@
+"""Plain text: decoded exactly, UTF-8 first; other encodings detected (charset-normalizer) rather than refused."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from . import Extracted, UnreadableFileError
+
+# C0 control characters that never occur in real text (tab, newline, form feed and carriage return do).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def read(data: bytes) -> Extracted:
+    text, note = decode(data)
+    if not text.strip():
+        raise UnreadableFileError("empty", "empty (no text)")
+    return Extracted(text, note=note)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of `data` unchanged (no newline translation) and a note naming the encoding when not UTF-8.
+
+    UTF-8 (with or without a BOM, which is kept) is taken as it is. Otherwise UTF-16/32 with a BOM, then the
+    encoding charset-normalizer finds, preferring Windows-1252 whenever it is a candidate: the usual legacy
+    encoding of Western text, which the detector tends to rank below its Baltic and Central European
+    cousins on short texts. Bytes that decode to control characters are binary, not text.
+    """
+    for bom, encoding in _WIDE_BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), f"decoded as {encoding.upper()}"
+            except UnicodeDecodeError:
+                break
+    if b"\x00" in data[:8192]:
+        raise UnreadableFileError("binary", "binary content, not text")
+    try:
+        return data.decode("utf-8"), ""
+    except UnicodeDecodeError:
+        pass
+    for encoding in _candidates(data):
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if not _CONTROL.search(text):
+            return text, f"not UTF-8: decoded as {encoding}"
+    raise UnreadableFileError("encoding", "not UTF-8 and no text encoding fits it; save it as UTF-8")
+
+
+def _candidates(data: bytes) -> list[str]:
+    from charset_normalizer import from_bytes
+
+    found = [match.encoding for match in from_bytes(data[:200_000])]
+    found = [e for e in found if not e.startswith(("utf_16", "utf_32"))]  # those need a BOM here
+    western = [e for e in found if e in ("cp1252", "latin_1", "iso8859_15")]
+    ordered = ["cp1252"] if western else []
+    return ordered + [e for e in found if e not in western] + ([] if western else ["cp1252"])

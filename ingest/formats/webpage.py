@@ -1,0 +1,160 @@
+"""HTML: the page's main text, read with the standard library's tolerant parser (no extra dependency).
+
+Scripts, styles, templates, forms, navigation, page headers and footers, asides and anything hidden
+(`hidden`, `aria-hidden="true"`, navigation/banner/footer roles) are left out. When the page marks its main
+content (`<main>`, `role="main"`, else a single `<article>`), only that is kept. Each block element (paragraph,
+heading, list item, table row...) becomes a line; runs of spaces collapse as a browser shows them; table cells
+are separated by a tab; `<pre>` keeps its spacing.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from . import Extracted, UnreadableFileError
+from .plain import decode
+
+_SKIPPED = frozenset(
+    "script style noscript template svg math canvas iframe object embed nav header footer aside form "
+    "button select textarea dialog head".split()
+)
+_SKIPPED_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar"})
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+_BLOCKS = frozenset(
+    "address article blockquote caption dd details div dl dt fieldset figcaption figure h1 h2 h3 h4 h5 h6 hr "
+    "li main ol p pre section summary table tbody thead tfoot tr ul br".split()
+)
+_PARAGRAPHS = frozenset("p h1 h2 h3 h4 h5 h6 blockquote pre table ul ol dl figure section article".split())
+_CELLS = frozenset({"td", "th"})
+_SPACES = re.compile(r"[ \t\r\n\f\u00a0]+")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+def read(data: bytes) -> Extracted:
+    text, note = _decode(data)
+    parser = _MainText()
+    parser.feed(text)
+    parser.close()
+    body = parser.result()
+    if not body.strip():
+        raise UnreadableFileError(
+            "no text", "an HTML page with no readable text outside scripts, styles and navigation"
+        )
+    title = _SPACES.sub(" ", parser.title).strip() or None
+    return Extracted(body, title=title, note=note)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    declared = _META_CHARSET.search(data[:4096])
+    if declared:
+        name = declared.group(1).decode("ascii").lower()
+        if name not in ("utf-8", "utf8"):
+            try:
+                return data.decode(name), ""
+            except (LookupError, UnicodeDecodeError):
+                pass
+    return decode(data)
+
+
+class _MainText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title = ""
+        self._in_title = False
+        self._skipping: list[str] = []  # open elements whose content is left out
+        self._pre = 0
+        self._main_depth = 0  # >0 inside the main content
+        self._main_seen = False
+        self._articles = 0
+        self._all: list[str] = []  # the whole page's text (less what is skipped)
+        self._main: list[str] = []  # the text inside <main> / role=main
+        self._stack: list[tuple[str, bool]] = []  # open elements and whether each opened main content
+
+    # -- parser callbacks
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "title" and not self.title:
+            self._in_title = True
+            return
+        if tag in _VOID:
+            if tag in ("br", "hr"):
+                self._emit("\n")
+            return
+        if self._skipping or tag in _SKIPPED or _hidden(attributes):
+            self._skipping.append(tag)
+            return
+        opens_main = tag == "main" or attributes.get("role") == "main"
+        if opens_main:
+            self._main_depth += 1
+            self._main_seen = True
+        if tag == "article":
+            self._articles += 1
+        self._stack.append((tag, opens_main))
+        if tag == "pre":
+            self._pre += 1
+        if tag in _BLOCKS:
+            self._emit("\n\n" if tag in _PARAGRAPHS else "\n")
+        elif tag in _CELLS:
+            self._emit("\t")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("br", "hr"):
+            self._emit("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+            return
+        if self._skipping:
+            if tag in self._skipping:
+                while self._skipping and self._skipping.pop() != tag:
+                    pass
+            return
+        if not any(name == tag for name, _ in self._stack):
+            return  # a stray end tag
+        while self._stack:
+            name, opened_main = self._stack.pop()
+            if name == "pre":
+                self._pre -= 1
+            if opened_main:
+                self._main_depth -= 1
+            if name in _BLOCKS:
+                self._emit("\n\n" if name in _PARAGRAPHS else "\n")
+            if name == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+            return
+        if self._skipping:
+            return
+        self._emit(data if self._pre else _SPACES.sub(" ", data))
+
+    # -- helpers
+
+    def _emit(self, text: str) -> None:
+        self._all.append(text)
+        if self._main_depth > 0:
+            self._main.append(text)
+
+    def result(self) -> str:
+        chosen = self._main if self._main_seen and "".join(self._main).strip() else self._all
+        return _tidy("".join(chosen))
+
+
+def _hidden(attributes: dict[str, str | None]) -> bool:
+    if "hidden" in attributes or (attributes.get("aria-hidden") or "").lower() == "true":
+        return True
+    return (attributes.get("role") or "").lower() in _SKIPPED_ROLES
+
+
+def _tidy(text: str) -> str:
+    """One line per block: spaces trimmed around line breaks and tabs, at most one blank line in a row."""
+    lines = []
+    for line in text.split("\n"):
+        cells = [c.strip(" ") for c in line.split("\t")]
+        lines.append("\t".join(c for c in cells if c) if len(cells) > 1 else line.strip(" "))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
