@@ -70,13 +70,19 @@ class Answerer:
         """The answer to one question from its retrieved passages."""
         text = check_question(text, self.settings.max_question_chars)
         question = analyze(text)
-        evidence = find_evidence(question, passages, self.index, self.weights, self._document_stems)
+        disabled = self.settings.disabled
+        evidence = find_evidence(question, passages, self.index, self.weights, self._document_stems, disabled)
+        typed = "answer-type" not in disabled
         best: tuple[float, Evidence, Extraction] | None = None
         for candidate in evidence[:_SENTENCES_TRIED]:
             doc = self.index.documents[candidate.source]
-            span = extract(doc.text, candidate.sentence.start, candidate.sentence.end, question, self.weights)
+            sentence = candidate.sentence
+            if "spans" in disabled:
+                span = Extraction(sentence.start, sentence.end, False, 0.0)
+            else:
+                span = extract(doc.text, sentence.start, sentence.end, question, self.weights)
             # A number asked for and none found is strong evidence of the wrong sentence.
-            typed_weight = 0.5 if question.answer_type.is_numeric else 0.25
+            typed_weight = (0.5 if question.answer_type.is_numeric else 0.25) if typed else 0.0
             total = candidate.score + typed_weight * (1.0 if span.typed else 0.0) + 0.05 * span.score
             if best is None or total > best[0]:
                 best = (total, candidate, span)
@@ -84,8 +90,8 @@ class Answerer:
         if best is None:
             return Answer(text, None, 0.0, passages=tuple(passages[:shown]))
         _, chosen, span = best
-        confidence = _confidence(chosen, span, question.answer_type.is_numeric)
-        ordered = _rerank(passages, evidence, chosen)[:shown]
+        confidence = _confidence(chosen, span.typed and typed, question.answer_type.is_numeric and typed)
+        ordered = (tuple(passages) if "rerank" in disabled else _rerank(passages, evidence, chosen))[:shown]
         doc = self.index.documents[chosen.source]
         sentence = chosen.sentence
         citation = Citation(
@@ -102,9 +108,9 @@ class Answerer:
         return answer.decided(self.settings.min_confidence)
 
 
-def _confidence(evidence: Evidence, span: Extraction, numeric: bool) -> float:
+def _confidence(evidence: Evidence, typed: bool, numeric: bool) -> float:
     """Evidence strength and answer-type fit, squashed to [0, 1]; a missing year or name weighs heavily."""
-    z = 5.0 * evidence.coverage + 3.0 * evidence.passage_score + (1.0 if span.typed else -0.5 if numeric else 0.0)
+    z = 5.0 * evidence.coverage + 3.0 * evidence.passage_score + (1.0 if typed else -0.5 if numeric else 0.0)
     z -= 4.5
     if not evidence.pinned:
         z -= 3.0

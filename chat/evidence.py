@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from index.search import Passage, SearchIndex
@@ -47,8 +47,11 @@ def find_evidence(
     index: SearchIndex,
     weight: Callable[[str], float],
     document_stems: Callable[[str], set[str]],
+    disabled: Collection[str] = (),
 ) -> list[Evidence]:
-    """Candidate sentences from the passages, best first."""
+    """Candidate sentences from the passages, best first. `disabled` names components left out (ablations)."""
+    use_neighbours, use_passage = "neighbours" not in disabled, "passage" not in disabled
+    use_verb, use_pins = "verb" not in disabled, "pins" not in disabled
     total = sum(weight(t) for t in question.terms) or 1.0
     found: dict[tuple[str, Span], Evidence] = {}
     for rank, passage in enumerate(passages):
@@ -60,18 +63,20 @@ def find_evidence(
                 continue
             key = (chunk.source, span)
             here = stems_of(doc.text[span.start : span.end])
-            around = set()
-            for neighbour in (position - 1, position + 1):
+            around: set[str] = set()
+            for neighbour in (position - 1, position + 1) if use_neighbours else ():
                 if 0 <= neighbour < len(sentences):
                     n = sentences[neighbour]
                     around |= stems_of(doc.text[n.start : n.end])
             own = sum(weight(t) for t in question.terms & here) / total
             extra = sum(weight(t) for t in (question.terms & around) - here) / total
             sentence_text = doc.text[span.start : span.end]
-            pinned = _pins_hold(question, sentence_text, document_stems(chunk.source))
+            pinned = not use_pins or _pins_hold(question, sentence_text, document_stems(chunk.source))
             leans_back = sentence_text.split(" ", 1)[0].lower() in _LEANING_BACK
-            score = 0.65 * own + (0.4 if leans_back else 0.15) * extra + 0.35 * passage.score - 0.02 * rank
-            if question.verb is not None and question.verb in here:
+            score = 0.65 * own + (0.4 if leans_back else 0.15) * extra
+            if use_passage:
+                score += 0.35 * passage.score - 0.02 * rank
+            if use_verb and question.verb is not None and question.verb in here:
                 score += 0.1  # "what do these measures form?": the sentence where they form something
             if sentence_text.rstrip().endswith("?"):
                 score *= 0.5  # a question in the text (an interviewer's) does not answer one

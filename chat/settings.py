@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from index.retrieval import RETRIEVAL_MODES, RetrievalMode
 from index.search import SearchIndex
 from ingest.errors import CiteqaError
 
 from .question import MAX_QUESTION_CHARS
+
+# Parts of the answerer that an ablation can switch off (`citeqa eval --disable`), each measured on its own.
+Component = Literal["neighbours", "passage", "verb", "pins", "answer-type", "spans", "rerank"]
+COMPONENTS: tuple[str, ...] = get_args(Component)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +23,7 @@ class AnswerSettings:
     candidates: int = 20  # passages whose sentences compete for the answer (at least k); k changes only what is shown
     retrieval: RetrievalMode = "hybrid"  # dense (FAISS), bm25, or both fused
     max_question_chars: int = MAX_QUESTION_CHARS
+    disabled: tuple[Component, ...] = ()  # for ablations only; every component is on by default
 
     def __post_init__(self) -> None:
         if not 1 <= self.k <= 100:
@@ -29,6 +34,9 @@ class AnswerSettings:
             raise CiteqaError(f"candidates = {self.candidates} is out of range", "use 1 to 1000 passages")
         if self.retrieval not in RETRIEVAL_MODES:
             raise CiteqaError(f"unknown retrieval mode {self.retrieval!r}", f"use one of {', '.join(RETRIEVAL_MODES)}")
+        unknown = sorted(set(self.disabled) - set(COMPONENTS))
+        if unknown:
+            raise CiteqaError(f"unknown component {unknown[0]!r}", f"use any of {', '.join(COMPONENTS)}")
         if self.max_question_chars < 1:
             raise CiteqaError("max_question_chars must be positive", "use the default 1000")
 

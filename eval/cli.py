@@ -39,6 +39,12 @@ def eval_command() -> None:
 @click.option("--candidates", type=click.IntRange(1, 1000), help="Passages whose sentences compete for the answer.")
 @click.option("--retrieval", type=click.Choice(["dense", "bm25", "hybrid"]), help="Retrieval mode (default hybrid).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), help="Abstention threshold (default: the index's).")
+@click.option(
+    "--disable",
+    multiple=True,
+    type=click.Choice(["neighbours", "passage", "verb", "pins", "answer-type", "spans", "rerank"]),
+    help="Switch a part of the answerer off, for an ablation (repeatable).",
+)
 @click.option("--chunk-tokens", type=int, help="Chunk size for --corpus (default 160).")
 @click.option("--overlap-tokens", type=int, help="Chunk overlap for --corpus (default 32).")
 @click.option("--calibrate", is_flag=True, help="Sweep the abstention threshold and choose an operating point.")
@@ -53,6 +59,7 @@ def run_command(
     candidates: int | None,
     retrieval: str | None,
     min_confidence: float | None,
+    disable: tuple[str, ...],
     chunk_tokens: int | None,
     overlap_tokens: int | None,
     calibrate: bool,
@@ -96,6 +103,8 @@ def run_command(
         overrides["min_confidence"] = min_confidence
     if retrieval is not None:
         overrides["retrieval"] = retrieval
+    if disable:
+        overrides["disabled"] = tuple(sorted(set(disable)))
     settings = AnswerSettings.for_index(index, **overrides)
     with click.progressbar(length=len(items), label="answering", file=sys.stderr) as bar:
         run = evaluate(index, embedder, settings, items, bar.update)

@@ -1,0 +1,60 @@
+"""Ablation switches: each component of the answerer can be turned off, and off means off."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from conftest import CliRun
+
+from chat import Answerer
+from chat.settings import COMPONENTS, AnswerSettings
+from eval.cli import run_command
+from index import Embedder, SearchIndex
+from ingest.errors import CiteqaError
+
+QUESTION = "How many Pakistani citizens visited Azerbaijan in 2024?"
+
+
+def test_unknown_components_are_refused() -> None:
+    with pytest.raises(CiteqaError, match="unknown component 'magic'"):
+        AnswerSettings(disabled=("spans", "magic"))  # type: ignore[arg-type]
+
+
+def test_the_eval_option_offers_every_component() -> None:
+    option = next(p for p in run_command.params if p.name == "disable")
+    assert isinstance(option.type, click.Choice)
+    assert tuple(option.type.choices) == COMPONENTS
+
+
+def test_without_spans_the_answer_is_its_whole_sentence(interviews: SearchIndex, embedder: Embedder) -> None:
+    full = Answerer(interviews, embedder).answer(QUESTION)
+    plain = Answerer(interviews, embedder, AnswerSettings(disabled=("spans",), min_confidence=0.0)).answer(QUESTION)
+    assert full.text == "80,924"
+    assert plain.citations and plain.text == plain.citations[0].quote
+    assert full.text in plain.text
+
+
+def test_without_rerank_passages_keep_their_retrieval_order(interviews: SearchIndex, embedder: Embedder) -> None:
+    answerer = Answerer(interviews, embedder, AnswerSettings(disabled=("rerank",)))
+    retrieved = answerer.retrieve_batch([QUESTION])[0]
+    answer = answerer.answer(QUESTION)
+    assert list(answer.passages) == retrieved[: answerer.settings.k]
+
+
+def test_without_pins_a_question_about_another_year_is_answered(interviews: SearchIndex, embedder: Embedder) -> None:
+    question = "What was the bilateral trade turnover between Pakistan and Azerbaijan in 2019?"
+    assert Answerer(interviews, embedder).answer(question).abstained
+    assert not Answerer(interviews, embedder, AnswerSettings(disabled=("pins",))).answer(question).abstained
+
+
+def test_eval_records_what_was_disabled(cli: CliRun, index_env: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "one.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "question": QUESTION, "answers": ["80,924"]}) + "\n")
+    out = tmp_path / "run"
+    code, _, err = cli("eval", str(questions), "--out", str(out), "--disable", "spans", "--disable", "pins")
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["answer"]["disabled"] == ["pins", "spans"]
