@@ -269,6 +269,8 @@ class _Run:
 
     def _encode(self, texts: list[str], progress: Progress | None) -> Vectors:
         parts: list[Vectors] = []
+        if progress is not None and texts:
+            progress(0, len(texts))
         for start in range(0, len(texts), EMBED_BATCH):
             parts.append(self.embedder.encode_documents(texts[start : start + EMBED_BATCH]))
             if progress is not None:

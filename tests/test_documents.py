@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import IngestError, load_documents
+from ingest import Document, IngestError, load_documents
 
 
 def write(path: Path, data: str | bytes) -> Path:
@@ -50,20 +50,31 @@ def test_unreadable_files_are_skipped_by_name_and_the_rest_ingested(tmp_path: Pa
     write(tmp_path / "latin1.txt", "café".encode("latin-1"))
     write(tmp_path / "empty.md", "  \n")
     write(tmp_path / "notes.pdf", b"%PDF-1.4")
+    write(tmp_path / "sheet.xlsx", b"PK")
     result = load_documents([tmp_path])
-    assert [d.source for d in result.documents] == ["good.txt"]
+    assert [d.source for d in result.documents] == ["good.txt", "latin1.txt"]
+    assert result.documents[1].text == "café"  # not UTF-8: its encoding is detected, and said
+    assert [(Path(n.path).name, n.reason) for n in result.notes] == [("latin1.txt", "not UTF-8: decoded as cp1252")]
     reasons = {Path(s.path).name: s.reason for s in result.skipped}
     assert "binary" in reasons["binary.txt"]
-    assert "not UTF-8" in reasons["latin1.txt"]
     assert reasons["empty.md"] == "empty"
-    assert "unsupported" in reasons["notes.pdf"]
+    assert "not a readable PDF" in reasons["notes.pdf"]
+    assert "unsupported file type .xlsx" in reasons["sheet.xlsx"]
+
+
+def test_page_at_finds_the_page_of_any_offset() -> None:
+    doc = Document("r.pdf", "one\n\ntwo\n\nthree\n", "r", pages=(0, 5, 10))
+    assert [doc.page_at(i) for i in (0, 3, 4, 5, 9, 10, 15)] == [1, 1, 1, 2, 2, 3, 3]
+    assert Document("a.txt", "text", "a").page_at(2) is None
+    with pytest.raises(ValueError, match="page starts"):
+        Document("r.pdf", "x", "r", pages=(3,))
 
 
 def test_missing_path_and_empty_folder_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="no such file or folder"):
         load_documents([tmp_path / "nope"])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(IngestError, match=r"no readable \.txt or \.md"):
+    with pytest.raises(IngestError, match=r"no readable \.txt or \.md document"):
         load_documents([tmp_path / "empty"])
 
 

@@ -33,6 +33,8 @@ _STAR = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
 _UNDERSCORE = re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
+_ESCAPED = 0xF0000  # supplementary private use area: never in a document's own text
+_SET_ASIDE = re.compile("[\U000f0000-\U000f007f]")
 
 
 def read(data: bytes) -> Extracted:
@@ -116,6 +118,8 @@ def _inline(text: str) -> str:
 
 
 def _inline_outside_code(text: str) -> str:
+    # Escaped characters are set aside first (as private-use characters), so no rule takes them for markup.
+    text = _ESCAPE.sub(lambda m: chr(_ESCAPED + ord(m.group(1))), text)
     text = _IMAGE.sub(lambda m: m.group(1) or m.group(2) or "", text)
     text = _LINK.sub(lambda m: m.group(1) or m.group(2) or "", text)
     text = _AUTOLINK.sub(r"\1", text)
@@ -125,4 +129,4 @@ def _inline_outside_code(text: str) -> str:
         text = _STRIKE.sub(r"\1", text)
         text = _STAR.sub(r"\1", text)
         text = _UNDERSCORE.sub(r"\1", text)
-    return _ESCAPE.sub(r"\1", text)
+    return _SET_ASIDE.sub(lambda m: chr(ord(m.group()) - _ESCAPED), text)

@@ -17,6 +17,9 @@ _WIDE_BOMS = (
 )
 
 
+_TOO_SHORT_TO_TELL = 200  # bytes: below this, the detector's guess is noise and Windows-1252 is the better bet
+
+
 def read(data: bytes) -> Extracted:
     text, note = decode(data)
     if not text.strip():
@@ -28,9 +31,9 @@ def decode(data: bytes) -> tuple[str, str]:
     """The text of `data` unchanged (no newline translation) and a note naming the encoding when not UTF-8.
 
     UTF-8 (with or without a BOM, which is kept) is taken as it is. Otherwise UTF-16/32 with a BOM, then the
-    encoding charset-normalizer finds, preferring Windows-1252 whenever it is a candidate: the usual legacy
-    encoding of Western text, which the detector tends to rank below its Baltic and Central European
-    cousins on short texts. Bytes that decode to control characters are binary, not text.
+    encoding charset-normalizer finds, preferring Windows-1252 whenever it is a candidate (or the text is too
+    short to tell): the usual legacy encoding of Western text, which the detector tends to rank below its
+    Baltic and Central European cousins on short texts. Bytes that decode to control characters are binary, not text.
     """
     for bom, encoding in _WIDE_BOMS:
         if data.startswith(bom):
@@ -60,5 +63,6 @@ def _candidates(data: bytes) -> list[str]:
     found = [match.encoding for match in from_bytes(data[:200_000])]
     found = [e for e in found if not e.startswith(("utf_16", "utf_32"))]  # those need a BOM here
     western = [e for e in found if e in ("cp1252", "latin_1", "iso8859_15")]
-    ordered = ["cp1252"] if western else []
-    return ordered + [e for e in found if e not in western] + ([] if western else ["cp1252"])
+    if western or len(data) < _TOO_SHORT_TO_TELL:
+        return ["cp1252"] + [e for e in found if e not in western]
+    return [*found, "cp1252"]

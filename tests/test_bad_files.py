@@ -1,0 +1,103 @@
+"""Files that cannot be read are skipped, each with its own message; the rest of the folder is still ingested."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from conftest import CliRun
+from filemakers import blank_pdf_bytes, encrypted_pdf_bytes, pdf_bytes
+
+from ingest import load_documents
+from ingest.formats import UnreadableFileError
+from ingest.formats.pdfpages import read as read_pdf
+
+
+@pytest.fixture
+def messy(tmp_path: Path) -> Path:
+    folder = tmp_path / "messy"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "good.txt").write_text("The depot opened in 1998. It employs 45 drivers.\n")
+    (folder / "report.pdf").write_bytes(pdf_bytes([["The bridge was repaired in 2019."]]))
+    (folder / "corrupt.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >>\ngarbage")
+    (folder / "locked.pdf").write_bytes(encrypted_pdf_bytes())
+    (folder / "scan.pdf").write_bytes(blank_pdf_bytes())
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01")
+    (folder / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    (folder / "latin.txt").write_bytes("Le musée a ouvert en 1987 près de la gare, à côté du café.".encode("cp1252"))
+    (folder / "huge.txt").write_text("Too big to read. " * 80_000)  # 1.3 MB
+    (folder / "table.xlsx").write_bytes(b"PK\x03\x04")
+    os.symlink("..", folder / "sub" / "parent")  # leads back up: a loop
+    os.symlink("nowhere.txt", folder / "dangling.txt")
+    return folder
+
+
+EXPECTED = {
+    "corrupt.pdf": "not a readable PDF",
+    "locked.pdf": "an encrypted PDF that needs a password",
+    "scan.pdf": "a PDF with no text layer",
+    "empty.txt": "empty",
+    "photo.txt": "binary content, not text",
+    "broken.docx": "not a readable .docx",
+    "huge.txt": "too large: 1.3 MB, over the 1 MB limit (raise it with --max-file-mb)",
+    "table.xlsx": "unsupported file type .xlsx",
+    "parent": "a symlink loop",
+    "dangling.txt": "a broken symlink",
+}
+
+
+def test_every_bad_file_gets_its_own_message_and_the_rest_is_ingested(messy: Path, tmp_path: Path, cli: CliRun) -> None:
+    code, out, err = cli("ingest", str(messy), "--index", str(tmp_path / "idx"), "--max-file-mb", "1")
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if "warning: skipped" in line]
+    assert len(warnings) == len(EXPECTED)
+    for name, message in EXPECTED.items():
+        assert any(f"{name}: {message}" in line for line in warnings), name
+    assert "note: " in err and "latin.txt: not UTF-8: decoded as cp1252" in err
+    assert "Indexed 3 documents" in out and "3 new" in out
+    assert "skipped 10 files (" in out
+    for count_kind in ("2 corrupt", "1 encrypted", "1 no text", "1 empty", "1 binary", "1 broken link"):
+        assert count_kind in out
+    for count_kind in ("1 too large", "1 unsupported", "1 symlink loop"):
+        assert count_kind in out
+
+
+def test_the_size_limit_is_a_setting(messy: Path) -> None:
+    assert "huge.txt" in {Path(s.path).name for s in load_documents([messy], max_bytes=1024 * 1024).skipped}
+    assert "huge.txt" in {d.source for d in load_documents([messy]).documents}  # 50 MB by default
+
+
+def test_a_pdf_locked_only_against_editing_opens_without_a_password() -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes([["Printable but not editable."]]))))
+    writer.encrypt(user_password="", owner_password="owner", algorithm="RC4-128")
+    data = io.BytesIO()
+    writer.write(data)
+    assert read_pdf(data.getvalue()).text == "Printable but not editable.\n"
+
+
+def test_utf16_with_a_bom_is_decoded() -> None:
+    from ingest.formats.plain import decode
+
+    assert decode("Grüße aus Köln.".encode("utf-16")) == ("Grüße aus Köln.", "decoded as UTF-16")
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"%PDF-1.4\n%%EOF", b"not a pdf at all", pdf_bytes([["x"]])[:200], b"%PDF-1.4\n" + b"\xff" * 500]
+)
+def test_broken_pdfs_are_refused_with_a_reason_never_a_crash(data: bytes) -> None:
+    with pytest.raises(UnreadableFileError) as refused:
+        read_pdf(data)
+    assert refused.value.kind in ("empty", "corrupt", "no text") and refused.value.reason
+
+
+def test_a_folder_of_only_bad_files_is_an_error_naming_them(tmp_path: Path, cli: CliRun) -> None:
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "scan.pdf").write_bytes(blank_pdf_bytes())
+    code, _, err = cli("ingest", str(tmp_path / "bad"), "--index", str(tmp_path / "idx"))
+    assert code == 1 and "no readable" in err and "scan.pdf: a PDF with no text layer" in err
+    assert not (tmp_path / "idx" / "CURRENT").exists()

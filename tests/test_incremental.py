@@ -1,0 +1,239 @@
+"""Re-ingest embeds only what is new or changed; --prune, docs list/remove, reloading, and a kill at any moment."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import CliRun
+
+from chat import Answerer
+from index import Embedder, IndexSettings, IndexWatcher, SearchIndex, build_index, ingest, load_index
+from index.store import current_generation, generation_id
+from ingest import ChunkSettings, load_documents
+
+TOPICS = ["harbour", "library", "ferry", "council", "museum", "railway", "stadium", "hospital"]
+
+
+def write_collection(folder: Path, topics: Sequence[str] = TOPICS[:4]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, topic in enumerate(topics):
+        (folder / f"{topic}.txt").write_text(
+            f"The {topic} opened in {1990 + n}. Its director is {topic.title()} Smith. "
+            f"The {topic} has {100 + n} employees.\n",
+            encoding="utf-8",
+        )
+    return folder
+
+
+class Counting:
+    """Counts the texts the embedder is asked to embed."""
+
+    def __init__(self, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.texts: list[str] = []
+        real = embedder.encode_documents
+
+        def encode(texts: Sequence[str]) -> np.ndarray:
+            self.texts.extend(texts)
+            return real(texts)
+
+        monkeypatch.setattr(embedder, "encode_documents", encode)
+
+
+def test_unchanged_reingest_reads_no_document_again_and_writes_nothing(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    _, first = ingest([docs], directory, IndexSettings(), embedder)
+    assert first.written and first.added == sorted(f"{t}.txt" for t in TOPICS[:4]) and first.embedded == 4
+    generation = generation_id(directory)
+    counting = Counting(embedder, monkeypatch)
+    monkeypatch.setattr("index.update.parse_document", _fail)  # an unchanged file is not even parsed
+    index, again = ingest([docs], directory, IndexSettings(), embedder)
+    assert index is None and not again.written and again.unchanged == 4 and again.documents == 4
+    assert counting.texts == [] and generation_id(directory) == generation
+
+
+def _fail(*_: object) -> None:
+    raise AssertionError("an unchanged file was read again")
+
+
+def test_add_change_and_remove_embed_only_the_new_text(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, IndexSettings(), embedder)
+    before = load_index(directory)
+    (docs / "ferry.txt").write_text("The ferry opened in 1992. It sails to Arrow Island twice a day.\n")
+    (docs / "museum.txt").write_text("The museum holds 4,000 paintings.\n")
+    (docs / "council.txt").unlink()
+    counting = Counting(embedder, monkeypatch)
+    index, report = ingest([docs], directory, IndexSettings(), embedder)
+    assert index is not None and report.written
+    assert (report.added, report.changed, report.unchanged, report.removed) == (["museum.txt"], ["ferry.txt"], 2, [])
+    assert sorted(counting.texts) == sorted(
+        ["The ferry opened in 1992. It sails to Arrow Island twice a day.", "The museum holds 4,000 paintings."]
+    )
+    assert "council.txt" in index.documents  # still indexed: not pruned
+    for source in ("harbour.txt", "library.txt"):  # untouched: same document, same chunks, same vectors
+        assert index.documents[source] == before.documents[source]
+    old_vectors, new_vectors = _vectors(before), _vectors(index)
+    kept = [c.id for c in index.chunks.values() if c.source in ("harbour.txt", "library.txt", "council.txt")]
+    assert kept and all(np.array_equal(new_vectors[i], old_vectors[i]) for i in kept)  # reused, not re-embedded
+    _, pruned = ingest([docs], directory, IndexSettings(), embedder, prune=True)
+    assert pruned.removed == ["council.txt"] and pruned.embedded == 0
+    assert sorted(load_index(directory).documents) == ["ferry.txt", "harbour.txt", "library.txt", "museum.txt"]
+
+
+def _vectors(index: SearchIndex) -> dict[int, np.ndarray]:
+    assert index.embeddings is not None
+    return {c.id: np.asarray(index.embeddings)[row] for row, c in enumerate(index.chunks.values())}
+
+
+def test_an_updated_index_equals_a_full_rebuild(tmp_path: Path, embedder: Embedder) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, IndexSettings(), embedder)
+    write_collection(docs, TOPICS[3:7])  # four more, one of them rewritten
+    (docs / "harbour.txt").write_text("The harbour closed in 2001.\n")
+    ingest([docs], directory, IndexSettings(), embedder, prune=True)
+    updated = load_index(directory)
+    full = build_index(load_documents([docs]).documents, IndexSettings(), embedder)
+    assert updated.manifest.documents == full.manifest.documents and updated.manifest.files == full.manifest.files
+    assert list(updated.chunks) == list(full.chunks)
+    assert updated.embeddings is not None and full.embeddings is not None
+    np.testing.assert_allclose(np.asarray(updated.embeddings), full.embeddings, atol=1e-5)
+    queries = embedder.encode_queries(["When did the railway open?", "museum director"])
+    assert [[p.chunk.id for p in ps] for ps in updated.search(queries, 5)] == [
+        [p.chunk.id for p in ps] for ps in full.search(queries, 5)
+    ]
+
+
+def test_a_settings_change_rechunks_everything_but_reuses_vectors_of_the_same_text(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, IndexSettings(), embedder)
+    small = IndexSettings(chunking=ChunkSettings(max_tokens=12, overlap_tokens=0))
+    index, report = ingest([docs], directory, small, embedder)
+    assert index is not None and "chunk tokens 160 -> 12" in report.rebuilt
+    assert index.manifest.settings == small and len(index.chunks) > 4
+    for chunk in index.chunks.values():
+        assert index.documents[chunk.source].text[chunk.start : chunk.end] == chunk.text
+
+
+def test_a_file_that_turns_unreadable_keeps_its_earlier_version(tmp_path: Path, embedder: Embedder) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, IndexSettings(), embedder)
+    (docs / "ferry.txt").write_bytes(b"\x00\x01 binary now")
+    _, report = ingest([docs], directory, IndexSettings(), embedder, prune=True)
+    assert report.kept == ["ferry.txt"] and report.removed == [] and not report.written
+    assert "ferry.txt" in load_index(directory).documents
+
+
+def test_cli_ingest_summary_docs_list_and_remove(tmp_path: Path, cli: CliRun) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), str(tmp_path / "idx")
+    code, out, _ = cli("ingest", str(docs), "--index", directory)
+    assert code == 0 and "Indexed 4 documents (4 chunks)" in out and "4 new, 0 changed, 0 unchanged" in out
+    code, out, _ = cli("ingest", str(docs), "--index", directory)
+    assert code == 0 and "4 unchanged" in out and "nothing changed" in out
+    code, out, _ = cli("docs", "list", "--index", directory, "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["source"] for r in rows] == ["council.txt", "ferry.txt", "harbour.txt", "library.txt"]
+    assert rows[0]["chunks"] == 1 and rows[0]["pages"] is None
+    code, out, _ = cli("docs", "remove", "ferry.txt", "harbour.txt", "--index", directory)
+    assert code == 0 and "Removed 2 documents" in out
+    code, out, _ = cli("docs", "list", "--index", directory)
+    assert code == 0 and "ferry.txt" not in out and "council.txt" in out and "library.txt" in out
+    code, _, err = cli("docs", "remove", "nope.txt", "--index", directory)
+    assert code == 1 and "holds no document 'nope.txt'" in err and "citeqa docs list" in err
+    assert len(load_index(Path(directory)).chunks) == 2
+
+
+def test_the_watcher_loads_a_new_generation_and_keeps_the_old_one_if_it_cannot(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, IndexSettings(), embedder)
+    watcher = IndexWatcher(directory, interval=0)
+    first = watcher.current()
+    assert watcher.current() is first  # nothing changed: the same object, nothing reloaded
+    write_collection(docs, ["museum"])
+    ingest([docs], directory, IndexSettings(), embedder)
+    second = watcher.current()
+    assert second is not first and "museum.txt" in second.documents
+    assert watcher.generation == generation_id(directory)
+    broken = directory / "gen-29990101T000000-broken"  # a generation that does not load
+    broken.mkdir()
+    (directory / "CURRENT").write_text(broken.name + "\n")
+    assert watcher.current() is second and watcher.error is not None
+
+
+KILLED_INGEST = """
+import sys, time
+moment = sys.argv[1]
+if moment == "writing":  # pause inside the new generation, after its vectors are written, until killed
+    import index.build as build
+    real = build.write_vectors
+    def slow(*args):
+        real(*args)
+        print("WRITING", file=sys.stderr, flush=True)
+        time.sleep(300)
+    build.write_vectors = slow
+from citeqa import main
+sys.argv = ["citeqa", *sys.argv[2:]]
+main()
+"""
+
+
+def _ingest_process(moment: str, docs: Path, directory: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    command = [sys.executable, "-c", KILLED_INGEST, moment, "ingest", str(docs), "--index", str(directory)]
+    return subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+
+
+def _kill_when(process: subprocess.Popen[str], marker: str, delay: float = 0.0) -> None:
+    assert process.stderr is not None
+    for line in process.stderr:
+        if marker in line:
+            time.sleep(delay)
+            process.send_signal(signal.SIGKILL)
+            process.wait(30)
+            return
+    raise AssertionError(f"the ingest ended before {marker!r} (exit code {process.wait()})")
+
+
+@pytest.mark.slow
+def test_an_ingest_killed_at_any_moment_leaves_the_previous_index_answering(tmp_path: Path, embedder: Embedder) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, IndexSettings(), embedder)
+    before = generation_id(directory)
+    big = tmp_path / "docs" / "big"  # enough new text for the embedding to take a while
+    big.mkdir()
+    for n in range(40):
+        sentences = " ".join(f"Report {n} notes that site {n}-{k} recorded {k * 37 + n} visitors." for k in range(30))
+        (big / f"report{n:02}.txt").write_text(sentences + "\n")
+
+    for moment, marker, delay in (("embedding", "embedded 0/", 0.5), ("writing", "WRITING", 0.0)):
+        process = _ingest_process(moment, docs, directory)
+        _kill_when(process, marker, delay)
+        assert process.returncode == -signal.SIGKILL
+        assert generation_id(directory) == before  # the swap never happened
+        index = load_index(directory)
+        assert sorted(index.documents) == sorted(f"{t}.txt" for t in TOPICS[:4])
+        answer = Answerer(index, embedder).answer("How many employees does the ferry have?")
+        assert answer.text == "102"
+    leftovers = [p.name for p in directory.iterdir() if p.name.startswith("gen-") and p.name != before]
+    assert leftovers  # the killed writer's half-written generation is still there ...
+
+    _, report = ingest([docs], directory, IndexSettings(), embedder)  # ... until the next run
+    assert report.written and len(report.added) == 40
+    assert [p.name for p in directory.iterdir() if p.name.startswith("gen-")] == [current_generation(directory).name]
+    assert len(load_index(directory).documents) == 44
