@@ -81,7 +81,19 @@ def api_router(service: ChatService) -> APIRouter:
             {"source": doc.source, "title": doc.title, "date": doc.date, "checksum": doc.checksum, "text": doc.text}
         )
 
+    # Last: anything else under /api answers in JSON here, instead of falling through to the chat's pages.
+    @router.api_route("/{rest:path}", methods=_METHODS, include_in_schema=False)
+    def elsewhere(rest: str, request: Request) -> JSONResponse:
+        known = {"ask": "POST", "health": "GET"}
+        if rest in known or rest.startswith("documents/"):
+            allowed = known.get(rest, "GET")
+            return error(405, "method_not_allowed", f"{request.method} is not allowed here; use {allowed}")
+        return error(404, "not_found", f"no API route /api/{rest}", "see /docs")
+
     return router
+
+
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def pages_router(service: ChatService) -> APIRouter:

@@ -79,7 +79,6 @@ def create_app(service: ChatService, options: ServeOptions | None = None) -> Fas
         title="citeqa",
         summary="Answers in the documents' own words, with character-exact citations.",
         version=_version(),
-        root_path=options.root_path,
         docs_url=None,
         redoc_url=None,
     )

@@ -19,7 +19,14 @@ from ingest.documents import Document
 from .answer import Answer, Citation
 
 # Characters that Markdown (emphasis, links, images, code, headings, tables, escapes) or KaTeX act on.
-_ACTIVE = {ord(c): f"&#{ord(c)};" for c in "\\`*_{}[]()#+-!|~$:>^=@"}
+# One table, one pass: HTML's own five characters first, then every character a Markdown renderer acts on.
+_INERT = {ord(c): f"&#{ord(c)};" for c in "\\`*_{}[]()#+-!|~$:^=@"} | {
+    ord("&"): "&amp;",
+    ord("<"): "&lt;",
+    ord(">"): "&gt;",
+    ord('"'): "&quot;",
+    ord("'"): "&#39;",
+}
 _SPACE = re.compile(r"\s+")
 PASSAGE_CHARS = 360  # characters of a passage shown in a list
 
@@ -28,7 +35,7 @@ def text(value: str, collapse: bool = True) -> str:
     """`value` as inert text inside HTML that a Markdown renderer may also read."""
     if collapse:
         value = _SPACE.sub(" ", value)
-    return html.escape(value, quote=True).translate(_ACTIVE)
+    return value.translate(_INERT)
 
 
 def document_href(source: str, start: int, end: int, quote_start: int | None = None, quote_end: int | None = None) -> str:

@@ -95,7 +95,9 @@ def _serve(listener: socket.socket, index_dir: Path | None, options: object, exa
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"citeqa: serving {len(service.index.documents)} documents at http://{shown}:{port}{options.root_path}/")
     click.echo(f"citeqa: API docs at http://{shown}:{port}{options.root_path}/docs; press Ctrl+C to stop")
-    config = uvicorn.Config(app, log_level="warning", proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    config = uvicorn.Config(
+        app, root_path=options.root_path, log_level="warning", proxy_headers=True, forwarded_allow_ips="127.0.0.1"
+    )
     try:
         uvicorn.Server(config).run(sockets=[listener])
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +77,87 @@ def cli() -> CliRun:
         return result.exit_code, result.stdout, result.stderr
 
     return run
+
+
+# --- The web server: one live `citeqa serve` for the session (tests/test_live.py, tests/test_browser.py) ---
+
+INJECTION_SOURCE = "lighthouse.md"
+INJECTION_DOCUMENT = """# Harbour lighthouse notes
+
+The harbour lighthouse was painted red in 1911 by the keeper <script>window.__pwned = "script"</script> and \
+his crew <img src=x onerror="window.__pwned = 'img'"> as the log ![tracker](http://198.51.100.7/pixel.png) shows, \
+with [a link](javascript:window.__pwned='link') and **bold** `code` $$x^2$$ beside it.
+
+The lamp of the harbour lighthouse burned whale oil until 1923, when the keeper fitted an electric lamp.
+"""
+
+
+@pytest.fixture(scope="session")
+def live_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """The interviews plus a document full of markup that must stay inert, indexed once."""
+    notes = tmp_path_factory.mktemp("notes")
+    (notes / INJECTION_SOURCE).write_text(INJECTION_DOCUMENT, encoding="utf-8")
+    directory = tmp_path_factory.mktemp("live") / "index"
+    documents = load_documents([BUNDLED_CORPUS, notes]).documents
+    save_index(build_index(documents, IndexSettings(), embedder), directory)
+    return directory
+
+
+class LiveServer:
+    def __init__(self, url: str, net_log: Path, feedback: Path, output: Path) -> None:
+        self.url = url
+        self.net_log = net_log
+        self.feedback = feedback
+        self.output = output
+
+    def outbound(self) -> list[str]:
+        """Every connection or lookup off this machine the server tried (refused by its guard)."""
+        return self.net_log.read_text(encoding="utf-8").splitlines() if self.net_log.exists() else []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def live_server(live_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`citeqa serve` in its own process on a free 127.0.0.1 port, every outbound connection refused and logged."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    work = tmp_path_factory.mktemp("serve")
+    port = _free_port()
+    server = LiveServer(f"http://127.0.0.1:{port}", work / "net.log", work / "feedback.jsonl", work / "serve.log")
+    env = {**os.environ, "CITEQA_NET_LOG": str(server.net_log), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, str(root / "tests" / "guarded_serve.py"), "serve", "--port", str(port)]
+    command += ["--index", str(live_index), "--feedback", str(server.feedback)]
+    command += ["--examples", str(root / "eval" / "questions" / "dev.jsonl")]
+    with server.output.open("w") as output:
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"citeqa serve exited: {server.output.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{server.url}/api/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"citeqa serve did not start: {server.output.read_text()}")
+            time.sleep(0.5)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

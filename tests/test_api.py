@@ -1,0 +1,269 @@
+"""The JSON API in process: every route, every kind of bad request, and the answer contract verbatim."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from chat import Answerer
+from chat.app import ServeOptions, create_app, parse_users
+from chat.service import ChatService
+from index import SearchIndex
+from ingest.errors import CiteqaError
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_KEYS = {"question", "answer", "abstained", "confidence", "citations", "passages"}
+CITATION_KEYS = {"source", "title", "start", "end", "quote", "quote_start", "quote_end", "page"}
+DEV = [json.loads(line) for line in (ROOT / "eval" / "questions" / "dev.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def service(answerer: Answerer) -> Iterator[ChatService]:
+    chat = ChatService(answerer, examples=["How many Pakistani citizens visited Azerbaijan in 2024?"])
+    yield chat
+    chat.close()
+
+
+def _client(app: FastAPI, root_path: str = "") -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False, root_path=root_path) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def client(service: ChatService, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    feedback = tmp_path_factory.mktemp("feedback") / "feedback.jsonl"
+    yield from _client(create_app(service, ServeOptions(feedback=feedback)))
+
+
+def _ask(client: TestClient, body: Any) -> Any:
+    return client.post("/api/ask", json=body)
+
+
+def test_health_says_what_is_served(client: TestClient, interviews: SearchIndex) -> None:
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["documents"] == len(interviews.documents) == 2
+    assert body["model"] == interviews.manifest.settings.model
+
+
+@pytest.mark.parametrize("record", [r for r in DEV if r["answers"]][:8], ids=lambda r: r["id"])
+def test_answers_are_verbatim_spans_of_the_documents(client: TestClient, record: dict[str, Any]) -> None:
+    response = _ask(client, {"question": record["question"]})
+    assert response.status_code == 200
+    answer = response.json()
+    assert set(answer) == CONTRACT_KEYS
+    assert answer["abstained"] is False and answer["answer"] is not None
+    citation = answer["citations"][0]
+    assert set(citation) == CITATION_KEYS
+    text = client.get(f"/api/documents/{citation['source']}").json()["text"]
+    assert text[citation["start"] : citation["end"]] == answer["answer"]
+    assert text[citation["quote_start"] : citation["quote_end"]] == citation["quote"]
+    for passage in answer["passages"]:
+        assert client.get(f"/api/documents/{passage['source']}").json()["text"][passage["start"] : passage["end"]]
+
+
+def test_the_api_returns_exactly_the_core_answer_contract(client: TestClient, answerer: Answerer) -> None:
+    question = "When did APP and AZERTAC sign their memorandum of cooperation?"
+    body = _ask(client, {"question": question, "k": 3}).json()
+    assert body == answerer.answer(question, 3).to_dict()
+    assert body["answer"] == "July 2024" and len(body["passages"]) == 3
+
+
+def test_an_unanswerable_question_abstains_with_passages(client: TestClient) -> None:
+    body = _ask(client, {"question": "Who is the current President of Pakistan?"}).json()
+    assert body["abstained"] is True and body["answer"] is None and body["citations"] == []
+    assert body["passages"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({"question": ""}, 422, "the question is empty"),
+        ({"question": "   \n "}, 422, "the question is empty"),
+        ({"question": "x" * 1001}, 422, "the limit is 1,000"),
+        ({"question": "a\x00b"}, 422, "NUL"),
+        ({}, 422, "question: Field required"),
+        ({"question": 5}, 422, "question: Input should be a valid string"),
+        ({"question": ["a"]}, 422, "question"),
+        ({"question": None}, 422, "question"),
+        ({"question": "When?", "k": 0}, 422, "k: Input should be greater than or equal to 1"),
+        ({"question": "When?", "k": 101}, 422, "k: Input should be less than or equal to 100"),
+        ({"question": "When?", "k": "5"}, 422, "k: Input should be a valid integer"),
+        ({"question": "When?", "k": 2.5}, 422, "k"),
+        ({"question": "When?", "k": True}, 422, "k"),
+        ({"question": "When?", "top": 3}, 422, "top: Extra inputs are not permitted"),
+        ([1, 2], 400, "not a JSON object"),
+        ("a question", 400, "not a JSON object"),
+    ],
+)
+def test_bad_requests_get_a_4xx_json_message(client: TestClient, body: Any, status: int, words: str) -> None:
+    response = _ask(client, body)
+    assert response.status_code == status, response.text
+    payload = response.json()
+    assert set(payload) == {"error", "message", "hint"} and words in payload["message"]
+
+
+@pytest.mark.parametrize(
+    ("content", "headers"),
+    [
+        (b'{"question": "When', {"content-type": "application/json"}),
+        (b"", {"content-type": "application/json"}),
+        (b"question=When", {"content-type": "application/x-www-form-urlencoded"}),
+        (b"\xff\xfe", {"content-type": "application/json"}),
+    ],
+)
+def test_malformed_bodies_get_400(client: TestClient, content: bytes, headers: dict[str, str]) -> None:
+    response = client.post("/api/ask", content=content, headers=headers)
+    assert response.status_code in (400, 422) and response.status_code != 500
+    assert response.json()["error"] in ("malformed_json", "invalid_request")
+
+
+def test_wrong_method_is_a_json_405(client: TestClient) -> None:
+    response = client.get("/api/ask")
+    assert response.status_code == 405 and response.json()["error"] == "method_not_allowed"
+
+
+def test_documents_route_serves_ingested_text(client: TestClient, interviews: SearchIndex) -> None:
+    source, document = next(iter(interviews.documents.items()))
+    body = client.get(f"/api/documents/{source}").json()
+    assert body["text"] == document.text and body["title"] == document.title and body["source"] == source
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/documents/nothing.txt",
+        "/api/documents/..%2F..%2Fpyproject.toml",
+        "/api/documents/%2e%2e/%2e%2e/pyproject.toml",
+        "/api/documents/%2Fetc%2Fpasswd",
+        "/api/documents//etc/passwd",
+        "/api/documents/../README.md",
+    ],
+)
+def test_only_ingested_documents_are_served(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "root:" not in response.text and "citeqa" not in response.text.split('"message"')[0]
+
+
+def test_document_page_marks_the_quote_and_the_answer(client: TestClient) -> None:
+    answer = _ask(client, {"question": "How many Pakistani citizens visited Azerbaijan in 2024?"}).json()
+    c = answer["citations"][0]
+    url = f"/documents/{c['source']}?start={c['start']}&end={c['end']}"
+    page = client.get(f"{url}&quote_start={c['quote_start']}&quote_end={c['quote_end']}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<mark class="quote" id="cited">' in page.text and '<mark class="answer">80,924</mark>' in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"] and "<script" not in page.text
+    assert client.get("/documents/nothing.txt").status_code == 404
+    wild = client.get(f"/documents/{c['source']}?start=-5&end=99999999")
+    assert wild.status_code == 200  # a range out of bounds is clamped, never an error
+    assert client.get(f"/documents/{c['source']}?start=x").status_code == 422
+
+
+def test_openapi_docs_load_only_local_assets(client: TestClient) -> None:
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "http://" not in docs.text and "https://" not in docs.text
+    for asset in ("/docs-assets/swagger-ui-bundle.js", "/docs-assets/swagger-ui.css"):
+        assert client.get(asset).status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert "/api/ask" in schema["paths"] and "/api/health" in schema["paths"]
+
+
+def test_chat_page_and_embed_example_are_served(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "gradio_config" in page.text
+    assert "fonts.googleapis" not in page.text
+    example = client.get("/embed-example")
+    assert example.status_code == 200 and "<iframe" in example.text and 'src="./"' in example.text
+
+
+def test_service_batches_questions_that_arrive_together(service: ChatService, answerer: Answerer) -> None:
+    questions = [r["question"] for r in DEV[:12]]
+    results: dict[int, Any] = {}
+
+    def ask(i: int) -> None:
+        results[i] = service.ask(questions[i]).to_dict()
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(questions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [results[i] for i in range(len(questions))] == [a.to_dict() for a in answerer.answer_batch(questions)]
+
+
+def test_service_refuses_bad_input_before_queueing(service: ChatService) -> None:
+    with pytest.raises(CiteqaError, match="empty"):
+        service.ask("  ")
+    with pytest.raises(CiteqaError, match="out of range"):
+        service.ask("When?", k=0)
+    assert service.document("../pyproject.toml") is None
+
+
+def test_auth_basic_and_trusted_header(service: ChatService) -> None:
+    options = ServeOptions(users=parse_users(["alice:s3cr:et"]), auth_header="X-Remote-User")
+    for client in _client(create_app(service, options)):
+        assert client.get("/api/health").status_code == 200  # open for load balancers
+        refused = client.post("/api/ask", json={"question": "When?"})
+        assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic")
+        assert client.get("/").status_code == 401
+        good = base64.b64encode(b"alice:s3cr:et").decode()
+        bad = base64.b64encode(b"alice:wrong").decode()
+        assert client.get("/", headers={"Authorization": f"Basic {bad}"}).status_code == 401
+        assert client.get("/", headers={"Authorization": "Basic ###"}).status_code == 401
+        assert client.get("/", headers={"Authorization": f"Basic {good}"}).status_code == 200
+        assert client.get("/", headers={"X-Remote-User": "bob"}).status_code == 200
+        assert client.get("/", headers={"X-Remote-User": " "}).status_code == 401
+
+
+def test_bad_auth_and_root_path_options_are_refused() -> None:
+    with pytest.raises(CiteqaError, match="user:password"):
+        parse_users(["alice"])
+    with pytest.raises(CiteqaError, match="root-path"):
+        ServeOptions(root_path="qa/")
+
+
+def test_cors_allows_only_listed_origins(service: ChatService) -> None:
+    for client in _client(create_app(service, ServeOptions(cors_origins=("http://intranet.example",)))):
+        preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+        allowed = client.options("/api/ask", headers={"Origin": "http://intranet.example", **preflight})
+        assert allowed.headers.get("access-control-allow-origin") == "http://intranet.example"
+        other = client.options("/api/ask", headers={"Origin": "http://elsewhere.example", **preflight})
+        assert "access-control-allow-origin" not in other.headers
+        simple = client.get("/api/health", headers={"Origin": "http://intranet.example"})
+        assert simple.headers.get("access-control-allow-origin") == "http://intranet.example"
+
+
+def test_root_path_behind_a_proxy(service: ChatService) -> None:
+    for client in _client(create_app(service, ServeOptions(root_path="/qa")), root_path="/qa"):
+        assert client.get("/api/health").status_code == 200  # a proxy that strips the prefix
+        assert client.get("/qa/api/health").status_code == 200  # one that passes it through
+        assert "/qa/docs-assets/swagger-ui-bundle.js" in client.get("/docs").text
+        config = client.get("/config").json()
+        assert config["root"].endswith("/qa")
+
+
+def test_importing_the_cli_loads_no_web_library() -> None:
+    probe = (
+        "import sys\nimport citeqa\n"
+        "heavy = {'gradio', 'fastapi', 'uvicorn', 'starlette', 'torch'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT)
+
+
+def test_unknown_api_routes_are_json_404(client: TestClient) -> None:
+    response = client.get("/api/nothing")
+    assert response.status_code == 404 and response.json()["error"] == "not_found"
+    assert client.delete("/api/documents/x").status_code == 405

@@ -1,0 +1,100 @@
+"""A real `citeqa serve` process: gradio_client, 32 concurrent API requests, the CLI's errors, no outbound traffic."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import CliRun, LiveServer
+
+pytestmark = pytest.mark.slow
+
+# Questions with one right answer each, and what it is.
+GOLDEN = {
+    "How many Pakistani citizens visited Azerbaijan in 2024?": "80,924",
+    "When did APP and AZERTAC sign their memorandum of cooperation?": "July 2024",
+    "In what year were diplomatic relations between Pakistan and Azerbaijan established?": "1992",
+    "How many national incubation centers does Pakistan's IT ministry oversee?": "eight",
+}
+
+
+def _document_text(server: LiveServer, source: str) -> str:
+    text: str = httpx.get(f"{server.url}/api/documents/{source}", timeout=30).json()["text"]
+    return text
+
+
+def test_gradio_client_gets_the_answer_contract(live_server: LiveServer) -> None:
+    from gradio_client import Client
+
+    client = Client(live_server.url, verbose=False, download_files=False)
+    result: dict[str, Any] = client.predict("How many Pakistani citizens visited Azerbaijan in 2024?", api_name="/ask")
+    assert result["answer"] == "80,924" and result["abstained"] is False
+    citation = result["citations"][0]
+    assert _document_text(live_server, citation["source"])[citation["start"] : citation["end"]] == "80,924"
+    # the chat's own endpoint: the answer arrives as HTML with the span marked
+    _, history, passages = client.predict(  # the conversation state stays on the server
+        "When did APP and AZERTAC sign their memorandum of cooperation?", [], [], api_name="/ask_chat"
+    )
+    shown = str(history[-1]["content"])
+    assert '<mark class="cq-answer">July 2024</mark>' in shown and "score" in passages
+
+
+def test_32_concurrent_requests_all_get_right_answers(live_server: LiveServer) -> None:
+    questions = [q for q in GOLDEN for _ in range(8)]
+
+    async def ask_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=live_server.url, timeout=120) as client:
+            return await asyncio.gather(*(client.post("/api/ask", json={"question": q}) for q in questions))
+
+    started = time.perf_counter()
+    responses = asyncio.run(ask_all())
+    seconds = time.perf_counter() - started
+    texts: dict[str, str] = {}
+    for question, response in zip(questions, responses, strict=True):
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["question"] == question and body["answer"] == GOLDEN[question]
+        c = body["citations"][0]
+        if c["source"] not in texts:
+            texts[c["source"]] = _document_text(live_server, c["source"])
+        assert texts[c["source"]][c["start"] : c["end"]] == body["answer"]
+        assert texts[c["source"]][c["quote_start"] : c["quote_end"]] == c["quote"]
+    assert seconds < 90, f"32 concurrent questions took {seconds:.1f} s"
+
+
+def test_bad_requests_to_the_live_server_are_4xx(live_server: LiveServer) -> None:
+    response = httpx.post(
+        f"{live_server.url}/api/ask", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400 and response.json()["error"] == "malformed_json"
+    assert httpx.post(f"{live_server.url}/api/ask", json={"question": ""}).status_code == 422
+    assert httpx.get(f"{live_server.url}/api/documents/..%2F..%2Fpyproject.toml").status_code == 404
+
+
+def test_serve_refuses_a_port_in_use(cli: CliRun) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        code, _, err = cli("serve", "--port", str(port))
+    assert code == 1 and f"port {port} on 127.0.0.1 is already in use" in err and "Traceback" not in err
+
+
+def test_serve_refuses_a_missing_index(cli: CliRun, tmp_path: Path) -> None:
+    code, _, err = cli("serve", "--port", "0", "--index", str(tmp_path / "nothing"))
+    assert code == 1 and err.startswith("citeqa: error:") and "Traceback" not in err
+
+
+def test_serve_refuses_bad_auth_option(cli: CliRun) -> None:
+    code, _, err = cli("serve", "--port", "0", "--auth", "alice")
+    assert code == 1 and "user:password" in err
+
+
+def test_the_server_opened_no_outbound_connection(live_server: LiveServer) -> None:
+    httpx.get(live_server.url + "/", timeout=30)  # the page, the config, the assets have all been served by now
+    assert live_server.outbound() == []
