@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test lint typecheck unit bench clean
+.PHONY: setup run test lint typecheck unit bench bench-ingest clean
 
 $(VENV)/.installed: pyproject.toml
 	python3.11 -m venv $(VENV)
@@ -33,6 +33,11 @@ test: lint typecheck unit
 
 bench: setup
 	$(PY) bench/core.py
+
+# Ingest throughput on COVID-QA's 98 long papers vs raw model.encode, and the unchanged re-ingest (~5 min CPU).
+COVIDQA ?= ../shared/bench/covidqa/200423_covidQA.json
+bench-ingest: setup
+	$(PY) bench/ingest_speed.py --squad $(COVIDQA)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
