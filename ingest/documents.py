@@ -130,7 +130,13 @@ def parse_document(file: SourceFile, data: bytes, notes: list[Skipped] | None = 
     reader = reader_for(file.path.suffix.lower())
     if reader is None:
         raise UnreadableFileError("unsupported", f"unsupported file type {file.path.suffix or '(none)'}")
-    extracted = reader(data)
+    try:
+        extracted = reader(data)
+    except UnreadableFileError:
+        raise
+    except Exception as exc:  # a reader tripped on a file it should have refused: skip it, keep the run going
+        detail = (str(exc).strip().splitlines() or [""])[0][:160]
+        raise UnreadableFileError("unreadable", f"could not be read ({type(exc).__name__}: {detail})") from exc
     if not extracted.text.strip():
         raise UnreadableFileError("empty", "empty")
     if extracted.note and notes is not None:

@@ -101,3 +101,20 @@ def test_a_folder_of_only_bad_files_is_an_error_naming_them(tmp_path: Path, cli:
     code, _, err = cli("ingest", str(tmp_path / "bad"), "--index", str(tmp_path / "idx"))
     assert code == 1 and "no readable" in err and "scan.pdf: a PDF with no text layer" in err
     assert not (tmp_path / "idx" / "CURRENT").exists()
+
+
+def test_a_reader_that_trips_skips_the_file_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.formats.webpage as webpage
+
+    def trip(data: bytes) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(webpage, "read", trip)
+    (tmp_path / "deep.html").write_text("<div>" * 10)
+    (tmp_path / "fine.txt").write_text("Fine text.")
+    result = load_documents([tmp_path])
+    assert [d.source for d in result.documents] == ["fine.txt"]
+    (skipped,) = result.skipped
+    assert skipped.kind == "unreadable" and "could not be read (RecursionError: maximum recursion" in skipped.reason

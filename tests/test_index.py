@@ -8,6 +8,7 @@ import pytest
 
 from chat import Answerer
 from index import (
+    FORMAT_VERSION,
     Embedder,
     IndexDamagedError,
     IndexMismatchError,
@@ -119,3 +120,49 @@ def test_other_factory_strings_build_and_a_bad_one_is_explained(tmp_path: Path, 
     assert hnsw.search(query, 1)[0][0].chunk.source == "7.txt"
     with pytest.raises(CiteqaError, match="FAISS cannot build"):
         build_index(docs, IndexSettings(factory="IVF4096,Flat"), embedder)
+
+
+def test_ingest_over_an_index_of_an_older_format_rebuilds_it(tmp_path: Path, embedder: Embedder) -> None:
+    from index import ingest
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("Alpha is first. Beta is second.")
+    directory = tmp_path / "idx"
+    ingest([tmp_path / "docs"], directory, IndexSettings(), embedder)
+    edit_manifest(directory, {"format_version": 2})
+    with pytest.raises(IndexMismatchError, match="rebuild"):
+        load_index(directory)
+    index, report = ingest([tmp_path / "docs"], directory, IndexSettings(), embedder)
+    assert index is not None and report.written and "format version 2" in report.rebuilt
+    assert load_index(directory).manifest.format_version == FORMAT_VERSION == 3
+
+
+def test_the_bundled_default_index_of_an_older_format_is_rebuilt_on_open(tmp_path: Path, embedder: Embedder) -> None:
+    from index import open_or_build
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Alpha is first. Beta is second.")
+    directory = tmp_path / "default"
+    open_or_build(directory, IndexSettings(), embedder, corpus)
+    edit_manifest(directory, {"format_version": 2})
+    assert open_or_build(directory, IndexSettings(), embedder, corpus).manifest.format_version == FORMAT_VERSION
+
+
+def test_removing_every_document_is_refused(tmp_path: Path, embedder: Embedder) -> None:
+    from index.update import remove_documents
+
+    directory = small_index(tmp_path, embedder)
+    with pytest.raises(CiteqaError, match="leave the index empty"):
+        remove_documents(directory, ["a.txt"])
+    assert list(load_index(directory).documents) == ["a.txt"]
+
+
+def test_a_second_writer_is_refused_while_one_holds_the_lock(tmp_path: Path, embedder: Embedder) -> None:
+    from index import IndexBusyError, ingest
+    from index.store import locked
+
+    directory = small_index(tmp_path, embedder)
+    (tmp_path / "b.txt").write_text("Gamma is third.")
+    with locked(directory), pytest.raises(IndexBusyError, match="another citeqa process"):
+        ingest([tmp_path / "b.txt"], directory, IndexSettings(), embedder)
