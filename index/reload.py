@@ -4,6 +4,7 @@ An ingest writes a new generation and swaps `CURRENT` last. `IndexWatcher.curren
 file (at most every `interval` seconds) and, when it names another generation, loads it; until the new one
 has loaded, and if it fails to, the index in hand keeps answering. The object returned stays the same until a
 new generation is loaded, so a caller can rebuild what depends on it when `current() is not previous`.
+`watch(on_change)` does the checking in a background thread instead, so no request waits for a load.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class IndexWatcher:
         self._generation = generation_id(directory)
         self._index = loader(directory) if index is None else index  # `index`: one already loaded from there
         self.error: CiteqaError | None = None  # why the newest generation could not be loaded, if it could not
+        self._stopped = threading.Event()
 
     @property
     def generation(self) -> str | None:
@@ -72,3 +74,27 @@ class IndexWatcher:
         """Check for a new generation now, whatever the interval."""
         self._checked = time.monotonic() - self.interval
         return self.current()
+
+    def watch(self, on_change: Callable[[SearchIndex], None]) -> threading.Thread:
+        """Check every `interval` seconds in a daemon thread; call `on_change(index)` after each new load.
+
+        `on_change` runs in that thread (build what depends on the index there, then swap it in); an error it
+        raises is logged and watching goes on. `stop()` ends the thread.
+        """
+
+        def loop() -> None:
+            while not self._stopped.wait(self.interval):
+                before = self._index
+                index = self.refresh()
+                if index is not before:
+                    try:
+                        on_change(index)
+                    except Exception:
+                        log.exception("citeqa: the new index generation %s could not be put in use", self._generation)
+
+        thread = threading.Thread(target=loop, name="citeqa-index-watcher", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stopped.set()

@@ -176,6 +176,24 @@ def test_the_watcher_loads_a_new_generation_and_keeps_the_old_one_if_it_cannot(
     assert watcher.current() is second and watcher.error is not None
 
 
+def test_the_watcher_thread_calls_back_with_each_new_index(tmp_path: Path, embedder: Embedder) -> None:
+    import threading
+
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, IndexSettings(), embedder)
+    watcher = IndexWatcher(directory, interval=0.05)
+    seen: list[SearchIndex] = []
+    loaded = threading.Event()
+    watcher.watch(lambda index: (seen.append(index), loaded.set()))
+    try:
+        write_collection(docs, ["railway"])
+        ingest([docs], directory, IndexSettings(), embedder)
+        assert loaded.wait(10)
+        assert "railway.txt" in seen[0].documents and watcher.current() is seen[0]
+    finally:
+        watcher.stop()
+
+
 KILLED_INGEST = """
 import sys, time
 moment = sys.argv[1]
