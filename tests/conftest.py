@@ -81,7 +81,7 @@ def cli() -> CliRun:
 
 # --- The web server: one live `citeqa serve` for the session (tests/test_live.py, tests/test_browser.py) ---
 
-INJECTION_SOURCE = "lighthouse.md"
+INJECTION_SOURCE = "lighthouse.txt"  # plain text is kept verbatim; a .md file would lose its markup on ingest
 INJECTION_DOCUMENT = """# Harbour lighthouse notes
 
 The harbour lighthouse was painted red in 1911 by the keeper <script>window.__pwned = "script"</script> and \
