@@ -48,10 +48,18 @@ def open_index(index_dir: Path | None) -> tuple[SearchIndex, Embedder]:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
 @click.option("--prune", is_flag=True, help="Remove indexed documents that PATHS no longer hold.")
-@click.option("--chunk-tokens", type=int, default=None, help="Chunk size in tiktoken tokens. [default: 160]")
-@click.option("--overlap-tokens", type=int, default=None, help="Tokens shared by neighbours. [default: 32]")
-@click.option("--factory", default=None, help="FAISS index_factory string. [default: IDMap2,Flat]")
-@click.option("--model", default=None, help="sentence-transformers model name or folder (default: packaged MiniLM).")
+@click.option(
+    "--chunk-tokens", type=int, default=None, help="Chunk size in tiktoken tokens. [default: the index's own; 160]"
+)
+@click.option(
+    "--overlap-tokens", type=int, default=None, help="Tokens shared by neighbours. [default: the index's own; 32]"
+)
+@click.option("--factory", default=None, help="FAISS index_factory string. [default: the index's own; IDMap2,Flat]")
+@click.option(
+    "--model",
+    default=None,
+    help="sentence-transformers model name or folder. [default: the index's own; the packaged MiniLM]",
+)
 @click.option(
     "--max-file-mb",
     type=click.FloatRange(min=0, min_open=True),
@@ -74,7 +82,7 @@ def ingest_command(
     Only new or changed files are read and embedded (files are compared by content checksum); unchanged
     ones are left as they are, and documents no longer under PATHS stay unless --prune is given. A settings
     option that differs from the index's own (chunking, --factory, --model) re-chunks every document.
-    UnreadableFileError files are skipped with a message each; the run is atomic: killed, it leaves the index as it was.
+    Unreadable files are skipped with a message each. The run is atomic: killed, it leaves the index as it was.
     """
     from .update import ingest, resolve_settings
 

@@ -63,7 +63,7 @@ def text_checksum(text: str) -> str:
 def load_documents(paths: Iterable[str | os.PathLike[str]], max_bytes: int = MAX_FILE_BYTES) -> LoadResult:
     """Read every supported file under `paths` (folders are walked; files are taken as given).
 
-    UnreadableFileError files are skipped and reported, never fatal. Raises IngestError when a path does not exist,
+    Unreadable files are skipped and reported, never fatal. Raises IngestError when a path does not exist,
     when two files would share a source name, or when nothing at all could be read.
     """
     skipped: list[Skipped] = []

@@ -184,7 +184,12 @@ def test_the_watcher_thread_calls_back_with_each_new_index(tmp_path: Path, embed
     watcher = IndexWatcher(directory, interval=0.05)
     seen: list[SearchIndex] = []
     loaded = threading.Event()
-    watcher.watch(lambda index: (seen.append(index), loaded.set()))
+
+    def changed(index: SearchIndex) -> None:
+        seen.append(index)
+        loaded.set()
+
+    watcher.watch(changed)
     try:
         write_collection(docs, ["railway"])
         ingest([docs], directory, IndexSettings(), embedder)
