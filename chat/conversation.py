@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ingest.words import AUXILIARIES, WH_WORDS
 
 _WORD = re.compile(r"\$?\d[\d,.]*%?|\w+(?:[-'’&]\w+)*|[^\w\s]")
 _YEAR = re.compile(r"^(1[5-9]|20)\d\d$")
-_MONTHS = frozenset(
-    "january february march april may june july august september october november december".split()
-)
+_MONTHS = frozenset("january february march april may june july august september october november december".split())
 _LEAD_INS = (
     ("and", "what", "about"),
     ("and", "how", "about"),
@@ -134,7 +133,7 @@ def _replace_fragment(previous: str, fragment: list[str]) -> str:
         for i, w in enumerate(words):
             if _YEAR.match(w):
                 return _join(words[:i] + fragment + words[i + 1 :]) + end
-        return _join(words + ["in", *fragment]) + end
+        return _join([*words, "in", *fragment]) + end
     if fragment[0][:1].isupper():  # "What about Karachi?": the last name of the previous question
         names = _name_runs(words)
         if names:
@@ -201,9 +200,9 @@ def _last_noun_phrase(words: list[str]) -> tuple[int, int] | None:
                 stop += 1
             while stop > i + 1 and low[stop - 1] in ("of", "'s", "’s"):
                 stop -= 1
-            if stop == len(words) and i > 0 and stop - i > 2 and low[i - 1] in AUXILIARIES:
-                if not words[stop - 1][:1].isupper():
-                    stop -= 1  # "does the Startup Fund operate": the closing word is the verb
+            closing_verb = stop == len(words) and i > 0 and stop - i > 2 and low[i - 1] in AUXILIARIES
+            if closing_verb and not words[stop - 1][:1].isupper():
+                stop -= 1  # "does the Startup Fund operate": the closing word is the verb
             return i, stop
     return None
 
@@ -215,9 +214,11 @@ def _topic(previous: str) -> list[str] | None:
     if phrase is not None:
         start, stop = phrase
         chosen = words[start:stop]
-        if chosen[0].lower() in _POSSESSIVES or chosen[0].lower() in ("this", "that", "these", "those"):
-            chosen = ["the", *chosen[1:]]
-        elif chosen[0].lower() in ("a", "an"):
+        if (
+            chosen[0].lower() in _POSSESSIVES
+            or chosen[0].lower() in ("this", "that", "these", "those")
+            or chosen[0].lower() in ("a", "an")
+        ):
             chosen = ["the", *chosen[1:]]
         return chosen
     names = _name_runs(words)
@@ -288,7 +289,7 @@ def _referent(previous: Turn, kind: str) -> list[str] | None:
     if kind == "plural":  # "APP and AZERTAC": two names joined by "and"
         words = _previous_parts(previous.question)[0]
         runs = _name_runs(words)
-        for (a, b), (c, d) in zip(runs, runs[1:], strict=False):
+        for (a, b), (c, d) in pairwise(runs):
             if c == b + 1 and words[b].lower() == "and":
                 return words[a:d]
     if kind in ("person", "place"):

@@ -38,7 +38,9 @@ def text(value: str, collapse: bool = True) -> str:
     return value.translate(_INERT)
 
 
-def document_href(source: str, start: int, end: int, quote_start: int | None = None, quote_end: int | None = None) -> str:
+def document_href(
+    source: str, start: int, end: int, quote_start: int | None = None, quote_end: int | None = None
+) -> str:
     """Relative link to the document page (relative, so it works under any --root-path and in an iframe)."""
     params = {"start": start, "end": end}
     if quote_start is not None and quote_end is not None:

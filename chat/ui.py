@@ -9,6 +9,7 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no analytics, ever
 
 import gradio as gr
+from gradio.events import api as gr_api
 
 from ingest.errors import CiteqaError
 
@@ -44,11 +45,11 @@ HEADER = (
 def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) -> gr.Blocks:
     def respond(
         message: str, history: list[dict[str, Any]], turns: list[dict[str, Any] | None]
-    ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any] | None], str]:
+    ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any] | None], Any]:
         history = list(history or [])
         turns = list(turns or [])
         if not (message or "").strip():
-            return message, history, turns, gr.skip()  # type: ignore[no-any-return]
+            return message, history, turns, gr.skip()
         last = next((t for t in reversed(turns) if t is not None), None)
         previous = Turn(last["question"], last["answer"]) if last else None
         question = resolve(message, previous)
@@ -76,7 +77,8 @@ def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) ->
             log.error("feedback not recorded: %s", exc)
             gr.Warning("Your feedback could not be saved.")
 
-    with gr.Blocks(title="citeqa", analytics_enabled=False) as chat:
+    chat = gr.Blocks(title="citeqa", analytics_enabled=False)
+    with chat:
         gr.HTML(HEADER)
         chatbot = gr.Chatbot(
             label="Conversation",
@@ -117,7 +119,7 @@ def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) ->
             """The answer contract for one question (for gradio_client callers)."""
             return service.ask(question).to_dict()
 
-        gr.api(ask_api, api_name="ask", concurrency_id="answer")
+        gr_api(ask_api, api_name="ask", concurrency_id="answer")
     # All answering funnels into the service's one batching worker; the model is CPU-bound on a couple of
     # cores, so more parallel Gradio workers would not answer faster. A small limit still lets questions that
     # arrive together be batched, while bounding the threads parked waiting for the worker.

@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import INJECTION_SOURCE, LiveServer
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Frame, Page
+    from playwright.sync_api import Browser, BrowserContext, Frame, Page, WebSocket
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +41,9 @@ TIMEOUT_MS = 90_000
 LOCAL_HOSTS = ("127.0.0.1",)
 
 if CHROMIUM is None:
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it", allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it", allow_module_level=True
+    )
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra: pip install -e '.[dev]'")
 
 
@@ -66,7 +67,12 @@ class Requests:
 
         context.route("**/*", route)
         context.on("request", lambda request: None if request.url in self.seen else self.seen.append(request.url))
-        context.on("websocket", lambda ws: self.outside.append(ws.url) if "127.0.0.1" not in ws.url else None)
+
+        def websocket(socket: WebSocket) -> None:
+            if urlsplit(socket.url).hostname not in LOCAL_HOSTS:
+                self.outside.append(socket.url)
+
+        context.on("page", lambda page: page.on("websocket", websocket))
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +181,11 @@ def test_markup_in_documents_stays_text(browser: Browser, live_server: LiveServe
     shown = message.inner_text()
     page.get_by_text("Retrieved passages and scores").click()
     shown += page.locator("#cq-passages").inner_text()
-    for literal in ('<script>window.__pwned = "script"</script>', "<img src=x onerror=", "![tracker](http://198.51.100.7"):
+    for literal in (
+        '<script>window.__pwned = "script"</script>',
+        "<img src=x onerror=",
+        "![tracker](http://198.51.100.7",
+    ):
         assert literal in shown
     assert page.locator("#cq-chat img[src='x'], #cq-passages img").count() == 0
     assert page.locator("#cq-chat a[href^='javascript']").count() == 0

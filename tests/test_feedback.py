@@ -53,10 +53,14 @@ def test_concurrent_writers_never_interleave(tmp_path: Path) -> None:
     processes = [
         multiprocessing.get_context("spawn").Process(target=_write_many, args=(str(path), 50)) for _ in range(2)
     ]
-    for worker in [*threads, *processes]:
-        worker.start()
-    for worker in [*threads, *processes]:
-        worker.join()
+    for thread in threads:
+        thread.start()
+    for process in processes:
+        process.start()
+    for thread in threads:
+        thread.join()
+    for process in processes:
+        process.join()
     lines = path.read_text().splitlines()
     assert len(lines) == 300 and all(json.loads(line)["answer"] == "x" * 2000 for line in lines)
 
