@@ -13,6 +13,7 @@ from chat.cli import ask_command
 from chat.serve_cli import serve_command
 from eval.cli import eval_command
 from index.cli import ingest_command
+from index.docs_cli import docs_group
 from ingest.errors import CiteqaError
 
 
@@ -42,6 +43,7 @@ def main() -> None:
 
 
 main.add_command(ingest_command)
+main.add_command(docs_group)
 main.add_command(ask_command)
 main.add_command(serve_command)
 main.add_command(eval_command)

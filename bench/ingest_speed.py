@@ -75,7 +75,15 @@ def run(corpus: Path, directory: Path) -> None:
     assert not again.written and again.unchanged == first.documents
     print(f"unchanged re-ingest:       {again_s:8.3f} s  ({first_s / again_s:,.0f}x faster than the first ingest)")
 
-    command = [sys.executable, "-c", "from citeqa import main; main()", "ingest", str(corpus), "--index", str(directory)]
+    command = [
+        sys.executable,
+        "-c",
+        "from citeqa import main; main()",
+        "ingest",
+        str(corpus),
+        "--index",
+        str(directory),
+    ]
     began = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     cli_s = time.perf_counter() - began

@@ -48,6 +48,7 @@ def open_index(index_dir: Path | None) -> tuple[SearchIndex, Embedder]:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
 @click.option("--prune", is_flag=True, help="Remove indexed documents that PATHS no longer hold.")
+@click.option("--rebuild", is_flag=True, help="Ignore what the index holds: read and embed PATHS from scratch.")
 @click.option(
     "--chunk-tokens", type=int, default=None, help="Chunk size in tiktoken tokens. [default: the index's own; 160]"
 )
@@ -71,6 +72,7 @@ def ingest_command(
     paths: tuple[Path, ...],
     index_dir: Path | None,
     prune: bool,
+    rebuild: bool,
     chunk_tokens: int | None,
     overlap_tokens: int | None,
     factory: str | None,
@@ -92,8 +94,9 @@ def ingest_command(
     def progress(done: int, total: int) -> None:
         click.echo(f"citeqa: embedded {done}/{total} chunks", err=True)
 
+    max_bytes = int(max_file_mb * 1024 * 1024)
     _, report = ingest(
-        list(paths), directory, settings, prune=prune, max_bytes=int(max_file_mb * 1024 * 1024), progress=progress
+        list(paths), directory, settings, prune=prune, max_bytes=max_bytes, progress=progress, rebuild=rebuild
     )
     from .summary import print_report
 

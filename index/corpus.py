@@ -9,41 +9,37 @@ from pathlib import Path
 from ingest.documents import Document, LoadResult, load_documents
 from ingest.errors import CiteqaError
 
-from .build import build_index, save_index
+from .build import build_index
 from .embedder import Embedder
-from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
+from .errors import IndexDamagedError, IndexNotFoundError
 from .manifest import IndexSettings
 from .search import MANIFEST_FILE, SearchIndex, load_index
 from .store import current_generation
+from .update import ingest, read_manifest
 
 
 def index_corpus(
     corpus: Path, settings: IndexSettings, embedder: Embedder, directory: Path | None = None
 ) -> tuple[SearchIndex, LoadResult]:
-    """The index of `corpus` (built now, or reused from `directory` when it is current) and what was read."""
-    loaded = load_documents([corpus])
+    """The index of `corpus` (built now, or kept up to date in `directory`) and what was read.
+
+    In a folder, the collection's own index is updated like `citeqa ingest --prune` does: unchanged files are
+    not read again and only new text is embedded; one of an older format is rebuilt.
+    """
     origin = f"corpus:{corpus.resolve()}"
     if directory is None:
+        loaded = load_documents([corpus])
         return build_index(loaded.documents, settings, embedder, origin), loaded
-    try:
-        existing: SearchIndex | None = load_index(directory)
-    except IndexNotFoundError:
-        existing = None
-    except (IndexMismatchError, IndexDamagedError):
-        if recorded_origin(directory) != origin:
-            raise
-        existing = None  # this collection's own index, of an older format or broken: build it again
-    if existing is not None:
-        if existing.manifest.origin != origin:
-            raise CiteqaError(
-                f"the index at {directory} was not built from {corpus}; refusing to replace it",
-                "give --index a new folder for this collection, or leave --index out to index in memory",
-            )
-        if is_current(existing, settings, loaded.documents):
-            return existing, loaded
-    index = build_index(loaded.documents, settings, embedder, origin)
-    save_index(index, directory)
-    return index, loaded
+    held = recorded_origin(directory)
+    if held != origin and read_manifest(directory) is not None:
+        raise CiteqaError(
+            f"the index at {directory} was not built from {corpus}; refusing to replace it",
+            "give --index a new folder for this collection, or leave --index out to index in memory",
+        )
+    index, report = ingest([corpus], directory, settings, embedder, origin=origin, prune=True)
+    if index is None:
+        index = load_index(directory)
+    return index, LoadResult(list(index.documents.values()), report.skipped, report.notes)
 
 
 def is_current(index: SearchIndex, settings: IndexSettings, documents: Sequence[Document]) -> bool:

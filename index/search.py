@@ -111,7 +111,7 @@ def load_index(directory: Path) -> SearchIndex:
     return SearchIndex(manifest, documents, sentences, chunks, vectors, directory, config, lexical, embeddings)
 
 
-_REBUILD = "rebuild the index with citeqa ingest"
+_REBUILD = "rebuild the index with citeqa ingest --rebuild PATH..."
 
 
 def _read_store(generation: Path) -> tuple[list[Document], dict[str, list[Span]], list[Chunk]]:

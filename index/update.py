@@ -33,6 +33,7 @@ from ingest.sentences import Span
 from .build import assemble, check_model, chunk_documents, save_index
 from .embedder import Embedder, Vectors
 from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
+from .lexical import PARAMETERS
 from .manifest import IndexSettings, Manifest
 from .search import MANIFEST_FILE, SearchIndex, load_index
 from .store import check_writable, current_generation, locked, remove_unused_generations
@@ -108,8 +109,12 @@ def ingest(
     prune: bool = False,
     max_bytes: int = MAX_FILE_BYTES,
     progress: Progress | None = None,
+    rebuild: bool = False,
 ) -> tuple[SearchIndex | None, IngestReport]:
-    """Bring the index at `directory` in step with `paths`; the index (None when nothing changed) and a report."""
+    """Bring the index at `directory` in step with `paths`; the index (None when nothing changed) and a report.
+
+    `rebuild` ignores what the index holds: `paths` are read, chunked and embedded as for a new index.
+    """
     began = time.perf_counter()
     settings = settings or resolve_settings(directory)
     embedder = embedder or Embedder(settings.model)
@@ -120,7 +125,7 @@ def ingest(
     directory.mkdir(parents=True, exist_ok=True)
     with locked(directory):
         remove_unused_generations(directory)  # what a killed writer left
-        run = _Run(directory, settings, embedder, origin, skipped)
+        run = _Run(directory, settings, embedder, origin, skipped, rebuild)
         run.read(files, max_bytes)
         if prune:
             run.prune()
@@ -135,7 +140,13 @@ class _Run:
     """The state of one ingest: what the index held, what the paths hold, what changes."""
 
     def __init__(
-        self, directory: Path, settings: IndexSettings, embedder: Embedder, origin: str, skipped: list[Skipped]
+        self,
+        directory: Path,
+        settings: IndexSettings,
+        embedder: Embedder,
+        origin: str,
+        skipped: list[Skipped],
+        rebuild: bool = False,
     ) -> None:
         self.directory = directory
         self.settings = settings
@@ -149,11 +160,19 @@ class _Run:
         if self.old is not None and self.old.origin != origin:
             self.rebuilt = "the index held another collection: replacing it"
             self.old = None
+        if self.old is not None and rebuild:
+            self.rebuilt = "rebuilding the index from scratch"
+            self.old = None
+        # BM25 is rebuilt over all chunks on every write; an index made with another analyzer needs one.
+        self.outdated = self.old is not None and self.old.lexical != PARAMETERS
+        if self.outdated:
+            self.rebuilt = "the index's word analyzer is outdated: rebuilding its BM25 index"
         if self.old is not None and self.old.settings != settings:
             self.rebuilt = "the settings changed (" + _settings_change(self.old.settings, settings) + "): "
             self.rebuilt += "re-chunking every document"
         self.same_settings = self.old is not None and self.old.settings == settings
-        self.unchanged: list[str] = []  # sources whose file is byte for byte what the index holds
+        self.unchanged: dict[str, SourceFile] = {}  # files byte for byte what the index holds
+        self.max_bytes = 0
         self.fresh: dict[str, Document] = {}  # sources read now, new or changed
         self.kept: list[str] = []
         self.removed: list[str] = []
@@ -164,6 +183,7 @@ class _Run:
     # -- reading the collection
 
     def read(self, files: Sequence[SourceFile], max_bytes: int) -> None:
+        self.max_bytes = max_bytes
         old_files = self.old.files if self.old is not None else {}
         for file in files:
             self.seen.add(file.source)
@@ -171,7 +191,7 @@ class _Run:
                 data = read_bytes(file, max_bytes)
                 checksum = hashlib.sha256(data).hexdigest()
                 if self.old is not None and old_files.get(file.source) == checksum and self._readers_match():
-                    self.unchanged.append(file.source)
+                    self.unchanged[file.source] = file
                     continue
                 self.fresh[file.source] = parse_document(file, data, self.notes)
             except UnreadableFileError as exc:
@@ -180,6 +200,15 @@ class _Run:
                     self.kept.append(file.source)
         if not self.unchanged and not self.fresh:
             raise nothing_readable(self.skipped)
+
+    def _read_unchanged_again(self) -> None:
+        """The index cannot give back the unchanged documents after all: read their files like new ones."""
+        for source, file in self.unchanged.items():
+            try:
+                self.fresh[source] = parse_document(file, read_bytes(file, self.max_bytes), self.notes)
+            except UnreadableFileError as exc:
+                self.skipped.append(Skipped(str(file.path), exc.reason, exc.kind))
+        self.unchanged = {}
 
     def _readers_match(self) -> bool:
         return self.old is not None and self.old.readers == READERS_VERSION
@@ -200,7 +229,7 @@ class _Run:
         return sorted(s for s, d in self.fresh.items() if s in held and held[s] != d.checksum)
 
     def needs_writing(self) -> bool:
-        if self.old is None or not self.same_settings:
+        if self.old is None or not self.same_settings or self.outdated:
             return True
         held = self.old.files
         return bool(self.removed) or any(held.get(s) != d.file_checksum for s, d in self.fresh.items())
@@ -244,6 +273,7 @@ class _Run:
             self.rebuilt = f"the index could not be read ({exc.message}): rebuilding it"
             self.old = None
             self.same_settings = False
+            self._read_unchanged_again()
             return None
 
     def _embeddings(self, chunks: Sequence[Chunk], old: SearchIndex | None, progress: Progress | None) -> Vectors:

@@ -138,6 +138,28 @@ def test_a_file_that_turns_unreadable_keeps_its_earlier_version(tmp_path: Path, 
     assert "ferry.txt" in load_index(directory).documents
 
 
+def test_a_damaged_index_is_rebuilt_from_the_files_even_when_they_are_unchanged(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, IndexSettings(), embedder)
+    (current_generation(directory) / "chunks.jsonl").write_text("not json\n")
+    write_collection(docs, ["museum"])  # one new file, so the run writes and must read the old index
+    index, report = ingest([docs], directory, IndexSettings(), embedder)
+    assert index is not None and "could not be read" in report.rebuilt
+    assert sorted(load_index(directory).documents) == sorted(f"{t}.txt" for t in [*TOPICS[:4], "museum"])
+
+
+def test_rebuild_starts_from_scratch(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, IndexSettings(), embedder)
+    (docs / "ferry.txt").unlink()
+    counting = Counting(embedder, monkeypatch)
+    _, report = ingest([docs], directory, IndexSettings(), embedder, rebuild=True)
+    assert report.written and "from scratch" in report.rebuilt and len(counting.texts) == 3
+    assert sorted(load_index(directory).documents) == ["council.txt", "harbour.txt", "library.txt"]
+
+
 def test_cli_ingest_summary_docs_list_and_remove(tmp_path: Path, cli: CliRun) -> None:
     docs, directory = write_collection(tmp_path / "docs"), str(tmp_path / "idx")
     code, out, _ = cli("ingest", str(docs), "--index", directory)
