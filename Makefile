@@ -1,10 +1,10 @@
-# The two commands of the README: `make run` (set up, then ask the bundled interviews) and `make test`.
+# The two commands of the README: `make run` (set up, then serve the chat on the bundled interviews) and `make test`.
 VENV := .venv
 PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test lint typecheck unit bench bench-ingest clean
+.PHONY: setup run test lint typecheck unit bench bench-ingest bench-serve clean
 
 $(VENV)/.installed: pyproject.toml
 	python3.11 -m venv $(VENV)
@@ -16,8 +16,9 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# The web chat and JSON API on the bundled interviews, at http://127.0.0.1:7860/ until Ctrl+C.
 run: setup
-	$(VENV)/bin/citeqa ask
+	$(VENV)/bin/citeqa serve
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -38,6 +39,10 @@ bench: setup
 COVIDQA ?= ../shared/bench/covidqa/200423_covidQA.json
 bench-ingest: setup
 	$(PY) bench/ingest_speed.py --squad $(COVIDQA)
+
+# POST /api/ask against a fresh citeqa serve: requests/s, p50/p95 latency at concurrency 1, 8 and 32.
+bench-serve: setup
+	$(PY) bench/serve.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

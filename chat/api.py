@@ -55,7 +55,7 @@ def api_router(service: ChatService) -> APIRouter:
     @router.post("/ask", responses=_ERRORS, summary="Answer a question in the documents' own words")
     async def ask(body: AskRequest) -> JSONResponse:
         """The answer contract: a verbatim span with its citation, or `abstained: true` and `answer: null`."""
-        answer = await asyncio.to_thread(service.ask, body.question, body.k)
+        answer = await asyncio.wrap_future(service.submit(body.question, body.k))
         return JSONResponse(answer.to_dict())
 
     @router.get("/health", summary="Whether the server is up, and what it answers from")

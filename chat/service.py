@@ -77,12 +77,16 @@ class ChatService:
 
     def ask(self, question: str, k: int | None = None, timeout: float | None = None) -> Answer:
         """The answer to one question. A bad question raises QuestionError at once, before queueing."""
+        return self.submit(question, k).result(timeout)
+
+    def submit(self, question: str, k: int | None = None) -> Future[Answer]:
+        """Queue one question; the future holds its answer. Async callers await it without holding a thread."""
         checked = check_question(question, self.answerer().settings.max_question_chars)
         if k is not None and not 1 <= k <= 100:
             raise CiteqaError(f"k = {k} is out of range", "ask for 1 to 100 passages")
         job = _Job(checked, k, Future())
         self._jobs.put(job)
-        return job.result.result(timeout)
+        return job.result
 
     def close(self) -> None:
         self._jobs.put(None)

@@ -1,0 +1,126 @@
+"""Load on `citeqa serve`: requests/s and latency p50/p95 of POST /api/ask at several concurrency levels.
+
+    python bench/serve.py                       # starts citeqa serve on a free port (default index), then stops it
+    python bench/serve.py --url http://127.0.0.1:7860 --concurrency 1 8 32 --requests 96
+
+Questions are the bundled dev set's, cycled. Each level sends `--requests` questions with at most
+`--concurrency` in flight; every answer must come back 200.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ROOT / "eval" / "questions" / "dev.jsonl"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def served(index: str | None) -> Iterator[str]:
+    port = _free_port()
+    command = [sys.executable, "-c", "import citeqa; citeqa.main()", "serve", "--port", str(port)]
+    if index:
+        command += ["--index", index]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            if process.poll() is not None:
+                raise SystemExit("citeqa serve exited before it was ready")
+            try:
+                with urllib.request.urlopen(f"{url}/api/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("citeqa serve did not start in 10 minutes") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+async def level(url: str, questions: list[str], concurrency: int, requests: int) -> dict[str, float]:
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+
+    async def one(client: httpx.AsyncClient, question: str) -> None:
+        async with gate:
+            started = time.perf_counter()
+            response = await client.post("/api/ask", json={"question": question})
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise SystemExit(f"{response.status_code} for {question!r}: {response.text}")
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
+        await one(client, questions[0])  # warm: first-call costs are not load
+        latencies.clear()
+        started = time.perf_counter()
+        await asyncio.gather(*(one(client, questions[i % len(questions)]) for i in range(requests)))
+        seconds = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "concurrency": concurrency,
+        "requests": requests,
+        "requests_per_s": requests / seconds,
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p95_ms": 1000 * ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running citeqa serve (default: start one)")
+    parser.add_argument("--index", help="index folder for the server this starts (default: the default index)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--requests", type=int, default=96, help="requests per concurrency level")
+    parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    args = parser.parse_args()
+    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
+
+    def run(url: str) -> None:
+        if not args.json:
+            print(f"{'concurrency':>11} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8}")
+        for concurrency in args.concurrency:
+            row = asyncio.run(level(url, questions, concurrency, args.requests))
+            if args.json:
+                print(json.dumps(row))
+            else:
+                print(
+                    f"{row['concurrency']:>11.0f} {row['requests']:>8.0f} {row['requests_per_s']:>7.2f} "
+                    f"{row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f}"
+                )
+
+    if args.url:
+        run(args.url)
+    else:
+        with served(args.index) as url:
+            run(url)
+
+
+if __name__ == "__main__":
+    main()
