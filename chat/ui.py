@@ -33,7 +33,8 @@ mark.cq-answer{background:#fcd34d;color:#111827;padding:0 .1em;border-radius:2px
 .cq-passages li,.cq-closest li{margin:.5rem 0}
 .cq-passage{font-size:.9em;overflow-wrap:anywhere}
 .cq-message,.cq-passages{overflow-wrap:anywhere}
-@media (max-width:480px){.gradio-container{padding:4px !important}#cq-header h1{font-size:1.15rem}}
+@media (max-width:480px){#cq-header h1{font-size:1.15rem}#cq-header p{font-size:.85rem}
+#cq-chat .bubble.bot-row{max-width:100% !important}.cq-quote{padding:.3rem .5rem}}
 """
 
 HEADER = (

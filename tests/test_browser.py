@@ -168,6 +168,15 @@ def test_chat_fits_a_phone(browser: Browser, live_server: LiveServer, requests_m
     assert _last_message(page).locator("mark.cq-answer").inner_text() == "July 2024"
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     _shot(page, "chat-phone-390.png")
+
+    _ask(page, "Who is the current President of Pakistan?", 1)  # the documents don't say
+    abstained = _last_message(page)
+    assert "The documents don't answer this" in abstained.inner_text()
+    assert abstained.locator(".cq-closest li").count() >= 1
+    _shot(page, "abstention-phone-390.png")
+
+    page.get_by_text("What share of Pakistan's population is young people?").click()  # an example question
+    page.wait_for_function("() => document.querySelector('#cq-question textarea').value.startsWith('What share')")
     context.close()
     assert requests_made.outside == []
 
