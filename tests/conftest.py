@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -122,22 +123,23 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def live_server(live_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`citeqa serve` in its own process on a free 127.0.0.1 port, every outbound connection refused and logged."""
+@contextlib.contextmanager
+def serving(index: Path, work: Path, *options: str) -> Iterator[LiveServer]:
+    """`citeqa serve --index INDEX OPTIONS...` in its own process on a free 127.0.0.1 port, until the block ends.
+
+    The process runs with every outbound connection and name lookup refused and logged (tests/guarded_serve.py).
+    """
     import subprocess
     import sys
     import time
     import urllib.request
 
-    work = tmp_path_factory.mktemp("serve")
     port = _free_port()
     server = LiveServer(f"http://127.0.0.1:{port}", work / "net.log", work / "feedback.jsonl", work / "serve.log")
     env = {**os.environ, "CITEQA_NET_LOG": str(server.net_log), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     root = Path(__file__).resolve().parent.parent
     command = [sys.executable, str(root / "tests" / "guarded_serve.py"), "serve", "--port", str(port)]
-    command += ["--index", str(live_index), "--feedback", str(server.feedback)]
-    command += ["--examples", str(root / "eval" / "questions" / "dev.jsonl")]
+    command += ["--index", str(index), "--feedback", str(server.feedback), *options]
     with server.output.open("w") as output:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
@@ -161,3 +163,11 @@ def live_server(live_index: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The interviews and the markup document served for the session's live and browser tests."""
+    examples = Path(__file__).resolve().parent.parent / "eval" / "questions" / "dev.jsonl"
+    with serving(live_index, tmp_path_factory.mktemp("serve"), "--examples", str(examples)) as server:
+        yield server

@@ -233,3 +233,33 @@ def test_embedded_in_an_intranet_page(browser: Browser, live_server: LiveServer,
     phone.close()
     assert requests_made.outside == []
     assert live_server.outbound() == []
+
+
+def test_behind_a_reverse_proxy_with_root_path(
+    browser: Browser, interviews_dir: Path, tmp_path: Path, requests_made: Requests
+) -> None:
+    from conftest import serving
+    from prefix_proxy import prefix_proxy
+
+    with (
+        serving(interviews_dir, tmp_path, "--root-path", "/qa") as upstream,
+        prefix_proxy(upstream.url, "/qa") as proxy,
+    ):
+        context = _context(browser, requests_made, 1280)
+        page = context.new_page()
+        page.goto(f"{proxy}/qa/")
+        _ask(page, "When did APP and AZERTAC sign their memorandum of cooperation?", 0)
+        assert _last_message(page).locator("mark.cq-answer").inner_text() == "July 2024"
+        with context.expect_page() as opened:
+            _last_message(page).locator("a.cq-link").first.click()
+        document = opened.value
+        document.wait_for_load_state()
+        assert document.url.startswith(f"{proxy}/qa/documents/") and document.locator("mark.answer").count() == 1
+        docs = context.new_page()
+        docs.goto(f"{proxy}/qa/docs")  # Swagger UI, its files from citeqa, reading /qa/openapi.json
+        docs.locator(".opblock-summary-path", has_text="/api/ask").first.wait_for()
+        _shot(docs, "api-docs-1280.png")
+        context.close()
+        assert upstream.outbound() == []
+    assert requests_made.outside == []
+    assert all(url.startswith(f"{proxy}/qa/") for url in requests_made.seen if url.startswith("http"))
