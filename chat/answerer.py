@@ -81,8 +81,9 @@ class Answerer:
                 span = Extraction(sentence.start, sentence.end, False, 0.0)
             else:
                 span = extract(doc.text, sentence.start, sentence.end, question, self.weights)
-            # A number asked for and none found is strong evidence of the wrong sentence.
-            typed_weight = (0.5 if question.answer_type.is_numeric else 0.25) if typed else 0.0
+            # A number (or a list of things) asked for and none found is strong evidence of the wrong sentence.
+            strong = question.answer_type.is_numeric or question.plural
+            typed_weight = (0.5 if strong else 0.25) if typed else 0.0
             total = candidate.score + typed_weight * (1.0 if span.typed else 0.0) + 0.05 * span.score
             if best is None or total > best[0]:
                 best = (total, candidate, span)

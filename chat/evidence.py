@@ -7,6 +7,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from index.search import Passage, SearchIndex
 from ingest.sentences import Span
@@ -51,8 +52,19 @@ def find_evidence(
 ) -> list[Evidence]:
     """Candidate sentences from the passages, best first. `disabled` names components left out (ablations)."""
     use_neighbours, use_passage = "neighbours" not in disabled, "passage" not in disabled
-    use_verb, use_pins = "verb" not in disabled, "pins" not in disabled
+    use_verb, use_pins, use_phrases = "verb" not in disabled, "pins" not in disabled, "phrases" not in disabled
     total = sum(weight(t) for t in question.terms) or 1.0
+    asked_pairs = pairs_of(question.text)
+    words: dict[tuple[str, int], tuple[set[str], set[tuple[str, str]]]] = {}
+
+    def words_of(source: str, span: Span) -> tuple[set[str], set[tuple[str, str]]]:
+        """The content stems of a sentence and its adjacent pairs of them, read once per question."""
+        key = (source, span.start)
+        if key not in words:
+            text = index.documents[source].text[span.start : span.end]
+            words[key] = (stems_of(text), pairs_of(text))
+        return words[key]
+
     found: dict[tuple[str, Span], Evidence] = {}
     for rank, passage in enumerate(passages):
         chunk = passage.chunk
@@ -62,25 +74,36 @@ def find_evidence(
             if span.end <= chunk.start or span.start >= chunk.end:
                 continue
             key = (chunk.source, span)
-            here = stems_of(doc.text[span.start : span.end])
+            here, here_pairs = words_of(chunk.source, span)
             around: set[str] = set()
+            around_pairs: set[tuple[str, str]] = set()
             for neighbour in (position - 1, position + 1) if use_neighbours else ():
                 if 0 <= neighbour < len(sentences):
-                    n = sentences[neighbour]
-                    around |= stems_of(doc.text[n.start : n.end])
+                    stems, pairs = words_of(chunk.source, sentences[neighbour])
+                    around |= stems
+                    around_pairs |= pairs
             own = sum(weight(t) for t in question.terms & here) / total
             extra = sum(weight(t) for t in (question.terms & around) - here) / total
             sentence_text = doc.text[span.start : span.end]
             pinned = not use_pins or _pins_hold(question, sentence_text, document_stems(chunk.source))
             leans_back = sentence_text.split(" ", 1)[0].lower() in _LEANING_BACK
             score = 0.65 * own + (0.4 if leans_back else 0.15) * extra
+            heading = _is_heading(sentence_text)
+            if use_phrases and asked_pairs and not heading:
+                # Words in the question's order ("mortality rate", "data sharing platform") are stronger
+                # evidence than the same words scattered; a sentence leaning back borrows its neighbours'.
+                # Not for headings: they repeat the topic's phrases without stating anything about it.
+                phrases = len(asked_pairs & here_pairs) + (0.6 if leans_back else 0.25) * len(
+                    asked_pairs & (around_pairs - here_pairs)
+                )
+                score += 0.3 * phrases / len(asked_pairs)
             if use_passage:
                 score += 0.35 * passage.score - 0.02 * rank
             if use_verb and question.verb is not None and question.verb in here:
                 score += 0.1  # "what do these measures form?": the sentence where they form something
             if sentence_text.rstrip().endswith("?"):
                 score *= 0.5  # a question in the text (an interviewer's) does not answer one
-            elif _is_heading(sentence_text):
+            elif heading:
                 score *= 0.6  # a heading names a topic; it rarely states an answer
             if not pinned:
                 score *= 0.7
@@ -99,6 +122,12 @@ def _is_heading(text: str) -> bool:
     if not words or len(words) > 14 or text[-1] in '.!?"”’:':
         return False
     return sum(w[0].isupper() for w in words) >= 0.6 * len(words)
+
+
+def pairs_of(text: str) -> set[tuple[str, str]]:
+    """Adjacent pairs of content-word stems, in order: the phrases of `text`."""
+    stems = [stem(t.text) for t in tokenize(text) if t.is_content]
+    return set(pairwise(stems))
 
 
 def stems_of(text: str) -> set[str]:

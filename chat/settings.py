@@ -12,7 +12,7 @@ from ingest.errors import CiteqaError
 from .question import MAX_QUESTION_CHARS
 
 # Parts of the answerer that an ablation can switch off (`citeqa eval --disable`), each measured on its own.
-Component = Literal["neighbours", "passage", "verb", "pins", "answer-type", "spans", "rerank"]
+Component = Literal["neighbours", "passage", "phrases", "verb", "pins", "answer-type", "spans", "rerank"]
 COMPONENTS: tuple[str, ...] = get_args(Component)
 
 

@@ -42,7 +42,7 @@ def eval_command() -> None:
 @click.option(
     "--disable",
     multiple=True,
-    type=click.Choice(["neighbours", "passage", "verb", "pins", "answer-type", "spans", "rerank"]),
+    type=click.Choice(["neighbours", "passage", "phrases", "verb", "pins", "answer-type", "spans", "rerank"]),
     help="Switch a part of the answerer off, for an ablation (repeatable).",
 )
 @click.option("--chunk-tokens", type=int, help="Chunk size for --corpus (default 160).")
