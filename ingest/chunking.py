@@ -8,8 +8,10 @@ An optional `fits` check (the embedding model's own limit) can only shrink a chu
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -77,10 +79,12 @@ class Chunker:
         text = document.text
         spans = split_sentences(text) if sentences is None else sentences
         units = [piece for span in spans for piece in self._fitting_pieces(text, span)]
+        # Running token counts of the units: an estimate of where each chunk ends, checked exactly after.
+        reach = list(itertools.accumulate((self.tokens(text[u.start : u.end]) for u in units), initial=0))
         chunks: list[Chunk] = []
         first = 0
         while first < len(units):
-            last = self._last_unit(text, units, first)
+            last = self._last_unit(text, units, first, reach)
             start, end = units[first].start, units[last].end
             chunks.append(
                 Chunk(
@@ -94,7 +98,7 @@ class Chunker:
             if last == len(units) - 1:
                 break
             first = self._overlap_start(text, units, first, last)
-            while first <= last and self._last_unit(text, units, first) <= last:
+            while first <= last and self._last_unit(text, units, first, reach) <= last:
                 first += 1  # that overlap leaves no room for new text: share less
         return chunks
 
@@ -107,12 +111,40 @@ class Chunker:
     def _ok(self, text: str) -> bool:
         return self.tokens(text) <= self.settings.max_tokens and (self.fits is None or self.fits(text))
 
-    def _last_unit(self, text: str, units: Sequence[Span], first: int) -> int:
-        """The furthest unit such that units[first..last] still make an acceptable chunk (binary search)."""
-        low, high = first, len(units) - 1
-        while low < high:
+    def _last_unit(self, text: str, units: Sequence[Span], first: int, reach: Sequence[int]) -> int:
+        """The furthest unit such that units[first..last] still make an acceptable chunk.
+
+        The search starts where the units' summed token counts (`reach`) say the chunk ends, then gallops
+        from there and bisects: the same answer as a plain binary search, in two or three exact checks
+        instead of eight or nine.
+        """
+
+        def ok(last: int) -> bool:
+            return self._ok(text[units[first].start : units[last].end])
+
+        end = len(units) - 1
+        guess = bisect.bisect_right(reach, reach[first] + self.settings.max_tokens) - 2
+        guess = min(max(guess, first), end)
+        step = 1
+        if ok(guess):  # fits: look further, doubling the step, until something does not
+            low, high = guess, end
+            while low < high:
+                probe = min(low + step, high)
+                if not ok(probe):
+                    high = probe - 1
+                    break
+                low, step = probe, step * 2
+        else:  # too long: come back, doubling the step, until something fits (units[first] alone always does)
+            low, high = first, guess - 1
+            while high > first:
+                probe = max(high - step + 1, first)
+                if ok(probe):
+                    low = probe
+                    break
+                high, step = probe - 1, step * 2
+        while low < high:  # units[first..low] fit, anything past `high` does not
             mid = (low + high + 1) // 2
-            if self._ok(text[units[first].start : units[mid].end]):
+            if ok(mid):
                 low = mid
             else:
                 high = mid - 1
