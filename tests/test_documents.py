@@ -83,3 +83,28 @@ def test_two_files_with_one_source_name_are_refused(tmp_path: Path) -> None:
     write(tmp_path / "y" / "same.txt", "Two.")
     with pytest.raises(IngestError, match="share the source name"):
         load_documents([tmp_path / "x", tmp_path / "y"])
+
+
+def test_the_chunk_end_search_agrees_with_a_plain_binary_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections.abc import Sequence
+
+    from index import BUNDLED_CORPUS
+    from ingest import Chunker, ChunkSettings, Span, load_encoding
+
+    def binary_search(self: Chunker, text: str, units: Sequence[Span], first: int, reach: Sequence[int]) -> int:
+        low, high = first, len(units) - 1
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self._ok(text[units[first].start : units[mid].end]):
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    documents = load_documents([BUNDLED_CORPUS]).documents
+    for settings in (ChunkSettings(), ChunkSettings(max_tokens=24, overlap_tokens=8), ChunkSettings(max_tokens=400)):
+        chunker = Chunker(settings, load_encoding())
+        fast = [chunker.chunk(d) for d in documents]
+        with monkeypatch.context() as patched:
+            patched.setattr(Chunker, "_last_unit", binary_search)
+            assert [chunker.chunk(d) for d in documents] == fast
