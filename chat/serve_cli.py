@@ -7,11 +7,15 @@ import json
 import os
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from index.cli import index_option
 from ingest.errors import CiteqaError
+
+if TYPE_CHECKING:
+    from .app import ServeOptions
 
 BUNDLED_QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions" / "dev.jsonl"
 EXAMPLES_SHOWN = 6
@@ -81,13 +85,12 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _serve(listener: socket.socket, index_dir: Path | None, options: object, examples: Path | None) -> None:
+def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOptions, examples: Path | None) -> None:
     import uvicorn
 
-    from .app import ServeOptions, create_app
+    from .app import create_app
     from .service import ChatService
 
-    assert isinstance(options, ServeOptions)
     questions = read_examples(examples or (BUNDLED_QUESTIONS if index_dir is None else None))
     service = ChatService.open(index_dir, questions)
     app = create_app(service, options)
