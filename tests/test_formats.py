@@ -209,3 +209,19 @@ def test_answers_are_verbatim_with_their_page(
     assert citation.page == page
     for mark in ("**", "](", "`", "#"):
         assert mark not in citation.quote
+
+
+@pytest.mark.parametrize(
+    ("page", "text"),
+    [
+        (b"<body><div>Teaser.</div><article><p>The story.</p></article><aside>Ads</aside>", "The story.\n"),
+        (b"<article><p>One.</p></article><article><p>Two.</p></article>", "One.\n\nTwo.\n"),
+        (b"<head><title>T</title><body><p>No closing head tag.</p>", "No closing head tag.\n"),
+        (b"<p>Cells:</p><table><tr><td> a </td><td>b</td></tr></table>", "Cells:\n\na\tb\n"),
+        (b'<meta charset="windows-1252"><p>caf\xe9</p>', "café\n"),
+    ],
+)
+def test_html_main_text_rules(page: bytes, text: str) -> None:
+    from ingest.formats.webpage import read
+
+    assert read(page).text == text

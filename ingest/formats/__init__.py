@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 # Bump when a reader's output changes: indexes built with an older one re-extract their files (vectors of
 # unchanged text are still reused).
-READERS_VERSION = "1"
+READERS_VERSION = "2"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from .plain import decode
 
 _SKIPPED = frozenset(
     "script style noscript template svg math canvas iframe object embed nav header footer aside form "
-    "button select textarea dialog head".split()
+    "button select textarea dialog".split()
 )
 _SKIPPED_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar"})
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
@@ -64,12 +64,14 @@ class _MainText(HTMLParser):
         self._in_title = False
         self._skipping: list[str] = []  # open elements whose content is left out
         self._pre = 0
-        self._main_depth = 0  # >0 inside the main content
+        self._main_depth = 0  # >0 inside <main> / role=main
+        self._article_depth = 0  # >0 inside an <article>
         self._main_seen = False
         self._articles = 0
         self._all: list[str] = []  # the whole page's text (less what is skipped)
         self._main: list[str] = []  # the text inside <main> / role=main
-        self._stack: list[tuple[str, bool]] = []  # open elements and whether each opened main content
+        self._article: list[str] = []  # the text inside <article> elements
+        self._stack: list[tuple[str, bool, bool]] = []  # open elements; whether each opened a main or an article
 
     # -- parser callbacks
 
@@ -89,9 +91,11 @@ class _MainText(HTMLParser):
         if opens_main:
             self._main_depth += 1
             self._main_seen = True
-        if tag == "article":
+        opens_article = tag == "article"
+        if opens_article:
             self._articles += 1
-        self._stack.append((tag, opens_main))
+            self._article_depth += 1
+        self._stack.append((tag, opens_main, opens_article))
         if tag == "pre":
             self._pre += 1
         if tag in _BLOCKS:
@@ -112,14 +116,16 @@ class _MainText(HTMLParser):
                 while self._skipping and self._skipping.pop() != tag:
                     pass
             return
-        if not any(name == tag for name, _ in self._stack):
+        if not any(name == tag for name, _, _ in self._stack):
             return  # a stray end tag
         while self._stack:
-            name, opened_main = self._stack.pop()
+            name, opened_main, opened_article = self._stack.pop()
             if name == "pre":
                 self._pre -= 1
             if opened_main:
                 self._main_depth -= 1
+            if opened_article:
+                self._article_depth -= 1
             if name in _BLOCKS:
                 self._emit("\n\n" if name in _PARAGRAPHS else "\n")
             if name == tag:
@@ -139,10 +145,15 @@ class _MainText(HTMLParser):
         self._all.append(text)
         if self._main_depth > 0:
             self._main.append(text)
+        if self._article_depth > 0:
+            self._article.append(text)
 
     def result(self) -> str:
-        chosen = self._main if self._main_seen and "".join(self._main).strip() else self._all
-        return _tidy("".join(chosen))
+        """The main content's text if the page marks it (<main>, else its one <article>), else all of it."""
+        for part, marked in ((self._main, self._main_seen), (self._article, self._articles == 1)):
+            if marked and "".join(part).strip():
+                return _tidy("".join(part))
+        return _tidy("".join(self._all))
 
 
 def _hidden(attributes: dict[str, str | None]) -> bool:
