@@ -112,9 +112,9 @@ def _pwned(page: Page) -> Any:
     return page.evaluate("() => window.__pwned")
 
 
-def _shot(page: Page, name: str) -> None:
+def _shot(page: Page, name: str, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+    page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
 def test_chat_answers_marks_the_quote_and_opens_the_document(
@@ -147,7 +147,7 @@ def test_chat_answers_marks_the_quote_and_opens_the_document(
     assert "In the first seven months of 2025" in marked.inner_text()
     box = marked.bounding_box()
     assert box is not None and 0 <= box["y"] < 900  # scrolled into view
-    _shot(document, "document-desktop-1280.png")
+    _shot(document, "document-desktop-1280.png", full_page=False)  # what the reader sees: the quote, in view
 
     page.locator("#cq-chat button[aria-label='Like']").last.click()
     deadline = time.monotonic() + 20
