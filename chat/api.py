@@ -33,6 +33,44 @@ class AskRequest(BaseModel):
     k: int | None = Field(default=None, ge=1, le=MAX_K, description="Passages to return (default 5).")
 
 
+class CitationBody(BaseModel):
+    source: str
+    title: str
+    start: int = Field(description="document_text[start:end] == answer")
+    end: int
+    quote: str = Field(description="the sentence holding the answer")
+    quote_start: int = Field(description="document_text[quote_start:quote_end] == quote")
+    quote_end: int
+    page: int | None
+
+
+class PassageBody(BaseModel):
+    source: str
+    start: int
+    end: int
+    score: float
+    text: str
+
+
+class AnswerBody(BaseModel):
+    """The answer contract (documentation only: responses are `Answer.to_dict()`, unchanged)."""
+
+    question: str
+    answer: str | None = Field(description="a verbatim span of a document; null exactly when abstained")
+    abstained: bool
+    confidence: float
+    citations: list[CitationBody]
+    passages: list[PassageBody] = Field(description="retrieved passages, the one holding the answer first")
+
+
+class DocumentBody(BaseModel):
+    source: str
+    title: str
+    date: str | None
+    checksum: str
+    text: str = Field(description="the text as ingested: every offset of an answer indexes it")
+
+
 class ErrorBody(BaseModel):
     error: str
     message: str
@@ -52,7 +90,9 @@ def error(status: int, code: str, message: str, hint: str = "") -> JSONResponse:
 def api_router(service: ChatService) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["api"])
 
-    @router.post("/ask", responses=_ERRORS, summary="Answer a question in the documents' own words")
+    @router.post(
+        "/ask", response_model=AnswerBody, responses=_ERRORS, summary="Answer a question in the documents' own words"
+    )
     async def ask(body: AskRequest) -> JSONResponse:
         """The answer contract: a verbatim span with its citation, or `abstained: true` and `answer: null`."""
         answer = await asyncio.wrap_future(service.submit(body.question, body.k))
@@ -70,7 +110,11 @@ def api_router(service: ChatService) -> APIRouter:
 
     @router.get(
         "/documents/{source:path}",
-        responses={404: {"model": ErrorBody, "description": "No such ingested document"}},
+        response_model=DocumentBody,
+        responses={
+            404: {"model": ErrorBody, "description": "No such ingested document"},
+            422: {"model": ErrorBody, "description": "A malformed request"},
+        },
         summary="The text and metadata of an ingested document",
     )
     def document(source: str) -> JSONResponse:

@@ -267,3 +267,14 @@ def test_unknown_api_routes_are_json_404(client: TestClient) -> None:
     response = client.get("/api/nothing")
     assert response.status_code == 404 and response.json()["error"] == "not_found"
     assert client.delete("/api/documents/x").status_code == 405
+
+
+def test_the_documented_schema_is_the_contract(client: TestClient) -> None:
+    from chat.api import AnswerBody, CitationBody
+
+    assert set(AnswerBody.model_fields) == CONTRACT_KEYS and set(CitationBody.model_fields) == CITATION_KEYS
+    body = _ask(client, {"question": "In what year were diplomatic ties established?"}).json()
+    assert AnswerBody.model_validate(body).model_dump() == body
+    schema = client.get("/openapi.json").json()
+    ok = schema["paths"]["/api/ask"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/AnswerBody"}
