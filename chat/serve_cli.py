@@ -57,6 +57,12 @@ def serve_command(
         cors_origins=cors_origins,
         feedback=feedback,
     )
+    if auth_header and host not in ("127.0.0.1", "::1", "localhost"):
+        click.echo(
+            f"citeqa: warning: --auth-header trusts {auth_header} from anyone who can reach {host}:{port}; "
+            "listen on 127.0.0.1 behind the proxy that sets it",
+            err=True,
+        )
     listener = _listen(host, port)  # a port in use fails before minutes of loading
     try:
         _serve(listener, index_dir, options, examples)
