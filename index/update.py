@@ -229,8 +229,8 @@ class _Run:
         return sorted(s for s, d in self.fresh.items() if s in held and held[s] != d.checksum)
 
     def needs_writing(self) -> bool:
-        if self.old is None or not self.same_settings or self.outdated:
-            return True
+        if self.old is None or not self.same_settings or self.outdated or not self._readers_match():
+            return True  # (new readers: one write records them, so the next run finds the files unchanged)
         held = self.old.files
         return bool(self.removed) or any(held.get(s) != d.file_checksum for s, d in self.fresh.items())
 

@@ -160,6 +160,19 @@ def test_rebuild_starts_from_scratch(tmp_path: Path, embedder: Embedder, monkeyp
     assert sorted(load_index(directory).documents) == ["council.txt", "harbour.txt", "library.txt"]
 
 
+def test_new_readers_read_every_file_again_but_embed_only_text_that_changed(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, IndexSettings(), embedder)
+    monkeypatch.setattr("index.update.READERS_VERSION", "next")
+    monkeypatch.setattr("index.build.READERS_VERSION", "next")
+    counting = Counting(embedder, monkeypatch)
+    _, report = ingest([docs], directory, IndexSettings(), embedder)
+    assert report.written and report.unchanged == 4 and report.embedded == 0 and counting.texts == []
+    assert load_index(directory).manifest.readers == "next"
+
+
 def test_cli_ingest_summary_docs_list_and_remove(tmp_path: Path, cli: CliRun) -> None:
     docs, directory = write_collection(tmp_path / "docs"), str(tmp_path / "idx")
     code, out, _ = cli("ingest", str(docs), "--index", directory)
