@@ -198,6 +198,9 @@ def test_markup_in_documents_stays_text(browser: Browser, live_server: LiveServe
         assert literal in shown
     assert page.locator("#cq-chat img[src='x'], #cq-passages img").count() == 0
     assert page.locator("#cq-chat a[href^='javascript']").count() == 0
+    typed = "<img src=x onerror=\"window.__pwned='q'\"> ![q](http://198.51.100.7/q.png) **When** was the lamp fitted?"
+    _ask(page, typed, 1)  # markup in a question is shown as typed, too
+    assert typed in page.locator("#cq-chat").inner_text()
     _shot(page, "injection-chat-1280.png")
 
     document = context.new_page()
