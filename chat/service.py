@@ -46,6 +46,7 @@ class ChatService:
         self.examples = tuple(examples)
         self.max_batch = max_batch
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._closed = False
         self._worker = threading.Thread(target=self._work, name="citeqa-answerer", daemon=True)
         self._worker.start()
 
@@ -84,11 +85,15 @@ class ChatService:
         checked = check_question(question, self.answerer().settings.max_question_chars)
         if k is not None and not 1 <= k <= 100:
             raise CiteqaError(f"k = {k} is out of range", "ask for 1 to 100 passages")
+        if self._closed:
+            raise CiteqaError("the server is shutting down", "ask again in a moment")
         job = _Job(checked, k, Future())
         self._jobs.put(job)
         return job.result
 
     def close(self) -> None:
+        """Stop taking questions; those already queued are answered first."""
+        self._closed = True
         self._jobs.put(None)
         self._worker.join(timeout=5)
 

@@ -278,3 +278,12 @@ def test_the_documented_schema_is_the_contract(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     ok = schema["paths"]["/api/ask"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok == {"$ref": "#/components/schemas/AnswerBody"}
+
+
+def test_a_closed_service_refuses_new_questions(answerer: Answerer) -> None:
+    service = ChatService(answerer)
+    pending = service.submit("When did APP and AZERTAC sign their memorandum of cooperation?")
+    service.close()
+    assert pending.result(timeout=60).text == "July 2024"  # what was queued is still answered
+    with pytest.raises(CiteqaError, match="shutting down"):
+        service.ask("When?")
