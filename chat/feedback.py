@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from index.cli import DEFAULT_INDEX
 from ingest.errors import CiteqaError
 
 Verdict = Literal["like", "dislike"]
@@ -17,8 +18,14 @@ DEFAULT_FEEDBACK = Path.home() / ".local" / "share" / "citeqa" / "feedback.jsonl
 
 
 def default_feedback_path(index_dir: Path | None) -> Path:
-    """Beside the index it is about (one file per index), or the user's data folder for the default index."""
-    return DEFAULT_FEEDBACK if index_dir is None else index_dir / "feedback.jsonl"
+    """One file per index, next to its folder (never inside it: an index folder holds only the index).
+
+    The default index's goes to ~/.local/share/citeqa/feedback.jsonl; ~/indexes/notes's to
+    ~/indexes/notes.feedback.jsonl.
+    """
+    if index_dir is None or index_dir.resolve() == DEFAULT_INDEX.resolve():
+        return DEFAULT_FEEDBACK
+    return index_dir.parent / f"{index_dir.name}.feedback.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

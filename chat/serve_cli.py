@@ -49,13 +49,14 @@ def serve_command(
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from .app import ServeOptions, parse_users
+    from .feedback import default_feedback_path
 
     options = ServeOptions(
         root_path=root_path.rstrip("/") if root_path != "/" else "",
         users=parse_users(auth),
         auth_header=auth_header,
         cors_origins=cors_origins,
-        feedback=feedback,
+        feedback=feedback or default_feedback_path(index_dir),
     )
     if auth_header and host not in ("127.0.0.1", "::1", "localhost"):
         click.echo(

@@ -65,6 +65,9 @@ def test_concurrent_writers_never_interleave(tmp_path: Path) -> None:
     assert len(lines) == 300 and all(json.loads(line)["answer"] == "x" * 2000 for line in lines)
 
 
-def test_default_location_is_beside_the_index(tmp_path: Path) -> None:
-    assert default_feedback_path(tmp_path) == tmp_path / "feedback.jsonl"
-    assert default_feedback_path(None).name == "feedback.jsonl"
+def test_default_location_is_beside_the_index_never_in_it(tmp_path: Path) -> None:
+    from index.cli import DEFAULT_INDEX
+
+    assert default_feedback_path(tmp_path / "notes") == tmp_path / "notes.feedback.jsonl"
+    default = DEFAULT_INDEX.parent / "feedback.jsonl"
+    assert default_feedback_path(None) == default_feedback_path(DEFAULT_INDEX) == default
