@@ -111,6 +111,7 @@ def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) ->
             gr.Examples(examples=[[q] for q in service.examples], inputs=[box], label="Example questions")
         clear = gr.ClearButton([chatbot, box, passages], value="New conversation", size="sm")
         clear.click(lambda: [], outputs=[turns], api_visibility="private")
+        chatbot.clear(lambda: ([], ""), outputs=[turns, passages], api_visibility="private")  # its own trash button
         outputs = [box, chatbot, turns, passages]
         ask.click(respond, [box, chatbot, turns], outputs, concurrency_id="answer", api_name="ask_chat")
         box.submit(respond, [box, chatbot, turns], outputs, concurrency_id="answer", api_visibility="private")

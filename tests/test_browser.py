@@ -112,6 +112,12 @@ def _pwned(page: Page) -> Any:
     return page.evaluate("() => window.__pwned")
 
 
+def _feedback(server: LiveServer) -> list[dict[str, Any]]:
+    if not server.feedback.exists():
+        return []
+    return [json.loads(line) for line in server.feedback.read_text().splitlines()]
+
+
 def _shot(page: Page, name: str, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name), full_page=full_page)
@@ -177,6 +183,16 @@ def test_chat_fits_a_phone(browser: Browser, live_server: LiveServer, requests_m
 
     page.get_by_text("What share of Pakistan's population is young people?").click()  # an example question
     page.wait_for_function("() => document.querySelector('#cq-question textarea').value.startsWith('What share')")
+
+    page.locator("#cq-chat button[aria-label='Clear']").first.click()  # a new conversation ...
+    page.wait_for_function("() => document.querySelectorAll('#cq-chat .cq-message').length === 0")
+    _ask(page, "In what year were diplomatic relations between Pakistan and Azerbaijan established?", 0)
+    page.locator("#cq-chat button[aria-label='Dislike']").last.click()  # ... whose verdicts are about its answers
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not any(r["verdict"] == "dislike" for r in _feedback(live_server)):
+        time.sleep(0.2)
+    disliked = [r for r in _feedback(live_server) if r["verdict"] == "dislike"]
+    assert disliked and disliked[-1]["answer"] == "1992" and disliked[-1]["question"].startswith("In what year")
     context.close()
     assert requests_made.outside == []
 
