@@ -54,7 +54,10 @@ def find_evidence(
     use_neighbours, use_passage = "neighbours" not in disabled, "passage" not in disabled
     use_verb, use_pins, use_phrases = "verb" not in disabled, "pins" not in disabled, "phrases" not in disabled
     total = sum(weight(t) for t in question.terms) or 1.0
-    asked_pairs = pairs_of(question.text)
+    # A name's own words ("Marie Curie") are no phrase evidence: the name is repeated wherever its topic is,
+    # and the sentence saying something about it often calls it "she".
+    named = {stem(name) for name in question.names}
+    asked_pairs = {pair for pair in pairs_of(question.text) if not set(pair) <= named}
     words: dict[tuple[str, int], tuple[set[str], set[tuple[str, str]]]] = {}
 
     def words_of(source: str, span: Span) -> tuple[set[str], set[tuple[str, str]]]:
