@@ -243,10 +243,11 @@ class _Run:
         chunks_of: dict[str, list[Chunk]] = {}
         if old is not None:
             for source, doc in old.documents.items():
-                if source in self.removed or source in self.fresh:
+                fresh = self.fresh.get(source)
+                if source in self.removed or (fresh is not None and fresh.checksum != doc.checksum):
                     continue
                 documents[source] = doc
-                if self.same_settings:
+                if self.same_settings:  # the same text cut the same way: its sentences and chunks stand
                     sentences[source] = old.sentences[source]
         documents.update(self.fresh)
         to_chunk = [d for s, d in sorted(documents.items()) if s not in sentences]

@@ -63,7 +63,7 @@ def test_unchanged_reingest_reads_no_document_again_and_writes_nothing(
 
 
 def _fail(*_: object) -> None:
-    raise AssertionError("an unchanged file was read again")
+    raise AssertionError("unchanged work was done again")
 
 
 def test_add_change_and_remove_embed_only_the_new_text(
@@ -167,6 +167,7 @@ def test_new_readers_read_every_file_again_but_embed_only_text_that_changed(
     ingest([docs], directory, IndexSettings(), embedder)
     monkeypatch.setattr("index.update.READERS_VERSION", "next")
     monkeypatch.setattr("index.build.READERS_VERSION", "next")
+    monkeypatch.setattr("index.update.chunk_documents", _fail)  # the same text keeps its sentences and chunks
     counting = Counting(embedder, monkeypatch)
     _, report = ingest([docs], directory, IndexSettings(), embedder)
     assert report.written and report.unchanged == 4 and report.embedded == 0 and counting.texts == []
