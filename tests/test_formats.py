@@ -67,7 +67,7 @@ def collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [["Item", "Vote"], ["Bridge repair", "Approved"], ["Night market", "Rejected"]],
         title="Council minutes",
     )
-    (folder / "notes.txt").write_bytes(b"The warehouse was sold in\r\nJuly 2022 for 80,000 euros.\r\n")
+    (folder / "notes.txt").write_bytes(b"The warehouse was sold in July 2022\r\nfor 80,000 euros.\r\n")
     return folder
 
 
