@@ -219,6 +219,7 @@ def test_answers_are_verbatim_with_their_page(
         (b"<head><title>T</title><body><p>No closing head tag.</p>", "No closing head tag.\n"),
         (b"<p>Cells:</p><table><tr><td> a </td><td>b</td></tr></table>", "Cells:\n\na\tb\n"),
         (b'<meta charset="windows-1252"><p>caf\xe9</p>', "café\n"),
+        (b'<p>Shown.</p><p style="color: red; DISPLAY:none">Not shown.</p>', "Shown.\n"),
     ],
 )
 def test_html_main_text_rules(page: bytes, text: str) -> None:

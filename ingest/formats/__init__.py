@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 # Bump when a reader's output changes: indexes built with an older one re-extract their files (vectors of
 # unchanged text are still reused).
-READERS_VERSION = "2"
+READERS_VERSION = "3"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,10 @@
 """HTML: the page's main text, read with the standard library's tolerant parser (no extra dependency).
 
 Scripts, styles, templates, forms, navigation, page headers and footers, asides and anything hidden
-(`hidden`, `aria-hidden="true"`, navigation/banner/footer roles) are left out. When the page marks its main
-content (`<main>`, `role="main"`, else a single `<article>`), only that is kept. Each block element (paragraph,
-heading, list item, table row...) becomes a line; runs of spaces collapse as a browser shows them; table cells
-are separated by a tab; `<pre>` keeps its spacing.
+(`hidden`, `aria-hidden="true"`, an inline `display: none`, navigation/banner/footer roles) are left out.
+When the page marks its main content (`<main>`, `role="main"`, else a single `<article>`), only that is kept.
+Each block element (paragraph, heading, list item, table row...) becomes a line; runs of spaces collapse as a
+browser shows them; table cells are separated by a tab; `<pre>` keeps its spacing.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ _BLOCKS = frozenset(
 _PARAGRAPHS = frozenset("p h1 h2 h3 h4 h5 h6 blockquote pre table ul ol dl figure section article".split())
 _CELLS = frozenset({"td", "th"})
 _SPACES = re.compile(r"[ \t\r\n\f\u00a0]+")
+_INVISIBLE = re.compile(r"(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
 
@@ -158,6 +159,8 @@ class _MainText(HTMLParser):
 
 def _hidden(attributes: dict[str, str | None]) -> bool:
     if "hidden" in attributes or (attributes.get("aria-hidden") or "").lower() == "true":
+        return True
+    if _INVISIBLE.search(attributes.get("style") or ""):
         return True
     return (attributes.get("role") or "").lower() in _SKIPPED_ROLES
 
