@@ -108,3 +108,29 @@ def test_the_chunk_end_search_agrees_with_a_plain_binary_search(monkeypatch: pyt
         with monkeypatch.context() as patched:
             patched.setattr(Chunker, "_last_unit", binary_search)
             assert [chunker.chunk(d) for d in documents] == fast
+
+
+def test_a_symlinked_folder_is_followed_once_and_a_loop_is_not(tmp_path: Path) -> None:
+    import os
+
+    write(tmp_path / "elsewhere" / "shared.txt", "Shared text.")
+    root = tmp_path / "root"
+    write(root / "own.txt", "Own text.")
+    os.symlink(tmp_path / "elsewhere", root / "linked")
+    os.symlink(root, root / "linked-back")
+    result = load_documents([root])
+    assert [d.source for d in result.documents] == ["linked/shared.txt", "own.txt"]
+    assert [(Path(s.path).name, s.kind) for s in result.skipped] == [("linked-back", "symlink loop")]
+
+
+def test_docx_merged_cells_are_read_once(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=3)
+    table.cell(0, 0).merge(table.cell(0, 2)).text = "Budget 2024"
+    for column, value in enumerate(["Roads", "Schools", "Parks"]):
+        table.cell(1, column).text = value
+    document.save(str(tmp_path / "t.docx"))
+    (doc,) = load_documents([tmp_path / "t.docx"]).documents
+    assert doc.text == "Budget 2024\nRoads\tSchools\tParks\n"
