@@ -7,7 +7,7 @@ The model and the index are loaded once, by the caller, and shared.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from index.embedder import Embedder
 from index.errors import IndexMismatchError
@@ -16,7 +16,7 @@ from index.search import Passage, SearchIndex
 
 from .answer import Answer, Citation
 from .evidence import Evidence, TermWeights, find_evidence, stems_of
-from .question import analyze, check_question
+from .question import Question, analyze, check_question
 from .settings import AnswerSettings
 from .spans import Extraction, extract
 
@@ -49,6 +49,11 @@ class Answerer:
         if source not in self._stems_by_document:
             self._stems_by_document[source] = stems_of(self.index.documents[source].text)
         return self._stems_by_document[source]
+
+    def _coverage(self, question: Question, text: str) -> float:
+        """The share of the question's term weight that `text` holds."""
+        total = sum(self.weights(t) for t in question.terms) or 1.0
+        return sum(self.weights(t) for t in question.terms & stems_of(text)) / total
 
     def answer(self, question: str, k: int | None = None) -> Answer:
         return self.answer_batch([question], k)[0]
@@ -92,7 +97,10 @@ class Answerer:
             return Answer(text, None, 0.0, passages=tuple(passages[:shown]))
         _, chosen, span = best
         confidence = _confidence(chosen, span.typed and typed, question.answer_type.is_numeric and typed)
-        ordered = (tuple(passages) if "rerank" in disabled else _rerank(passages, evidence, chosen))[:shown]
+        if "rerank" in disabled:
+            ordered = tuple(passages[:shown])
+        else:
+            ordered = _rerank(passages, evidence, chosen, lambda text: self._coverage(question, text))[:shown]
         doc = self.index.documents[chosen.source]
         sentence = chosen.sentence
         citation = Citation(
@@ -118,8 +126,11 @@ def _confidence(evidence: Evidence, typed: bool, numeric: bool) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def _rerank(passages: Sequence[Passage], evidence: Sequence[Evidence], chosen: Evidence) -> tuple[Passage, ...]:
-    """The passage holding the answer first, then by the best sentence evidence each holds."""
+def _rerank(
+    passages: Sequence[Passage], evidence: Sequence[Evidence], chosen: Evidence, coverage: Callable[[str], float]
+) -> tuple[Passage, ...]:
+    """The passage holding the answer first, then by the best sentence evidence each holds, helped a little by
+    how much of the question the whole passage covers and by its similarity (an answer may span sentences)."""
 
     def holds(p: Passage, e: Evidence) -> bool:
         c = p.chunk
@@ -127,6 +138,7 @@ def _rerank(passages: Sequence[Passage], evidence: Sequence[Evidence], chosen: E
 
     def key(p: Passage) -> tuple[bool, float]:
         contains_answer = holds(p, chosen) and p.chunk.start <= chosen.sentence.start
-        return (contains_answer, max((e.score for e in evidence if holds(p, e)), default=0.0))
+        best = max((e.score for e in evidence if holds(p, e)), default=0.0)
+        return (contains_answer, best + 0.2 * coverage(p.chunk.text) + 0.2 * p.score)
 
     return tuple(sorted(passages, key=key, reverse=True))

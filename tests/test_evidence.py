@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chat.evidence import TermWeights, find_evidence, pairs_of, stems_of
+from chat.answerer import _rerank
+from chat.evidence import Evidence, TermWeights, find_evidence, pairs_of, stems_of
 from chat.question import analyze
 from index import Embedder, IndexSettings, build_index
 from index.retrieval import retrieve
+from index.search import Passage
 from ingest import load_documents
+from ingest.chunking import Chunk
+from ingest.sentences import Span
 
 TEXT = """Field notes
 
@@ -50,3 +54,24 @@ def test_the_sentence_holding_the_questions_phrase_ranks_first(tmp_path: Path, e
     phrased, scattered, heading = (text.index(s) for s in ("The mortality rate", "The rate of", "Mortality Rate And"))
     assert scores[()][phrased] - scores[()][scattered] > scores[("phrases",)][phrased] - scores[("phrases",)][scattered]
     assert scores[()][heading] == scores[("phrases",)][heading]
+
+
+def test_passages_without_the_answer_rank_by_evidence_then_by_how_much_of_the_question_they_cover() -> None:
+    def passage(start: int, text: str, score: float) -> Passage:
+        return Passage(Chunk(start, "d.txt", start, start + len(text), text), score)
+
+    answer = passage(0, "The clinic reported the rate.", 0.5)
+    covering = passage(100, "Mortality rate and clinic staffing were both studied.", 0.5)
+    sparse = passage(200, "Staffing was studied.", 0.5)
+    evidence = [
+        Evidence("d.txt", Span(0, 29), 0.9, 0.5, 0.5, True),
+        Evidence("d.txt", Span(100, 153), 0.3, 0.5, 0.5, True),
+        Evidence("d.txt", Span(200, 221), 0.3, 0.5, 0.5, True),
+    ]
+    asked = {"mortality", "rate", "clinic"}
+
+    def coverage(text: str) -> float:
+        return len(asked & stems_of(text)) / len(asked)
+
+    ranked = _rerank([sparse, covering, answer], evidence, evidence[0], coverage)
+    assert ranked == (answer, covering, sparse)
