@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from index.cli import index_option
+from index.cli import DEFAULT_INDEX, index_option
 from ingest.errors import CiteqaError
 
 if TYPE_CHECKING:
@@ -100,6 +100,7 @@ def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOption
 
     questions = read_examples(examples or (BUNDLED_QUESTIONS if index_dir is None else None))
     service = ChatService.open(index_dir, questions)
+    service.follow(index_dir or DEFAULT_INDEX)  # a later `citeqa ingest` there is picked up without a restart
     app = create_app(service, options)
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.search import SearchIndex
 from ingest.documents import Document
@@ -24,6 +25,9 @@ from ingest.errors import CiteqaError
 from .answer import Answer
 from .answerer import Answerer
 from .question import check_question
+
+if TYPE_CHECKING:
+    from index.reload import IndexWatcher
 
 log = logging.getLogger("citeqa.serve")
 
@@ -47,6 +51,7 @@ class ChatService:
         self.max_batch = max_batch
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._closed = False
+        self._watcher: IndexWatcher | None = None
         self._worker = threading.Thread(target=self._work, name="citeqa-answerer", daemon=True)
         self._worker.start()
 
@@ -91,8 +96,22 @@ class ChatService:
         self._jobs.put(job)
         return job.result
 
+    def follow(self, directory: Path, interval: float = 1.0) -> None:
+        """Answer from each new index generation an ingest makes current at `directory`, without a restart.
+
+        The new index and its Answerer are built in the watcher's thread, then swapped in; until then, and if
+        the new generation fails to load, the index in hand keeps answering.
+        """
+        from index.reload import IndexWatcher
+
+        watcher = IndexWatcher(directory, interval=interval, index=self.index)
+        watcher.watch(lambda index: self.replace_answerer(Answerer(index, self.answerer().embedder)))
+        self._watcher = watcher
+
     def close(self) -> None:
         """Stop taking questions; those already queued are answered first."""
+        if self._watcher is not None:
+            self._watcher.stop()
         self._closed = True
         self._jobs.put(None)
         self._worker.join(timeout=5)

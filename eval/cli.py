@@ -45,7 +45,7 @@ def eval_command() -> None:
     type=click.Choice(["neighbours", "passage", "phrases", "verb", "pins", "answer-type", "spans", "rerank"]),
     help="Switch a part of the answerer off, for an ablation (repeatable).",
 )
-@click.option("--chunk-tokens", type=int, help="Chunk size for --corpus (default 160).")
+@click.option("--chunk-tokens", type=int, help="Chunk size for --corpus (default 256).")
 @click.option("--overlap-tokens", type=int, help="Chunk overlap for --corpus (default 32).")
 @click.option("--calibrate", is_flag=True, help="Sweep the abstention threshold and choose an operating point.")
 @click.option("--save", "save_threshold", is_flag=True, help="With --calibrate: save the threshold into the index.")

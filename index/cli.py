@@ -50,7 +50,7 @@ def open_index(index_dir: Path | None) -> tuple[SearchIndex, Embedder]:
 @click.option("--prune", is_flag=True, help="Remove indexed documents that PATHS no longer hold.")
 @click.option("--rebuild", is_flag=True, help="Ignore what the index holds: read and embed PATHS from scratch.")
 @click.option(
-    "--chunk-tokens", type=int, default=None, help="Chunk size in tiktoken tokens. [default: the index's own; 160]"
+    "--chunk-tokens", type=int, default=None, help="Chunk size in tiktoken tokens. [default: the index's own; 256]"
 )
 @click.option(
     "--overlap-tokens", type=int, default=None, help="Tokens shared by neighbours. [default: the index's own; 32]"

@@ -30,7 +30,9 @@ _WORD_END = re.compile(r"\S(?=\s|$)")
 class ChunkSettings:
     """How documents are cut into chunks; recorded in every index manifest."""
 
-    max_tokens: int = 160
+    # As long as the model reads (256 word pieces, checked by `fits`): on COVID-QA's long papers, answers' passages
+    # among the 5 returned went from 0.77 at 160 tokens to 0.80, the interview questions unchanged.
+    max_tokens: int = 256
     overlap_tokens: int = 32
     encoding: str = "cl100k_base"
 
