@@ -48,7 +48,8 @@ class Embedder:
 
     def fits(self, text: str) -> bool:
         """Whether the model reads all of `text` (no silent truncation)."""
-        ids = self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"]
+        # verbose=False: a text longer than the model reads is what this checks, not something to warn about.
+        ids = self.model.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         return len(ids) <= self.max_tokens
 
     def encode_documents(self, texts: Sequence[str]) -> Vectors:
