@@ -50,10 +50,10 @@ class Answerer:
             self._stems_by_document[source] = stems_of(self.index.documents[source].text)
         return self._stems_by_document[source]
 
-    def _coverage(self, question: Question, text: str) -> float:
-        """The share of the question's term weight that `text` holds."""
+    def _coverage_of(self, question: Question) -> Callable[[str], float]:
+        """The share of the question's term weight a text holds (the total weighed once per question)."""
         total = sum(self.weights(t) for t in question.terms) or 1.0
-        return sum(self.weights(t) for t in question.terms & stems_of(text)) / total
+        return lambda text: sum(self.weights(t) for t in question.terms & stems_of(text)) / total
 
     def answer(self, question: str, k: int | None = None) -> Answer:
         return self.answer_batch([question], k)[0]
@@ -100,7 +100,7 @@ class Answerer:
         if "rerank" in disabled:
             ordered = tuple(passages[:shown])
         else:
-            ordered = _rerank(passages, evidence, chosen, lambda text: self._coverage(question, text))[:shown]
+            ordered = _rerank(passages, evidence, chosen, self._coverage_of(question))[:shown]
         doc = self.index.documents[chosen.source]
         sentence = chosen.sentence
         citation = Citation(

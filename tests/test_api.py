@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -252,15 +250,6 @@ def test_root_path_behind_a_proxy(service: ChatService) -> None:
         assert "/qa/docs-assets/swagger-ui-bundle.js" in client.get("/docs").text
         config = client.get("/config").json()
         assert config["root"].endswith("/qa")
-
-
-def test_importing_the_cli_loads_no_web_library() -> None:
-    probe = (
-        "import sys\nimport citeqa\n"
-        "heavy = {'gradio', 'fastapi', 'uvicorn', 'starlette', 'torch'} & set(sys.modules)\n"
-        "assert not heavy, heavy\n"
-    )
-    subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT)
 
 
 def test_unknown_api_routes_are_json_404(client: TestClient) -> None:

@@ -17,10 +17,11 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_help_imports_no_model_library() -> None:
+def test_help_imports_no_model_or_web_library() -> None:
     probe = (
         "import sys\nimport citeqa\n"
-        "heavy = {'torch', 'sentence_transformers', 'faiss', 'transformers'} & set(sys.modules)\n"
+        "heavy = {'torch', 'sentence_transformers', 'faiss', 'transformers', 'gradio', 'fastapi', 'uvicorn',"
+        " 'starlette'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, cwd=ROOT)
