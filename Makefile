@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test lint typecheck unit bench bench-ingest bench-serve clean
+.PHONY: setup run test lint typecheck unit bench bench-ingest bench-serve train clean
 
 $(VENV)/.installed: pyproject.toml
 	python3.11 -m venv $(VENV)
@@ -43,6 +43,14 @@ bench-ingest: setup
 # POST /api/ask against a fresh citeqa serve: requests/s, p50/p95 latency at concurrency 1, 8 and 32.
 bench-serve: setup
 	$(PY) bench/serve.py
+
+# Fine-tune the span reader on ../shared's SQuAD 2.0 subset and COVID-QA, then fit the confidence model on held-out
+# documents (about an hour on two CPU cores); writes chat/models/. With DATA=questions.jsonl CORPUS=folder, your own
+# question set is added to the training data (split by document like the rest).
+DATA ?=
+CORPUS ?=
+train: setup
+	$(VENV)/bin/citeqa train $(if $(DATA),$(DATA) --corpus $(CORPUS))
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -12,6 +12,7 @@ import click
 from chat.cli import ask_command
 from chat.serve_cli import serve_command
 from eval.cli import eval_command
+from eval.train_cli import train_command
 from index.cli import ingest_command
 from index.docs_cli import docs_group
 from ingest.errors import CiteqaError
@@ -47,6 +48,7 @@ main.add_command(docs_group)
 main.add_command(ask_command)
 main.add_command(serve_command)
 main.add_command(eval_command)
+main.add_command(train_command)
 
 
 if __name__ == "__main__":

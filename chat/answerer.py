@@ -1,30 +1,84 @@
-"""Question -> retrieve -> choose the sentence -> narrow to the answer span -> Answer with citations.
+"""Question -> retrieve -> candidate sentences -> the reader's span in each one's window -> the likeliest
+candidate -> Answer with citations.
 
-Batch-first: `answer_batch` embeds all questions in one pass; `answer` is its one-question wrapper.
-The model and the index are loaded once, by the caller, and shared.
+Batch-first: `answer_batch` embeds all questions in one pass and reads every candidate window of every question
+in one reader pass; `answer` is its one-question wrapper. The models and the index are loaded once and shared.
+With the `reader` component off, the hand-written span rules and confidence of earlier versions answer instead.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from index.embedder import Embedder
 from index.errors import IndexMismatchError
 from index.retrieval import retrieve
 from index.search import Passage, SearchIndex
+from ingest.sentences import Span
 
 from .answer import Answer, Citation
-from .evidence import Evidence, TermWeights, find_evidence, stems_of
+from .confidence import CONFIDENCE_FILE, CandidateFeatures, ConfidenceModel
+from .evidence import Evidence, TermWeights, find_evidence, pins_hold, stems_of
 from .question import Question, analyze, check_question
-from .settings import AnswerSettings
+from .reader import READER_DIR, ReadSpan, SpanReader, Window, window_around
+from .settings import RULES_MIN_CONFIDENCE, AnswerSettings
+from .shape import shaped
 from .spans import Extraction, extract
 
-_SENTENCES_TRIED = 3  # the best few sentences each get a span reader; the best span wins
+_SENTENCES_TRIED = 3  # rules: the best few sentences each get a span reader; the best span wins
+DEFAULT_MIN_CONFIDENCE = 0.5  # answer when the answer is more likely right than not
+
+
+@cache
+def shared_reader(directory: Path = READER_DIR) -> SpanReader:
+    """A reader, loaded once per process (every Answerer over every index generation shares it)."""
+    return SpanReader(directory)
+
+
+@cache
+def shared_confidence(directory: Path = READER_DIR) -> ConfidenceModel:
+    return ConfidenceModel.load(directory / CONFIDENCE_FILE)
+
+
+def threshold_of(settings: AnswerSettings) -> float:
+    """The abstention threshold in force: the settings', else the reader's default, else the rules'."""
+    if settings.min_confidence is not None:
+        return settings.min_confidence
+    return RULES_MIN_CONFIDENCE if "reader" in settings.disabled else DEFAULT_MIN_CONFIDENCE
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    evidence: Evidence  # the sentence the window is centred on
+    rank: int  # its place in the evidence order
+    window: Window
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One question's work before and after the batched reader pass."""
+
+    text: str
+    question: Question
+    passages: Sequence[Passage]
+    evidence: list[Evidence]
+    candidates: list[_Candidate]
 
 
 class Answerer:
-    def __init__(self, index: SearchIndex, embedder: Embedder, settings: AnswerSettings | None = None) -> None:
+    def __init__(
+        self,
+        index: SearchIndex,
+        embedder: Embedder,
+        settings: AnswerSettings | None = None,
+        reader: SpanReader | None = None,
+        confidence: ConfidenceModel | None = None,
+    ) -> None:
         manifest = index.manifest
         if embedder.model_id != manifest.settings.model:
             raise IndexMismatchError(
@@ -40,10 +94,25 @@ class Answerer:
         self.index = index
         self.embedder = embedder
         self.settings = settings or AnswerSettings.for_index(index)
+        uses_reader = "reader" not in self.settings.disabled
+        directory = Path(self.settings.reader) if self.settings.reader else READER_DIR
+        self.reader = (reader or shared_reader(directory)) if uses_reader else None
+        self.confidence = (confidence or shared_confidence(directory)) if uses_reader else None
         self._stems_by_document: dict[str, set[str]] = {}
+        self._starts: dict[str, list[int]] = {}
         self.weights = TermWeights(
             index.documents[source].text[s.start : s.end] for source, spans in index.sentences.items() for s in spans
         )
+
+    @property
+    def min_confidence(self) -> float:
+        return threshold_of(self.settings)
+
+    def describe(self) -> dict[str, object]:
+        """Which answerer this is, for eval metrics and the API's health."""
+        if self.reader is None:
+            return {"reader": None}
+        return {"reader": self.reader.manifest.describe(), "confidence": self.confidence and self.confidence.fitted_on}
 
     def _document_stems(self, source: str) -> set[str]:
         if source not in self._stems_by_document:
@@ -61,7 +130,7 @@ class Answerer:
     def answer_batch(self, questions: Sequence[str], k: int | None = None) -> list[Answer]:
         """Answers in the order of `questions`. A bad question raises QuestionError before any work."""
         retrieved = self.retrieve_batch(questions, k)
-        return [self.answer_retrieved(q, passages, k) for q, passages in zip(questions, retrieved, strict=True)]
+        return self.answer_all(questions, retrieved, k)
 
     def retrieve_batch(self, questions: Sequence[str], k: int | None = None) -> list[list[Passage]]:
         """The passages for each question, all questions embedded in one pass."""
@@ -73,7 +142,140 @@ class Answerer:
 
     def answer_retrieved(self, text: str, passages: Sequence[Passage], k: int | None = None) -> Answer:
         """The answer to one question from its retrieved passages."""
-        text = check_question(text, self.settings.max_question_chars)
+        return self.answer_all([text], [passages], k)[0]
+
+    def answer_all(
+        self, texts: Sequence[str], retrieved: Sequence[Sequence[Passage]], k: int | None = None
+    ) -> list[Answer]:
+        """Answers to questions from their retrieved passages; every window of every question read in one pass."""
+        texts = [check_question(t, self.settings.max_question_chars) for t in texts]
+        if self.reader is None:
+            return [self._rule_answer(t, p, k) for t, p in zip(texts, retrieved, strict=True)]
+        plans = [self._plan(t, p) for t, p in zip(texts, retrieved, strict=True)]
+        reads = self.reader.read([(plan.text, c.window) for plan in plans for c in plan.candidates])
+        answers: list[Answer] = []
+        first = 0
+        for plan in plans:
+            count = len(plan.candidates)
+            answers.append(self._decide(plan, reads[first : first + count], k))
+            first += count
+        return answers
+
+    def candidates_of(self, text: str, passages: Sequence[Passage]) -> list[tuple[CandidateFeatures, str, Span]]:
+        """Every candidate of one question: features, document and span (for fitting the confidence model)."""
+        if self.reader is None:
+            raise ValueError("candidates come from the reader; this answerer has it switched off")
+        plan = self._plan(check_question(text, self.settings.max_question_chars), passages)
+        reads = self.reader.read([(plan.text, c.window) for c in plan.candidates])
+        return [
+            (self._features(plan, c, r), c.window.source, Span(r.start, r.end))
+            for c, r in zip(plan.candidates, reads, strict=True)
+            if math.isfinite(r.score)
+        ]
+
+    def _plan(self, text: str, passages: Sequence[Passage]) -> _Plan:
+        question = analyze(text)
+        disabled = self.settings.disabled
+        evidence = find_evidence(question, passages, self.index, self.weights, self._document_stems, disabled)
+        wanted = 1 if "choice" in disabled else self.settings.windows
+        candidates: list[_Candidate] = []
+        seen: set[tuple[str, int, int]] = set()
+        for rank, e in enumerate(evidence):
+            if len(candidates) == wanted:
+                break
+            sentences = self.index.sentences[e.source]
+            text_of = self.index.documents[e.source].text
+            span = window_around(text_of, sentences, self._position(e.source, e.sentence))
+            if (e.source, *span) in seen:
+                continue
+            seen.add((e.source, *span))
+            candidates.append(_Candidate(e, rank, Window(e.source, *span, text_of[span.start : span.end])))
+        return _Plan(text, question, passages, evidence, candidates)
+
+    def _position(self, source: str, sentence: Span) -> int:
+        if source not in self._starts:
+            self._starts[source] = [s.start for s in self.index.sentences[source]]
+        return max(bisect.bisect_right(self._starts[source], sentence.start) - 1, 0)
+
+    def _sentences_covering(self, source: str, start: int, end: int) -> Span:
+        """The run of whole sentences holding text[start:end]."""
+        sentences = self.index.sentences[source]
+        first = sentences[self._position(source, Span(start, start))]
+        last = sentences[self._position(source, Span(max(end - 1, start), 0))]
+        return Span(min(first.start, start), max(last.end, end))
+
+    def _features(self, plan: _Plan, candidate: _Candidate, read: ReadSpan) -> CandidateFeatures:
+        e = candidate.evidence
+        doc = self.index.documents[e.source]
+        quote = self._sentences_covering(e.source, read.start, read.end)
+        sentence_text = doc.text[quote.start : quote.end]
+        holding = [
+            p.score
+            for p in plan.passages
+            if p.chunk.source == e.source and p.chunk.start <= read.start and read.end <= p.chunk.end
+        ]
+        answer_text = doc.text[read.start : read.end]
+        question = plan.question
+        has_number = any(ch.isdigit() for ch in answer_text)
+        number_fit = (1.0 if has_number else -1.0) if question.answer_type.is_numeric else 0.0
+        return CandidateFeatures(
+            margin=read.margin,
+            span_score=read.score,
+            null_score=read.null_score,
+            evidence=e.score,
+            evidence_rank=float(candidate.rank),
+            passage=max(holding, default=e.passage_score),
+            coverage=e.coverage,
+            pinned=1.0 if pins_hold(question, sentence_text, self._document_stems(e.source)) else 0.0,
+            answer_words=math.log1p(len(answer_text.split())),
+            number_fit=number_fit,
+        )
+
+    def _decide(self, plan: _Plan, reads: Sequence[ReadSpan], k: int | None) -> Answer:
+        assert self.confidence is not None
+        shown = k or self.settings.k
+        best: tuple[float, _Candidate, ReadSpan] | None = None
+        for candidate, read in zip(plan.candidates, reads, strict=True):
+            if not math.isfinite(read.score):
+                continue
+            p = self.confidence.probability(self._features(plan, candidate, read), self.settings.disabled_features)
+            if best is None or p > best[0]:
+                best = (p, candidate, read)
+        if best is None:
+            return Answer(plan.text, None, 0.0, passages=tuple(plan.passages[:shown]))
+        confidence, candidate, read = best
+        source = candidate.evidence.source
+        doc = self.index.documents[source]
+        start, end = read.start, read.end
+        if "shape" not in self.settings.disabled:
+            start, end = shaped(plan.question, doc.text, self.index.sentences[source], start, end)
+        quote = self._sentences_covering(source, start, end)
+        return self._answer(plan.text, plan, source, Span(start, end), quote, confidence, shown)
+
+    def _answer(
+        self, text: str, plan: _Plan, source: str, span: Span, quote: Span, confidence: float, shown: int
+    ) -> Answer:
+        if "rerank" in self.settings.disabled:
+            ordered = tuple(plan.passages[:shown])
+        else:
+            coverage = self._coverage_of(plan.question)
+            ordered = _rerank(plan.passages, plan.evidence, source, quote, coverage)[:shown]
+        doc = self.index.documents[source]
+        citation = Citation(
+            source=doc.source,
+            title=doc.title,
+            start=span.start,
+            end=span.end,
+            quote=doc.text[quote.start : quote.end],
+            quote_start=quote.start,
+            quote_end=quote.end,
+            page=doc.page_at(span.start),
+        )
+        answer = Answer(text, doc.text[span.start : span.end], confidence, (citation,), ordered)
+        return answer.decided(self.min_confidence)
+
+    def _rule_answer(self, text: str, passages: Sequence[Passage], k: int | None) -> Answer:
+        """The hand-written path (reader off): rule spans in the best few sentences, hand-set confidence."""
         question = analyze(text)
         disabled = self.settings.disabled
         evidence = find_evidence(question, passages, self.index, self.weights, self._document_stems, disabled)
@@ -97,24 +299,8 @@ class Answerer:
             return Answer(text, None, 0.0, passages=tuple(passages[:shown]))
         _, chosen, span = best
         confidence = _confidence(chosen, span.typed and typed, question.answer_type.is_numeric and typed)
-        if "rerank" in disabled:
-            ordered = tuple(passages[:shown])
-        else:
-            ordered = _rerank(passages, evidence, chosen, self._coverage_of(question))[:shown]
-        doc = self.index.documents[chosen.source]
-        sentence = chosen.sentence
-        citation = Citation(
-            source=doc.source,
-            title=doc.title,
-            start=span.start,
-            end=span.end,
-            quote=doc.text[sentence.start : sentence.end],
-            quote_start=sentence.start,
-            quote_end=sentence.end,
-            page=doc.page_at(span.start),
-        )
-        answer = Answer(text, doc.text[span.start : span.end], confidence, (citation,), ordered)
-        return answer.decided(self.settings.min_confidence)
+        plan = _Plan(text, question, passages, evidence, [])
+        return self._answer(text, plan, chosen.source, Span(span.start, span.end), chosen.sentence, confidence, shown)
 
 
 def _confidence(evidence: Evidence, typed: bool, numeric: bool) -> float:
@@ -127,7 +313,11 @@ def _confidence(evidence: Evidence, typed: bool, numeric: bool) -> float:
 
 
 def _rerank(
-    passages: Sequence[Passage], evidence: Sequence[Evidence], chosen: Evidence, coverage: Callable[[str], float]
+    passages: Sequence[Passage],
+    evidence: Sequence[Evidence],
+    source: str,
+    quote: Span,
+    coverage: Callable[[str], float],
 ) -> tuple[Passage, ...]:
     """The passage holding the answer first, then by the best sentence evidence each holds, helped a little by
     how much of the question the whole passage covers and by its similarity (an answer may span sentences)."""
@@ -137,7 +327,8 @@ def _rerank(
         return c.source == e.source and c.start < e.sentence.end and e.sentence.start < c.end
 
     def key(p: Passage) -> tuple[bool, float]:
-        contains_answer = holds(p, chosen) and p.chunk.start <= chosen.sentence.start
+        c = p.chunk
+        contains_answer = c.source == source and c.start <= quote.start < c.end
         best = max((e.score for e in evidence if holds(p, e)), default=0.0)
         return (contains_answer, best + 0.2 * coverage(p.chunk.text) + 0.2 * p.score)
 

@@ -88,7 +88,7 @@ def find_evidence(
             own = sum(weight(t) for t in question.terms & here) / total
             extra = sum(weight(t) for t in (question.terms & around) - here) / total
             sentence_text = doc.text[span.start : span.end]
-            pinned = not use_pins or _pins_hold(question, sentence_text, document_stems(chunk.source))
+            pinned = not use_pins or pins_hold(question, sentence_text, document_stems(chunk.source))
             leans_back = sentence_text.split(" ", 1)[0].lower() in _LEANING_BACK
             score = 0.65 * own + (0.4 if leans_back else 0.15) * extra
             heading = _is_heading(sentence_text)
@@ -138,7 +138,7 @@ def stems_of(text: str) -> set[str]:
     return {stem(t.text) for t in tokenize(text) if t.is_content}
 
 
-def _pins_hold(question: Question, sentence: str, document_stems: set[str]) -> bool:
+def pins_hold(question: Question, sentence: str, document_stems: set[str]) -> bool:
     """Years and numbers must be in the sentence itself; names at least in its document."""
     if any(y not in sentence for y in question.years | question.numbers):
         return False

@@ -9,26 +9,36 @@ from index.retrieval import RETRIEVAL_MODES, RetrievalMode
 from index.search import SearchIndex
 from ingest.errors import CiteqaError
 
+from .confidence import FEATURE_NAMES, FeatureName
 from .question import MAX_QUESTION_CHARS
 
 # Parts of the answerer that an ablation can switch off (`citeqa eval --disable`), each measured on its own.
-Component = Literal["neighbours", "passage", "phrases", "verb", "pins", "answer-type", "spans", "rerank"]
+# reader: today's rule spans and hand-set confidence instead of the trained reader; choice: the reader reads only
+# the best-evidenced sentence's window (no learned choice among windows); shape: reader spans as they come (no
+# whole sentences for explanations, no currency sign or unit added). The rest are parts of the sentence evidence.
+Component = Literal[
+    "reader", "choice", "shape", "neighbours", "passage", "phrases", "verb", "pins", "answer-type", "spans", "rerank"
+]
 COMPONENTS: tuple[str, ...] = get_args(Component)
+RULES_MIN_CONFIDENCE = 0.35  # the hand-set confidence's threshold (reader off), measured on dev in stop 9
 
 
 @dataclass(frozen=True, slots=True)
 class AnswerSettings:
     k: int = 5  # passages returned with an answer
-    min_confidence: float = 0.35  # abstain below this
+    min_confidence: float | None = None  # abstain below this; None: the confidence model's own (or the rules')
     candidates: int = 20  # passages whose sentences compete for the answer (at least k); k changes only what is shown
     retrieval: RetrievalMode = "hybrid"  # dense (FAISS), bm25, or both fused
     max_question_chars: int = MAX_QUESTION_CHARS
     disabled: tuple[Component, ...] = ()  # for ablations only; every component is on by default
+    disabled_features: tuple[FeatureName, ...] = ()  # confidence features held at their mean (ablations)
+    windows: int = 4  # candidate sentences whose windows the reader reads, best evidence first
+    reader: str | None = None  # folder of another trained reader (`citeqa train --out`); None: the shipped one
 
     def __post_init__(self) -> None:
         if not 1 <= self.k <= 100:
             raise CiteqaError(f"k = {self.k} is out of range", "use 1 to 100 passages")
-        if not 0.0 <= self.min_confidence <= 1.0:
+        if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
             raise CiteqaError(f"min_confidence = {self.min_confidence} is out of range", "use 0 to 1")
         if not 1 <= self.candidates <= 1000:
             raise CiteqaError(f"candidates = {self.candidates} is out of range", "use 1 to 1000 passages")
@@ -37,6 +47,11 @@ class AnswerSettings:
         unknown = sorted(set(self.disabled) - set(COMPONENTS))
         if unknown:
             raise CiteqaError(f"unknown component {unknown[0]!r}", f"use any of {', '.join(COMPONENTS)}")
+        unknown = sorted(set(self.disabled_features) - set(FEATURE_NAMES))
+        if unknown:
+            raise CiteqaError(f"unknown feature {unknown[0]!r}", f"use any of {', '.join(FEATURE_NAMES)}")
+        if not 1 <= self.windows <= 20:
+            raise CiteqaError(f"windows = {self.windows} is out of range", "use 1 to 20 windows")
         if self.max_question_chars < 1:
             raise CiteqaError("max_question_chars must be positive", "use the default 1000")
 

@@ -42,8 +42,27 @@ def eval_command() -> None:
 @click.option(
     "--disable",
     multiple=True,
-    type=click.Choice(["neighbours", "passage", "phrases", "verb", "pins", "answer-type", "spans", "rerank"]),
+    type=click.Choice(
+        ["reader", "choice", "shape", "neighbours", "passage", "phrases", "verb", "pins", "answer-type", "spans", "rerank"]
+    ),
     help="Switch a part of the answerer off, for an ablation (repeatable).",
+)
+@click.option(
+    "--disable-feature",
+    multiple=True,
+    type=click.Choice(
+        [
+            "margin", "span_score", "null_score", "evidence", "evidence_rank", "passage", "coverage", "pinned",
+            "answer_words", "number_fit",
+        ]  # fmt: skip
+    ),
+    help="Hold a confidence feature at its mean, for an ablation (repeatable).",
+)
+@click.option(
+    "--reader",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    envvar="CITEQA_READER",
+    help="Folder of a reader trained with `citeqa train --out` (default: the shipped one).",
 )
 @click.option("--chunk-tokens", type=int, help="Chunk size for --corpus (default 256).")
 @click.option("--overlap-tokens", type=int, help="Chunk overlap for --corpus (default 32).")
@@ -60,6 +79,8 @@ def run_command(
     retrieval: str | None,
     min_confidence: float | None,
     disable: tuple[str, ...],
+    disable_feature: tuple[str, ...],
+    reader: Path | None,
     chunk_tokens: int | None,
     overlap_tokens: int | None,
     calibrate: bool,
@@ -105,6 +126,10 @@ def run_command(
         overrides["retrieval"] = retrieval
     if disable:
         overrides["disabled"] = tuple(sorted(set(disable)))
+    if reader is not None:
+        overrides["reader"] = str(reader)
+    if disable_feature:
+        overrides["disabled_features"] = tuple(sorted(set(disable_feature)))
     settings = AnswerSettings.for_index(index, **overrides)
     with click.progressbar(length=len(items), label="answering", file=sys.stderr) as bar:
         run = evaluate(index, embedder, settings, items, bar.update)

@@ -11,7 +11,7 @@ from ingest.errors import CiteqaError
 
 from .run import METRICS_FILE, OUTCOMES_FILE
 
-SECTIONS = ("retrieval", "answers", "citations", "abstention", "speed")
+SECTIONS = ("retrieval", "answers", "citations", "abstention", "reliability", "speed")
 
 
 @dataclass(frozen=True, slots=True)

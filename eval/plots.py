@@ -1,4 +1,5 @@
-"""Tiny dependency-free SVG charts for the eval report: histogram, bar chart, scatter with line series.
+"""Tiny dependency-free SVG charts for the eval report: histogram, bar chart, scatter with line series,
+reliability diagram.
 
 Each function returns one complete <svg> element with its xmlns, so the same string can be inlined in HTML or
 saved as a standalone .svg file. Colours and fonts are attributes rather than CSS so a standalone file looks the
@@ -51,6 +52,17 @@ class VLine:
     x: float
     label: str
     color: str = GREY
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityBin:
+    """One confidence bin of a reliability diagram; accuracy and confidence are None when it is empty."""
+
+    lo: float
+    hi: float
+    count: int
+    accuracy: float | None
+    confidence: float | None
 
 
 def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
@@ -188,6 +200,35 @@ def scatter(
         parts += _draw_series(frame, s)
     parts += _legend(series, width)
     if not any(s.points for s in series):
+        parts.append(_no_data(frame))
+    return _svg(width, height, title, parts)
+
+
+def reliability_diagram(
+    bins: Sequence[ReliabilityBin],
+    title: str,
+    x_label: str = "confidence",
+    y_label: str = "share of answers right",
+    *,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+) -> str:
+    """Accuracy per confidence bin as bars, each bin's mean confidence as a line across its bar, the diagonal of
+    perfect calibration, and the bin's count on top: the gap between bar and line is the miscalibration, and the
+    count says how much that gap weighs."""
+    frame = _Frame(0.0, 1.0, 0.0, 1.0, width, height, _TOP + _LEGEND_ROW)
+    ticks = nice_ticks(0.0, 1.0)
+    step = ticks[1] - ticks[0]
+    labels = [(t, _fmt(t, step)) for t in ticks]
+    parts = _axes(frame, labels, labels, x_label, y_label)
+    parts.append(
+        f'<line x1="{_n(frame.x(0))}" y1="{_n(frame.y(0))}" x2="{_n(frame.x(1))}" y2="{_n(frame.y(1))}" '
+        f'stroke="{GREY}" stroke-width="1.5" stroke-dasharray="5 3"/>'
+    )
+    drawn = [b for b in bins if b.count > 0 and b.accuracy is not None and b.confidence is not None]
+    parts += [_reliability_bar(frame, b) for b in drawn]
+    parts += _reliability_legend()
+    if not drawn:
         parts.append(_no_data(frame))
     return _svg(width, height, title, parts)
 
@@ -375,6 +416,37 @@ def _legend(series: Sequence[Series], width: int) -> list[str]:
         x += 24 + 6 * len(s.name)  # a rough text width is enough for a handful of short names
         if x > width - 60:
             break
+    return parts
+
+
+def _reliability_bar(frame: _Frame, b: ReliabilityBin) -> str:
+    accuracy, confidence = b.accuracy or 0.0, b.confidence or 0.0
+    x0, x1 = frame.x(b.lo) + 1, frame.x(b.hi) - 1
+    y_acc, y_conf, base = frame.y(accuracy), frame.y(confidence), frame.y(0)
+    tip = f"{b.lo:g}–{b.hi:g}: {b.count} answers, {accuracy:.0%} right, mean confidence {confidence:.2f}"
+    return (
+        f'<g><title>{escape(tip)}</title><rect x="{_n(x0)}" y="{_n(y_acc)}" width="{_n(max(x1 - x0, 1))}" '
+        f'height="{_n(max(base - y_acc, 0))}" fill="{BLUE}" fill-opacity="0.8" rx="2"/>'
+        f'<line x1="{_n(x0)}" y1="{_n(y_conf)}" x2="{_n(x1)}" y2="{_n(y_conf)}" stroke="{ORANGE}" stroke-width="2.5"/>'
+        f"{_text((x0 + x1) / 2, min(y_acc, y_conf) - 4, str(b.count), size=10, fill=GREY, extra=_HALO)}</g>"
+    )
+
+
+def _reliability_legend() -> list[str]:
+    """Keys for the three marks, since a bar, a line across it and a dashed diagonal are not Series."""
+    x, y = float(_LEFT), float(_TOP + 6)
+    parts: list[str] = []
+    for name, color, stroke in (
+        ("share right", BLUE, ""),  # no stroke: a filled square, as the bars are
+        ("mean confidence", ORANGE, 'stroke-width="2.5"'),
+        ("perfect calibration", GREY, 'stroke-width="1.5" stroke-dasharray="4 2"'),
+    ):
+        if stroke:
+            key = f'<line x1="{_n(x)}" y1="{_n(y - 4)}" x2="{_n(x + 10)}" y2="{_n(y - 4)}" stroke="{color}" {stroke}/>'
+        else:
+            key = f'<rect x="{_n(x)}" y="{_n(y - 9)}" width="10" height="10" fill="{color}"/>'
+        parts += [key, _text(x + 14, y, name, anchor="start", size=10)]
+        x += 24 + 6 * len(name)  # the rough text width the scatter legend uses
     return parts
 
 

@@ -50,6 +50,8 @@ _HEADLINE: tuple[tuple[str, str, str, str, str], ...] = (
     ("Abstention", "NoAns accuracy", "abstention", "noans_accuracy", "score"),
     ("Abstention", "Abstention precision", "abstention", "precision", "score"),
     ("Abstention", "Abstention recall", "abstention", "recall", "score"),
+    ("Confidence", "ECE", "reliability", "ece", "score"),
+    ("Confidence", "Brier score", "reliability", "brier", "score"),
     ("Speed", "Latency p50", "speed", "latency_ms_p50", "ms"),
     ("Speed", "Latency p95", "speed", "latency_ms_p95", "ms"),
     ("Speed", "Questions/s", "speed", "questions_per_s", "rate"),
@@ -99,12 +101,13 @@ def render_markdown(metrics: Mapping[str, Any], outcomes: Sequence[Mapping[str, 
     out.append(f"- Created: {_md(_str(metrics.get('created')) or DASH)}")
     out.append(f"- citeqa: {_md(_str(metrics.get('citeqa')) or DASH)}")
     out.append(f"- Questions: {_md(_counts_line(counts))}")
-    calibration = _calibration_line(metrics)
-    if calibration:
-        out.append(f"- {_md(calibration)}")
+    for line in (_calibration_line(metrics), _reliability_line(metrics)):
+        if line:
+            out.append(f"- {_md(line)}")
     out += [
         "",
-        "Plots (F1 distribution, confidence vs F1, coverage–precision curve, latency, hit ranks) are in report.html.",
+        "Plots (F1 distribution, confidence vs F1, coverage–precision curve, reliability diagram, latency, hit ranks) "
+        "are in report.html.",
         "",
     ]
 
@@ -214,6 +217,9 @@ def _card_notes(metrics: Mapping[str, Any]) -> dict[str, str]:
     if threshold is not None:
         for key in ("hasans_accuracy", "noans_accuracy", "precision", "recall"):
             notes[key] = f"threshold {threshold:.2f}"
+    answers = _int(_section(metrics, "reliability").get("n"))
+    if answers is not None:
+        notes["ece"] = notes["brier"] = f"{answers} answers"
     seconds = _num(_section(metrics, "speed").get("seconds"))
     if seconds is not None:
         notes["questions_per_s"] = f"{seconds:.1f} s in all"
@@ -265,6 +271,9 @@ def _html_plots(metrics: Mapping[str, Any], outcomes: Sequence[Mapping[str, Any]
     )
 
     figures.append(_confidence_figure(metrics, outcomes))
+    reliability = _reliability_figure(metrics)
+    if reliability:  # runs from before the reliability check have no table to draw
+        figures.append(reliability)
 
     latencies = [v for o in outcomes if (v := _num(o.get("latency_ms"))) is not None]
     top, bins = plots.nice_bins(max(latencies, default=0.0))
@@ -351,6 +360,34 @@ def _confidence_figure(metrics: Mapping[str, Any], outcomes: Sequence[Mapping[st
     if calibration:
         caption += " " + calibration
     return _figure(left + right, caption, wide=True)
+
+
+def _reliability_figure(metrics: Mapping[str, Any]) -> str:
+    """Whether confidence means what it says: "" when the run recorded no reliability table."""
+    reliability = metrics.get("reliability")
+    if not isinstance(reliability, Mapping):
+        return ""
+    bins = _reliability_bins(reliability)
+    ece = _num(reliability.get("ece"))
+    title = f"Reliability (ECE {ece:.3f})" if ece is not None else "Reliability"
+    caption = (
+        "Answers as if no threshold, in equal confidence bins: the bar is the share right, the orange line the mean "
+        "confidence, the number the answers in the bin; a calibrated confidence keeps every bar on the diagonal."
+    )
+    line = _reliability_line(metrics)
+    return _figure(plots.reliability_diagram(bins, title), caption + (" " + line if line else ""))
+
+
+def _reliability_bins(reliability: Mapping[str, Any]) -> list[plots.ReliabilityBin]:
+    """The table's bins that are whole; a malformed one is left out rather than drawn wrong."""
+    bins = []
+    for b in _list(reliability.get("bins")):
+        if not isinstance(b, Mapping):
+            continue
+        lo, hi, count = _num(b.get("lo")), _num(b.get("hi")), _int(b.get("count"))
+        if lo is not None and hi is not None and count is not None and lo < hi:
+            bins.append(plots.ReliabilityBin(lo, hi, count, _num(b.get("accuracy")), _num(b.get("confidence"))))
+    return bins
 
 
 def _figure(svg: str, caption: str, *, wide: bool = False) -> str:
@@ -529,6 +566,18 @@ def _calibration_line(metrics: Mapping[str, Any]) -> str:
     )
     saved = _str(calibration.get("saved_to"))
     return line + (f"; saved to {saved}." if saved else "; not saved.")
+
+
+def _reliability_line(metrics: Mapping[str, Any]) -> str:
+    reliability = _section(metrics, "reliability")
+    ece = _num(reliability.get("ece"))
+    if ece is None:
+        return ""
+    n, right_f1 = _int(reliability.get("n")), _num(reliability.get("right_f1"))
+    brier = _format(_num(reliability.get("brier")), "score")
+    over = f" over {n} answers" if n is not None else ""
+    right = f" (right: token F1 ≥ {right_f1:g})" if right_f1 is not None else ""
+    return f"Confidence calibration: ECE {ece:.3f}, Brier {brier}{over}{right}."
 
 
 def _flatten(config: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

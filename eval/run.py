@@ -10,11 +10,11 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chat.answerer import Answerer
+from chat.answerer import Answerer, threshold_of
 from chat.settings import AnswerSettings
 from index.embedder import Embedder
 from index.manifest import library_versions
@@ -28,6 +28,7 @@ from .summary import summarize
 PREDICTIONS_FILE = "predictions.jsonl"
 OUTCOMES_FILE = "outcomes.jsonl"
 METRICS_FILE = "metrics.json"
+_BATCH = 16  # questions whose candidate windows the reader reads in one pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class EvalRun:
     outcomes: list[Outcome]
     raw_outcomes: list[Outcome]  # as if no threshold: what calibration sweeps
     seconds: float
+    answerer: dict[str, Any] = field(default_factory=dict)  # which reader and confidence model answered
 
 
 class Sources:
@@ -72,20 +74,24 @@ def evaluate(
     progress: Callable[[int], None] = lambda done: None,
 ) -> EvalRun:
     """Answer every question (all embedded in one pass), then score the answers."""
+    threshold = threshold_of(settings)
     answerer = Answerer(index, embedder, replace(settings, min_confidence=0.0))
     began = time.perf_counter()
     retrieved = answerer.retrieve_batch([item.question for item in items])
     shared_ms = (time.perf_counter() - began) * 1000 / max(len(items), 1)
     raw_predictions, predictions = [], []
-    for item, passages in zip(items, retrieved, strict=True):
+    for first in range(0, len(items), _BATCH):
+        batch = items[first : first + _BATCH]
         started = time.perf_counter()
-        raw = answerer.answer_retrieved(item.question, passages)
-        # The threshold is applied exactly as the chat applies it, so one pass serves the run and the sweep.
-        decided = raw.decided(settings.min_confidence)
-        extra = {"id": item.id, "latency_ms": round(shared_ms + (time.perf_counter() - started) * 1000, 2)}
-        raw_predictions.append({**raw.to_dict(), **extra})
-        predictions.append({**decided.to_dict(), **extra})
-        progress(1)
+        raws = answerer.answer_all([i.question for i in batch], retrieved[first : first + _BATCH])
+        own_ms = (time.perf_counter() - started) * 1000 / len(batch)
+        for item, answer in zip(batch, raws, strict=True):
+            # Every answer is kept raw (the threshold sweep needs them) and decided exactly as the chat decides.
+            raw = answer
+            extra = {"id": item.id, "latency_ms": round(shared_ms + own_ms, 2)}
+            raw_predictions.append({**raw.to_dict(), **extra})
+            predictions.append({**raw.decided(threshold).to_dict(), **extra})
+        progress(len(batch))
     seconds = time.perf_counter() - began
     sources = Sources(index)
     return EvalRun(
@@ -93,6 +99,7 @@ def evaluate(
         outcomes=[score(i, p, sources.text) for i, p in zip(items, predictions, strict=True)],
         raw_outcomes=[score(i, p, sources.text) for i, p in zip(items, raw_predictions, strict=True)],
         seconds=seconds,
+        answerer=answerer.describe(),
     )
 
 
@@ -111,7 +118,8 @@ def run_metrics(run: EvalRun, settings: AnswerSettings, index: SearchIndex, **co
                 "chunks": len(index.chunks),
                 "path": str(index.path) if index.path else None,
             },
-            "answer": asdict(settings),
+            "answer": {**asdict(settings), "min_confidence": threshold_of(settings)},
+            "answerer": run.answerer,
         },
         "versions": library_versions(),
         **summarize(run.outcomes, run.seconds),

@@ -75,7 +75,7 @@ def headline_lines(metrics: dict[str, Any]) -> list[str]:
     """The metrics of a run, one line per area, for the terminal."""
     c, r, a, ci, ab, s = (metrics[k] for k in ("counts", "retrieval", "answers", "citations", "abstention", "speed"))
     hits = "  ".join(f"{name} {_fmt(r[name])}" for name in (f"hit@{k}" for k in HIT_RANKS))
-    return [
+    lines = [
         f"{c['questions']} questions ({c['answerable']} answerable, {c['unanswerable']} unanswerable), "
         f"{c.get('skipped', 0)} skipped",
         f"retrieval   {hits}  mrr {_fmt(r['mrr'])}  ({r['located']} located)",
@@ -88,6 +88,15 @@ def headline_lines(metrics: dict[str, Any]) -> list[str]:
         f"speed       p50 {s['latency_ms_p50']:.1f} ms  p95 {s['latency_ms_p95']:.1f} ms  "
         f"{_fmt(s['questions_per_s'])} questions/s",
     ]
+    reliability = metrics.get("reliability")
+    if reliability:  # runs from before the reliability check have none
+        lines.insert(-1, _calibration_line(reliability))
+    return lines
+
+
+def _calibration_line(r: dict[str, Any]) -> str:
+    """How far confidence is from the share of answers right: ECE and Brier over the unthresholded answers."""
+    return f"calibration ece {_fmt(r['ece'])}  brier {_fmt(r['brier'])}  ({r['n']} answers)"
 
 
 def _fmt(value: float | None) -> str:

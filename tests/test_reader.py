@@ -1,0 +1,215 @@
+"""The trained span reader: its weights and manifest, verbatim offsets, the null answer, and its training script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chat.answerer import Answerer
+from chat.confidence import CONFIDENCE_FILE, ConfidenceModel
+from chat.reader import (
+    MANIFEST_FILE,
+    READER_DIR,
+    WEIGHTS_FILE,
+    WINDOW_CHARS,
+    ReaderError,
+    ReaderManifest,
+    SpanReader,
+    Window,
+    decode,
+    encode,
+    file_sha256,
+    window_around,
+)
+from eval.questions import QuestionItem
+from eval.reader_data import Corpus, make_examples
+from ingest.sentences import split_sentences
+
+MAX_WEIGHTS_BYTES = 50 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def reader() -> SpanReader:
+    return SpanReader(READER_DIR)
+
+
+def test_shipped_weights_match_their_manifest() -> None:
+    manifest = ReaderManifest.read(READER_DIR / MANIFEST_FILE)
+    weights = READER_DIR / WEIGHTS_FILE
+    assert file_sha256(weights) == manifest.sha256
+    assert weights.stat().st_size <= MAX_WEIGHTS_BYTES
+    assert manifest.dtype == "float16"
+    assert manifest.training["settings"]["seed"] is not None
+    assert manifest.validation, "the manifest records validation scores"
+    for corpus in ("squad2-train", "covidqa"):
+        data = manifest.training["data"][corpus]
+        assert data["train"]["documents"] and data["test"]["documents"], "trained and tested on separate documents"
+    ConfidenceModel.load(READER_DIR / CONFIDENCE_FILE)
+
+
+def _copy_reader(tmp_path: Path) -> Path:
+    target = tmp_path / "reader"
+    shutil.copytree(READER_DIR, target)
+    return target
+
+
+def test_missing_weights_name_the_fix(tmp_path: Path) -> None:
+    directory = _copy_reader(tmp_path)
+    (directory / WEIGHTS_FILE).unlink()
+    with pytest.raises(ReaderError, match="missing") as caught:
+        SpanReader(directory)
+    assert "make train" in (caught.value.hint or "")
+
+
+def test_corrupt_weights_are_refused(tmp_path: Path) -> None:
+    directory = _copy_reader(tmp_path)
+    weights = directory / WEIGHTS_FILE
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ReaderError, match="do not match their manifest"):
+        SpanReader(directory)
+
+
+def test_unreadable_manifest_is_refused(tmp_path: Path) -> None:
+    directory = _copy_reader(tmp_path)
+    (directory / MANIFEST_FILE).write_text("{not json", encoding="utf-8")
+    with pytest.raises(ReaderError, match="unreadable"):
+        SpanReader(directory)
+
+
+def test_truncated_weights_with_a_matching_manifest_are_refused(tmp_path: Path) -> None:
+    directory = _copy_reader(tmp_path)
+    weights = directory / WEIGHTS_FILE
+    weights.write_bytes(weights.read_bytes()[:1000])
+    manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest["sha256"] = file_sha256(weights)
+    (directory / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ReaderError, match="cannot be read"):
+        SpanReader(directory)
+
+
+_WORDS = st.sampled_from(
+    "the ferry carries 1,200 passengers daily Baku Karachi Zürich naïve café €7.50 38 tonnes "
+    "in 2023 rose by 47% 東京 Ελλάδα — “quoted” (brackets) e.g. CO₂ emissions fell".split()
+)
+_SENTENCE = st.lists(_WORDS, min_size=3, max_size=25).map(lambda words: " ".join(words).capitalize() + ".")
+_DOCUMENT = st.lists(st.tuples(_SENTENCE, st.sampled_from([" ", "\n", "\r\n", "\r\n\r\n", "  "])), min_size=1).map(
+    lambda parts: "".join(s + gap for s, gap in parts)
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=_DOCUMENT, question=st.lists(_WORDS, min_size=1, max_size=12).map(" ".join), center=st.integers(0))
+def test_every_span_is_a_verbatim_slice_of_its_window(
+    reader: SpanReader, document: str, question: str, center: int
+) -> None:
+    sentences = split_sentences(document)
+    span = window_around(document, sentences, center % len(sentences))
+    window = Window("doc.txt", span.start, span.end, document[span.start : span.end])
+    (read,) = reader.read([(question + "?", window)])
+    assert window.start <= read.start < read.end <= window.end
+    answer = document[read.start : read.end]
+    assert answer == answer.strip() and answer, "a span starts and ends on a word piece, never on space"
+    pieces = reader.tokenizer(answer, add_special_tokens=False)["input_ids"]
+    assert pieces, "the span holds whole word pieces"
+
+
+def test_decode_keeps_every_span_inside_the_context(reader: SpanReader) -> None:
+    """Whatever the logits, the chosen span is in the window's text (never in the question or padding), and a
+    window too long for one feature is read in overlapping features that map back to one span per window."""
+    import random
+
+    rng = random.Random(7)
+    long_text = " ".join(f"Sentence {i} says the value was {i * 3} tonnes in {1990 + i}." for i in range(60))
+    pairs = [("How many tonnes?", Window("a", 100, 100 + len(long_text), long_text)), ("Who?", Window("b", 0, 5, "Alice"))]
+    features = encode(reader.tokenizer, [q for q, _ in pairs], [w.text for _, w in pairs])
+    assert len(features["input_ids"]) > len(pairs), "the long window overflows into several features"
+    for _ in range(20):
+        starts = [[rng.uniform(-5, 5) for _ in row] for row in features["input_ids"]]
+        ends = [[rng.uniform(-5, 5) for _ in row] for row in features["input_ids"]]
+        reads = decode(pairs, features, starts, ends)
+        assert len(reads) == len(pairs)
+        for (_, window), read in zip(pairs, reads, strict=True):
+            assert window.start <= read.start < read.end <= window.end
+
+
+def test_windows_are_whole_sentences_around_the_centre() -> None:
+    text = "One short. " * 3 + "The centre sentence is here. " + "Another one follows. " * 100
+    sentences = split_sentences(text)
+    span = window_around(text, sentences, 3)
+    assert text[span.start : span.end].startswith("One short.") or span.start == sentences[3].start
+    assert span.end - span.start <= WINDOW_CHARS
+    assert any(s.start == span.start for s in sentences) and any(s.end == span.end for s in sentences)
+    lone = window_around("x" * 2000 + ".", split_sentences("x" * 2000 + "."), 0)
+    assert lone.end - lone.start == 2001, "an over-long sentence is still read whole (the reader strides over it)"
+
+
+def test_an_unanswerable_question_abstains(answerer: Answerer) -> None:
+    answer = answerer.answer("How many weekly flights operate between Karachi and Baku?")
+    assert answer.abstained and answer.text is None and answer.passages
+    assert 0.0 <= answer.confidence < answerer.min_confidence
+
+
+def test_answer_batch_reads_all_questions_in_one_pass(answerer: Answerer, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert answerer.reader is not None
+    calls: list[int] = []
+    real = answerer.reader.read
+
+    def counted(pairs: list[tuple[str, Window]]) -> object:
+        calls.append(len(pairs))
+        return real(pairs)
+
+    monkeypatch.setattr(answerer.reader, "read", counted)
+    questions = ["When was the Pakistan-Azerbaijan IT agreement signed?", "Who is the IT minister of Pakistan?"]
+    batch = answerer.answer_batch(questions)
+    assert len(calls) == 1 and calls[0] > len(questions), "every window of every question in one reader pass"
+    monkeypatch.setattr(answerer.reader, "read", real)
+    assert [a.to_dict() for a in batch] == [answerer.answer(q).to_dict() for q in questions]
+
+
+_TINY_DOCUMENTS = {
+    "ferries.txt": "The Caspian ferry line opened in 2019. It carries 1,200 passengers a day between two ports. "
+    "Tickets cost €7.50 for adults. The crossing takes eleven hours in calm weather.\n\n"
+    "The operator plans a second ship. It will be built in Turkey and delivered in 2027.\n\n"
+    + " ".join(f"Harbour note {i}: the quay was repainted and the cranes were serviced by the port staff." for i in range(8)),
+    "orchards.txt": "Apple orchards cover 38 hectares north of the town. The harvest begins in September. "
+    "Most apples are sold in Baku. A cider press was installed by the cooperative in 2021.\n\n"
+    + " ".join(f"Orchard note {i}: the rows were pruned and the fences were mended before the frost." for i in range(8)),
+}
+_TINY_QUESTIONS = [
+    ("When did the Caspian ferry line open?", "2019", "ferries.txt"),
+    ("How many passengers does the ferry carry a day?", "1,200", "ferries.txt"),
+    ("How much does an adult ticket cost?", "€7.50", "ferries.txt"),
+    ("Where will the second ship be built?", "Turkey", "ferries.txt"),
+    ("How long does the crossing take?", "eleven hours", "ferries.txt"),
+    ("When does the harvest begin?", "September", "orchards.txt"),
+    ("Where are most apples sold?", "Baku", "orchards.txt"),
+    ("Who installed the cider press?", "the cooperative", "orchards.txt"),
+]
+
+
+def test_training_smoke_loss_falls(tmp_path: Path) -> None:
+    """A few steps of the real training loop on a tiny corpus: the loss falls and the files are written."""
+    from eval.train_reader import TrainSettings, train
+
+    items = [
+        QuestionItem(f"q{i}", q, (a,), source, answer_start=_TINY_DOCUMENTS[source].index(a))
+        for i, (q, a, source) in enumerate(_TINY_QUESTIONS)
+    ]
+    examples = make_examples(Corpus("tiny", items, _TINY_DOCUMENTS), seed=1)
+    assert any(e.answer is None for e in examples) and any(e.answer is not None for e in examples)
+    for e in examples:
+        assert e.window.text == _TINY_DOCUMENTS[e.window.source][e.window.start : e.window.end]
+        if e.answer is not None:
+            assert e.window.start <= e.answer[0] < e.answer[1] <= e.window.end
+    settings = TrainSettings(epochs=6, batch_size=8, learning_rate=2e-4, warmup=0.0)
+    manifest = train(examples, {"tiny": examples[:4]}, tmp_path, settings, {"data": "tiny"}, say=lambda _: None)
+    assert manifest.training["last_loss"] < 0.8 * manifest.training["first_loss"]
+    assert file_sha256(tmp_path / WEIGHTS_FILE) == manifest.sha256
+    assert SpanReader(tmp_path).manifest.sha256 == manifest.sha256, "what training writes, the reader loads"
