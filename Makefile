@@ -45,7 +45,7 @@ bench-serve: setup
 	$(PY) bench/serve.py
 
 # Fine-tune the span reader on ../shared's SQuAD 2.0 subset and COVID-QA, then fit the confidence model on held-out
-# documents (about an hour on two CPU cores); writes chat/models/. With DATA=questions.jsonl CORPUS=folder, your own
+# documents (about 35 minutes on two CPU cores); writes chat/models/. With DATA=questions.jsonl CORPUS=folder, your own
 # question set is added to the training data (split by document like the rest).
 DATA ?=
 CORPUS ?=

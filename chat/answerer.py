@@ -27,7 +27,7 @@ from .evidence import Evidence, TermWeights, find_evidence, pins_hold, stems_of
 from .question import Question, analyze, check_question
 from .reader import READER_DIR, ReadSpan, SpanReader, Window, window_around
 from .settings import RULES_MIN_CONFIDENCE, AnswerSettings
-from .shape import shaped
+from .shape import shaped, wants_explanation
 from .spans import Extraction, extract
 
 _SENTENCES_TRIED = 3  # rules: the best few sentences each get a span reader; the best span wins
@@ -162,16 +162,19 @@ class Answerer:
         return answers
 
     def candidates_of(self, text: str, passages: Sequence[Passage]) -> list[tuple[CandidateFeatures, str, Span]]:
-        """Every candidate of one question: features, document and span (for fitting the confidence model)."""
+        """Every candidate of one question: features, document and the span as it would be answered (for fitting
+        the confidence model)."""
         if self.reader is None:
             raise ValueError("candidates come from the reader; this answerer has it switched off")
         plan = self._plan(check_question(text, self.settings.max_question_chars), passages)
         reads = self.reader.read([(plan.text, c.window) for c in plan.candidates])
-        return [
-            (self._features(plan, c, r), c.window.source, Span(r.start, r.end))
-            for c, r in zip(plan.candidates, reads, strict=True)
-            if math.isfinite(r.score)
-        ]
+        rows = []
+        for candidate, read in zip(plan.candidates, reads, strict=True):
+            if math.isfinite(read.score):
+                read, features = self._pinned_read(plan, candidate, read)
+                span = self._shaped(plan.question, candidate.window.source, Span(read.start, read.end))
+                rows.append((features, candidate.window.source, span))
+        return rows
 
     def _plan(self, text: str, passages: Sequence[Passage]) -> _Plan:
         question = analyze(text)
@@ -189,7 +192,9 @@ class Answerer:
             if (e.source, *span) in seen:
                 continue
             seen.add((e.source, *span))
-            candidates.append(_Candidate(e, rank, Window(e.source, *span, text_of[span.start : span.end])))
+            starts = tuple(s.start for s in sentences if span.start < s.start < span.end)
+            window = Window(e.source, *span, text_of[span.start : span.end], starts)
+            candidates.append(_Candidate(e, rank, window))
         return _Plan(text, question, passages, evidence, candidates)
 
     def _position(self, source: str, sentence: Span) -> int:
@@ -229,28 +234,54 @@ class Answerer:
             pinned=1.0 if pins_hold(question, sentence_text, self._document_stems(e.source)) else 0.0,
             answer_words=math.log1p(len(answer_text.split())),
             number_fit=number_fit,
+            explains=1.0 if self._shapes and wants_explanation(question) else 0.0,
         )
 
     def _decide(self, plan: _Plan, reads: Sequence[ReadSpan], k: int | None) -> Answer:
         assert self.confidence is not None
         shown = k or self.settings.k
-        best: tuple[float, _Candidate, ReadSpan] | None = None
+        scored: list[tuple[bool, float, _Candidate, ReadSpan]] = []
         for candidate, read in zip(plan.candidates, reads, strict=True):
             if not math.isfinite(read.score):
                 continue
-            p = self.confidence.probability(self._features(plan, candidate, read), self.settings.disabled_features)
-            if best is None or p > best[0]:
-                best = (p, candidate, read)
-        if best is None:
+            read, features = self._pinned_read(plan, candidate, read)
+            p = self.confidence.probability(features, self.settings.disabled_features)
+            scored.append((self._holds_years(plan.question, features), p, candidate, read))
+        if not scored:
             return Answer(plan.text, None, 0.0, passages=tuple(plan.passages[:shown]))
-        confidence, candidate, read = best
+        # A year the question states picks the figure given for that year, not one compared with it: candidates
+        # whose sentence holds the years come first.
+        _, confidence, candidate, read = max(scored, key=lambda s: (s[0], s[1]))
         source = candidate.evidence.source
-        doc = self.index.documents[source]
-        start, end = read.start, read.end
-        if "shape" not in self.settings.disabled:
-            start, end = shaped(plan.question, doc.text, self.index.sentences[source], start, end)
-        quote = self._sentences_covering(source, start, end)
-        return self._answer(plan.text, plan, source, Span(start, end), quote, confidence, shown)
+        span = self._shaped(plan.question, source, Span(read.start, read.end))
+        quote = self._sentences_covering(source, span.start, span.end)
+        return self._answer(plan.text, plan, source, span, quote, confidence, shown)
+
+    @property
+    def _shapes(self) -> bool:
+        return "shape" not in self.settings.disabled
+
+    def _shaped(self, question: Question, source: str, span: Span) -> Span:
+        """The reader's span in the shape the question asks for (whole sentences, a whole amount)."""
+        if not self._shapes:
+            return span
+        text = self.index.documents[source].text
+        return Span(*shaped(question, text, self.index.sentences[source], span.start, span.end))
+
+    def _pinned_read(self, plan: _Plan, candidate: _Candidate, read: ReadSpan) -> tuple[ReadSpan, CandidateFeatures]:
+        """The reader's span in the window, with its features; for a question that states a year, the best span
+        of a sentence that states it too, when the window has one."""
+        features = self._features(plan, candidate, read)
+        if self._holds_years(plan.question, features):
+            return read, features
+        for other in read.others:
+            other_features = self._features(plan, candidate, other)
+            if other_features.pinned == 1.0:
+                return other, other_features
+        return read, features
+
+    def _holds_years(self, question: Question, features: CandidateFeatures) -> bool:
+        return "pins" in self.settings.disabled or not question.years or features.pinned == 1.0
 
     def _answer(
         self, text: str, plan: _Plan, source: str, span: Span, quote: Span, confidence: float, shown: int

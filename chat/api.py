@@ -100,12 +100,14 @@ def api_router(service: ChatService) -> APIRouter:
 
     @router.get("/health", summary="Whether the server is up, and what it answers from")
     def health() -> dict[str, Any]:
-        index = service.index
+        answerer = service.answerer()
+        index = answerer.index
         return {
             "status": "ok",
             "documents": len(index.documents),
             "chunks": len(index.chunks),
             "model": index.manifest.settings.model,
+            "answerer": answerer.describe(),
         }
 
     @router.get(

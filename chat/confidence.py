@@ -23,7 +23,7 @@ CONFIDENCE_FILE = "confidence.json"
 
 FeatureName = Literal[
     "margin", "span_score", "null_score", "evidence", "evidence_rank", "passage", "coverage", "pinned",
-    "answer_words", "number_fit",
+    "answer_words", "number_fit", "explains",
 ]  # fmt: skip
 FEATURE_NAMES: tuple[str, ...] = get_args(FeatureName)
 
@@ -42,6 +42,7 @@ class CandidateFeatures:
     pinned: float  # 1 when every year, number and name the question states is where the span is
     answer_words: float  # log(1 + words in the span)
     number_fit: float  # +1 a number asked for and given, -1 asked for and not given, 0 not asked for
+    explains: float  # 1 when the question wants an explanation: the answer is whole sentences (chat/shape.py)
 
     def values(self) -> tuple[float, ...]:
         return astuple(self)

@@ -8,10 +8,12 @@ document, so the caller slices the answer from the document text itself: verbati
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,17 @@ class Window:
     start: int
     end: int
     text: str
+    # Document offsets where a sentence begins inside the window: a span may not cross one, since a fact is
+    # stated within a sentence (an explanation is widened to whole sentences afterwards, chat/shape.py).
+    sentence_starts: tuple[int, ...] = ()
+
+    def sentence_of(self, offset: int) -> int:
+        """Which of the window's sentences holds the offset: 0 for the first."""
+        return bisect.bisect_right(self.sentence_starts, offset)
+
+    def crosses_sentences(self, start: int, end: int) -> bool:
+        after = bisect.bisect_right(self.sentence_starts, start)
+        return after < len(self.sentence_starts) and self.sentence_starts[after] < end
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +64,7 @@ class ReadSpan:
     end: int
     score: float  # start logit + end logit of the span
     null_score: float  # start logit + end logit at [CLS]: the window does not answer
+    others: tuple[ReadSpan, ...] = ()  # the best span of each other sentence of the window, best first
 
     @property
     def margin(self) -> float:
@@ -186,39 +200,42 @@ def encode(tokenizer: Any, questions: Sequence[str], texts: Sequence[str]) -> An
 def decode(
     pairs: Sequence[tuple[str, Window]], features: Any, start_logits: list[list[float]], end_logits: list[list[float]]
 ) -> list[ReadSpan]:
-    """Per pair, the best-scoring span over its features (start <= end, at most MAX_ANSWER_PIECES long), with the
-    lowest null score among them (a pair answers if any of its features does)."""
-    best: dict[int, ReadSpan] = {}
+    """Per pair, the best-scoring span over its features (start <= end, at most MAX_ANSWER_PIECES long, inside one
+    sentence), with the lowest null score among them (a pair answers if any of its features does); the best span
+    of each other sentence of the window comes with it in `others`."""
+    by_sentence: dict[int, dict[int, tuple[float, int, int]]] = {}
+    nulls: dict[int, float] = {}
     for f, pair_index in enumerate(features["overflow_to_sample_mapping"]):
         window = pairs[pair_index][1]
         offsets = features["offset_mapping"][f]
         context = [i for i, kind in enumerate(features.sequence_ids(f)) if kind == 1]
         starts, ends = start_logits[f], end_logits[f]
-        null = starts[0] + ends[0]
-        top = _best_span(context, starts, ends)
-        if top is None:
+        nulls[pair_index] = min(nulls.get(pair_index, math.inf), starts[0] + ends[0])
+        best = by_sentence.setdefault(pair_index, {})
+        for score, i, j in _candidate_spans(context, starts, ends):
+            start, end = window.start + offsets[i][0], window.start + offsets[j][1]
+            if window.crosses_sentences(start, end):
+                continue
+            sentence = window.sentence_of(start)
+            if sentence not in best or score > best[sentence][0]:
+                best[sentence] = (score, start, end)
+    reads = []
+    for index, (_, window) in enumerate(pairs):
+        ranked = sorted(by_sentence.get(index, {}).values(), reverse=True)
+        if not ranked:
+            reads.append(ReadSpan(window.start, window.start, float("-inf"), 0.0))
             continue
-        score, i, j = top
-        span = ReadSpan(window.start + offsets[i][0], window.start + offsets[j][1], score, null)
-        known = best.get(pair_index)
-        if known is None:
-            best[pair_index] = span
-        else:
-            winner = span if span.score > known.score else known
-            best[pair_index] = ReadSpan(winner.start, winner.end, winner.score, min(known.null_score, null))
-    return [best.get(i) or ReadSpan(w.start, w.start, float("-inf"), 0.0) for i, (_, w) in enumerate(pairs)]
+        null = nulls[index]
+        spans = [ReadSpan(start, end, score, null) for score, start, end in ranked]
+        reads.append(replace(spans[0], others=tuple(spans[1:])))
+    return reads
 
 
-def _best_span(context: list[int], starts: list[float], ends: list[float]) -> tuple[float, int, int] | None:
-    if not context:
-        return None
+def _candidate_spans(context: list[int], starts: list[float], ends: list[float]) -> Iterator[tuple[float, int, int]]:
+    """(score, first piece, last piece) of the spans worth scoring: among the 20 best starts and ends."""
     top_starts = sorted(context, key=lambda i: starts[i], reverse=True)[:20]
     top_ends = sorted(context, key=lambda i: ends[i], reverse=True)[:20]
-    best: tuple[float, int, int] | None = None
     for i in top_starts:
         for j in top_ends:
             if i <= j < i + MAX_ANSWER_PIECES:
-                score = starts[i] + ends[j]
-                if best is None or score > best[0]:
-                    best = (score, i, j)
-    return best
+                yield starts[i] + ends[j], i, j

@@ -10,7 +10,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModel
 
 
-class ReaderModel(nn.Module):  # type: ignore[misc]
+class ReaderModel(nn.Module):
     def __init__(self, encoder: Any) -> None:
         super().__init__()
         self.encoder = encoder
@@ -22,7 +22,8 @@ class ReaderModel(nn.Module):  # type: ignore[misc]
         if pretrained:
             encoder = AutoModel.from_pretrained(str(base), add_pooling_layer=False)
         else:
-            encoder = AutoModel.from_config(AutoConfig.from_pretrained(str(base)), add_pooling_layer=False)
+            config = AutoConfig.from_pretrained(str(base))
+            encoder = AutoModel.from_config(config, add_pooling_layer=False)  # type: ignore[no-untyped-call]
         return cls(encoder)
 
     def forward(

@@ -24,6 +24,8 @@ _WHAT_DOES_DO = re.compile(r"^what\s+(?:does|did|do|will|would|can)\b.*\bdo\b\W*
 # Punctuation around a question's first words ("Why, then, ...", "¿Cómo ...", "\"Why ...").
 _WORD_EDGES = "¿¡\"'“‘([,;:.!?"
 
+# Where a clause ends inside a span: a comma, semicolon, bracket or dash followed by a space (not "80,924").
+_CLAUSE_BREAK = re.compile(r"[,;]\s|\s[(–—]")
 _CURRENCY_BEFORE = re.compile(r"(?:[$€£¥₹]|(?:US|A|C|NZ|HK)\$|(?:USD|EUR|GBP|AZN|PKR|Rs\.?)\s?)$")
 _SCALE = r"\s?%|\s?(?:per ?cent|percent|million|billion|trillion|thousand|bn|mn)\b"
 # A span that ends in a number, or in a number and its scale ("3.3 million"): the unit after it still belongs to it.
@@ -56,7 +58,17 @@ def shaped(question: Question, text: str, sentences: Sequence[Span], start: int,
     """The reader's span text[start:end], widened to the shape the question asks for."""
     if wants_explanation(question):
         return _whole_sentences(sentences, start, end)
+    if question.answer_type.is_numeric:
+        end = _first_clause(text, start, end)
     return _whole_amount(text, start, end)
+
+
+def _first_clause(text: str, start: int, end: int) -> int:
+    """A number asked for ends where its clause does: "80,924, an increase of 47%" is "80,924"."""
+    cut = _CLAUSE_BREAK.search(text, start, end)
+    if cut and any(ch.isdigit() for ch in text[start : cut.start()]):
+        return cut.start()
+    return end
 
 
 def _whole_sentences(sentences: Sequence[Span], start: int, end: int) -> tuple[int, int]:

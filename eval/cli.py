@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from chat.confidence import FEATURE_NAMES
 from index.cli import index_option, open_index
 
 if TYPE_CHECKING:
@@ -43,19 +44,26 @@ def eval_command() -> None:
     "--disable",
     multiple=True,
     type=click.Choice(
-        ["reader", "choice", "shape", "neighbours", "passage", "phrases", "verb", "pins", "answer-type", "spans", "rerank"]
+        [
+            "reader",
+            "choice",
+            "shape",
+            "neighbours",
+            "passage",
+            "phrases",
+            "verb",
+            "pins",
+            "answer-type",
+            "spans",
+            "rerank",
+        ]
     ),
     help="Switch a part of the answerer off, for an ablation (repeatable).",
 )
 @click.option(
     "--disable-feature",
     multiple=True,
-    type=click.Choice(
-        [
-            "margin", "span_score", "null_score", "evidence", "evidence_rank", "passage", "coverage", "pinned",
-            "answer_words", "number_fit",
-        ]  # fmt: skip
-    ),
+    type=click.Choice(FEATURE_NAMES),
     help="Hold a confidence feature at its mean, for an ablation (repeatable).",
 )
 @click.option(
@@ -88,11 +96,13 @@ def run_command(
     strict: bool,
 ) -> None:
     """Answer every question of QUESTIONS (JSONL) and write predictions, metrics and a report to OUT."""
+    from chat.answerer import threshold_of
     from chat.settings import AnswerSettings
     from ingest.errors import CiteqaError
 
     from .calibrate import choose, sweep
     from .questions import QuestionSetError, read_questions
+    from .reliability import reliability
     from .report import write_report
     from .run import Sources, evaluate, run_metrics, write_run
     from .summary import headline_lines
@@ -137,6 +147,7 @@ def run_command(
     metrics = run_metrics(run, settings, index, questions_file=str(questions), corpus=corpus and str(corpus))
     metrics["counts"]["skipped"] = len(problems)
     metrics["curve"] = [p.to_dict() for p in curve]
+    metrics["reliability"] = reliability(run.raw_outcomes)
     metrics["calibration"] = None
     if calibrate:
         chosen = choose(curve)
@@ -147,7 +158,7 @@ def run_command(
     for line in headline_lines(metrics):
         click.echo(line)
     if metrics["calibration"]:
-        _print_calibration(metrics["calibration"], settings.min_confidence)
+        _print_calibration(metrics["calibration"], threshold_of(settings))
     click.echo(f"run written to {out_dir} (report: {html})")
 
 

@@ -1,8 +1,9 @@
 """Fit the confidence model (chat/confidence.py) on questions the reader never trained on.
 
 Each calibration set is indexed as a user's collection would be and every question is answered by the real
-pipeline with the trained reader; every candidate (the reader's best span in each window) becomes one row,
-labelled right when its token F1 against the gold answer is at least 0.5 (never, for an unanswerable question).
+pipeline with the trained reader; every candidate (the reader's best span in each window, in the shape the
+question asks for) becomes one row, labelled right when its token F1 against a gold answer is at least 0.5, or,
+for a question that wants an explanation, when its sentences hold a gold answer (never, for an unanswerable one).
 The fitted model then both chooses among a question's candidates and gives the answer's confidence.
 """
 
@@ -18,7 +19,7 @@ from chat.confidence import CONFIDENCE_FILE, CandidateFeatures, ConfidenceModel,
 from chat.reader import READER_DIR, SpanReader
 from chat.settings import AnswerSettings
 
-from .metrics import best_f1
+from .metrics import best_f1, contains_answer
 from .questions import load_questions
 
 RIGHT_F1 = 0.5  # a candidate at least this close to a gold answer counts as right
@@ -29,6 +30,13 @@ class Rows:
     features: list[CandidateFeatures]
     labels: list[bool]
     questions: int
+
+
+def is_right(answer: str, gold: Sequence[str], explains: bool) -> bool:
+    """Close enough to a gold answer; for a question that wants an explanation, whole sentences holding one."""
+    if not gold:
+        return False
+    return contains_answer(answer, gold) if explains else best_f1(answer, gold) >= RIGHT_F1
 
 
 def candidate_rows(questions: Path, corpus: Path, index_dir: Path, reader: SpanReader) -> Rows:
@@ -50,12 +58,15 @@ def candidate_rows(questions: Path, corpus: Path, index_dir: Path, reader: SpanR
         for row, source, span in answerer.candidates_of(item.question, passages):
             text = index.documents[source].text
             features.append(row)
-            labels.append(bool(item.answers) and best_f1(text[span.start : span.end], item.answers) >= RIGHT_F1)
+            labels.append(is_right(text[span.start : span.end], item.answers, explains=row.explains == 1.0))
     return Rows(features, labels, len(items))
 
 
 def fit_confidence(
-    sets: Sequence[tuple[str, Path, Path]], work_dir: Path, out_dir: Path = READER_DIR, say: Callable[[str], None] = print
+    sets: Sequence[tuple[str, Path, Path]],
+    work_dir: Path,
+    out_dir: Path = READER_DIR,
+    say: Callable[[str], None] = print,
 ) -> ConfidenceModel:
     """Fit on every (name, questions, corpus) set with the reader in out_dir; write out_dir/confidence.json."""
     reader = SpanReader(out_dir)

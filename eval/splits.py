@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .questions import QuestionItem
 from .reader_data import Corpus, answer_span
@@ -30,7 +31,12 @@ def write_split(corpus: Corpus, out_dir: Path) -> tuple[Path, Path]:
     questions = out_dir / "questions.jsonl"
     lines = []
     for item in corpus.items:
-        record = {"id": item.id, "question": item.question, "answers": list(item.answers), "source": item.source}
+        record: dict[str, Any] = {
+            "id": item.id,
+            "question": item.question,
+            "answers": list(item.answers),
+            "source": item.source,
+        }
         if item.answer_start is not None:
             record["answer_start"] = item.answer_start
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")

@@ -105,7 +105,7 @@ def train_command(
 ) -> None:
     """Fine-tune the span reader, then fit the confidence model on held-out documents.
 
-    Trains on ../shared's SQuAD 2.0 subset and COVID-QA (about 40 minutes on two CPU cores). With QUESTIONS
+    Trains on ../shared's SQuAD 2.0 subset and COVID-QA (about 35 minutes on two CPU cores). With QUESTIONS
     (a citeqa question set whose lines name their `source` and answers) and --corpus, the reader also learns
     your own documents; every set is split by document, never by question, and the manifest records it."""
     from .fit_confidence import fit_confidence
@@ -131,6 +131,5 @@ def train_command(
     click.echo(f"confidence model written to {out}; held-out test sets in {work}:")
     for name, path in held_out.items():
         if "-test" in name:
-            click.echo(
-                f"  citeqa eval {path}/questions.jsonl --corpus {path}/corpus --index {work}/index-{name} --out runs/{name}"
-            )
+            questions, corpus, index = path / "questions.jsonl", path / "corpus", work / f"index-{name}"
+            click.echo(f"  citeqa eval {questions} --corpus {corpus} --index {index} --out runs/{name}")

@@ -13,7 +13,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from chat.reader import (
     WINDOW_CHARS,
     ReaderManifest,
     ReadSpan,
-    Window,
     base_model_path,
     decode,
     encode,
@@ -148,7 +147,7 @@ def window_scores(model: Any, tokenizer: Any, examples: Sequence[Example], batch
 
 def train(
     train_examples: Sequence[Example],
-    validation: dict[str, Sequence[Example]],
+    validation: Mapping[str, Sequence[Example]],
     out_dir: Path,
     settings: TrainSettings,
     data: dict[str, Any],
@@ -178,7 +177,9 @@ def train(
     if settings.max_steps is not None:
         total = min(total, settings.max_steps)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
-    schedule = get_linear_schedule_with_warmup(optimizer, int(settings.warmup * total), total)
+    schedule = get_linear_schedule_with_warmup(  # type: ignore[no-untyped-call]
+        optimizer, int(settings.warmup * total), total
+    )
     loss_of = torch.nn.CrossEntropyLoss()
     say(f"{len(train_examples)} windows -> {len(features)} features; {total} steps of {settings.batch_size}")
     step = 0
@@ -221,7 +222,7 @@ def train(
             "features": len(features),
             "steps": step,
             "settings": asdict(settings),
-            "first_loss": _mean_loss(losses[:_loss_window(losses)]),
+            "first_loss": _mean_loss(losses[: _loss_window(losses)]),
             "last_loss": _mean_loss(losses[-_loss_window(losses) :]),
             "minutes": round((time.monotonic() - started) / 60, 1),
             "torch": torch.__version__,

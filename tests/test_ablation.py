@@ -29,9 +29,11 @@ def test_the_eval_option_offers_every_component() -> None:
     assert tuple(option.type.choices) == COMPONENTS
 
 
-def test_without_spans_the_answer_is_its_whole_sentence(interviews: SearchIndex, embedder: Embedder) -> None:
-    full = Answerer(interviews, embedder).answer(QUESTION)
-    plain = Answerer(interviews, embedder, AnswerSettings(disabled=("spans",), min_confidence=0.0)).answer(QUESTION)
+def test_without_spans_the_rules_answer_the_whole_sentence(interviews: SearchIndex, embedder: Embedder) -> None:
+    full = Answerer(interviews, embedder, AnswerSettings(disabled=("reader",))).answer(QUESTION)
+    plain = Answerer(interviews, embedder, AnswerSettings(disabled=("reader", "spans"), min_confidence=0.0)).answer(
+        QUESTION
+    )
     assert full.text == "80,924"
     assert plain.citations and plain.text == plain.citations[0].quote
     assert full.text in plain.text
@@ -44,10 +46,28 @@ def test_without_rerank_passages_keep_their_retrieval_order(interviews: SearchIn
     assert list(answer.passages) == retrieved[: answerer.settings.k]
 
 
-def test_without_pins_a_question_about_another_year_is_answered(interviews: SearchIndex, embedder: Embedder) -> None:
+def test_without_pins_the_rules_answer_a_question_about_another_year(
+    interviews: SearchIndex, embedder: Embedder
+) -> None:
     question = "What was the bilateral trade turnover between Pakistan and Azerbaijan in 2019?"
-    assert Answerer(interviews, embedder).answer(question).abstained
-    assert not Answerer(interviews, embedder, AnswerSettings(disabled=("pins",))).answer(question).abstained
+    assert Answerer(interviews, embedder, AnswerSettings(disabled=("reader",))).answer(question).abstained
+    unpinned = AnswerSettings(disabled=("reader", "pins"))
+    assert not Answerer(interviews, embedder, unpinned).answer(question).abstained
+
+
+def test_without_shape_an_explanation_is_the_readers_bare_span(interviews: SearchIndex, embedder: Embedder) -> None:
+    question = "What does the Pakistan Startup Fund do?"
+    shaped = Answerer(interviews, embedder, AnswerSettings(min_confidence=0.0)).answer(question)
+    bare = Answerer(interviews, embedder, AnswerSettings(disabled=("shape",), min_confidence=0.0)).answer(question)
+    assert shaped.text is not None and bare.text is not None
+    assert shaped.text == shaped.citations[0].quote, "whole sentences"
+    assert bare.text in shaped.text and len(bare.text) < len(shaped.text)
+
+
+def test_without_choice_the_reader_reads_one_window(interviews: SearchIndex, embedder: Embedder) -> None:
+    answerer = Answerer(interviews, embedder, AnswerSettings(disabled=("choice",), min_confidence=0.0))
+    passages = answerer.retrieve_batch([QUESTION])[0]
+    assert len(answerer.candidates_of(QUESTION, passages)) == 1
 
 
 def test_eval_records_what_was_disabled(cli: CliRun, index_env: Path, tmp_path: Path) -> None:

@@ -160,7 +160,7 @@ def test_chat_answers_marks_the_quote_and_opens_the_document(
     while not live_server.feedback.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     records = [json.loads(line) for line in live_server.feedback.read_text().splitlines()]
-    assert records[-1]["verdict"] == "like" and records[-1]["answer"] == "approximately 46,000"
+    assert records[-1]["verdict"] == "like" and "46,000" in records[-1]["answer"]
     assert records[-1]["asked"] == "And in the first seven months of 2025?"
     context.close()
     assert requests_made.seen and requests_made.outside == []

@@ -43,15 +43,17 @@ def dev_metrics(dev_run: EvalRun) -> dict[str, Any]:
 
 def test_quality_gate_on_the_interview_questions(dev_metrics: dict[str, Any]) -> None:
     # Floors sit just under what this version measures; a regression fails CI instead of landing silently.
-    # Measured (hybrid retrieval): f1 0.880, em 0.880, contains 0.920, hit@1 1.0, hit@5 1.0, noans 3/3, hasans 25/25.
+    # Measured with reader v1 (hybrid retrieval): f1 0.641, em 0.560, contains 0.760, hit@1 1.0, noans 3/3 (one
+    # at the threshold), hasans 19/25. (The hand-written rules, tuned on these very questions, score f1 0.88:
+    # tests/test_answers.py.)
     answers, retrieval, abstention = dev_metrics["answers"], dev_metrics["retrieval"], dev_metrics["abstention"]
-    assert answers["f1"] >= 0.85
-    assert answers["em"] >= 0.84
-    assert answers["contains"] >= 0.88
+    assert answers["f1"] >= 0.61
+    assert answers["em"] >= 0.52
+    assert answers["contains"] >= 0.72
     assert retrieval["hit@1"] >= 0.96 and retrieval["hit@5"] == 1.0 and retrieval["located"] == 25
     assert dev_metrics["citations"]["exact"] == 1.0 and dev_metrics["citations"]["right_source"] >= 0.96
-    assert abstention["noans_accuracy"] == 1.0
-    assert abstention["hasans_accuracy"] >= 0.96
+    assert abstention["noans_accuracy"] >= 0.66
+    assert abstention["hasans_accuracy"] >= 0.72
 
 
 def test_every_answer_is_a_verbatim_citation(dev_run: EvalRun, interviews: SearchIndex) -> None:
@@ -228,7 +230,7 @@ def test_eval_on_a_corpus_indexes_it_and_reuses_the_index_while_unchanged(cli: C
     index_dir = tmp_path / "index"
     args = ("eval", str(questions), "--corpus", str(corpus), "--index", str(index_dir), "--chunk-tokens", "64")
     code, out, _ = cli(*args, "--out", str(tmp_path / "run"))
-    assert code == 0 and "f1 1.000" in out, out
+    assert code == 0 and "located" in out and "exact 1.000" in out, out
     generation = (index_dir / "CURRENT").read_text()
     code, _, _ = cli(*args, "--out", str(tmp_path / "again"))
     assert code == 0 and (index_dir / "CURRENT").read_text() == generation  # unchanged collection: not rebuilt

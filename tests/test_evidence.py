@@ -73,5 +73,5 @@ def test_passages_without_the_answer_rank_by_evidence_then_by_how_much_of_the_qu
     def coverage(text: str) -> float:
         return len(asked & stems_of(text)) / len(asked)
 
-    ranked = _rerank([sparse, covering, answer], evidence, evidence[0], coverage)
+    ranked = _rerank([sparse, covering, answer], evidence, "d.txt", Span(0, 29), coverage)
     assert ranked == (answer, covering, sparse)

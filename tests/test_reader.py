@@ -26,6 +26,7 @@ from chat.reader import (
     file_sha256,
     window_around,
 )
+from chat.settings import AnswerSettings
 from eval.questions import QuestionItem
 from eval.reader_data import Corpus, make_examples
 from ingest.sentences import split_sentences
@@ -111,9 +112,14 @@ def test_every_span_is_a_verbatim_slice_of_its_window(
 ) -> None:
     sentences = split_sentences(document)
     span = window_around(document, sentences, center % len(sentences))
-    window = Window("doc.txt", span.start, span.end, document[span.start : span.end])
+    inside = tuple(s.start for s in sentences if span.start < s.start < span.end)
+    window = Window("doc.txt", span.start, span.end, document[span.start : span.end], inside)
     (read,) = reader.read([(question + "?", window)])
     assert window.start <= read.start < read.end <= window.end
+    assert not window.crosses_sentences(read.start, read.end), "a fact is read inside one sentence"
+    held = [window.sentence_of(r.start) for r in (read, *read.others)]
+    assert len(set(held)) == len(held), "one span per sentence"
+    assert [r.score for r in read.others] == sorted((r.score for r in read.others), reverse=True)
     answer = document[read.start : read.end]
     assert answer == answer.strip() and answer, "a span starts and ends on a word piece, never on space"
     pieces = reader.tokenizer(answer, add_special_tokens=False)["input_ids"]
@@ -127,7 +133,10 @@ def test_decode_keeps_every_span_inside_the_context(reader: SpanReader) -> None:
 
     rng = random.Random(7)
     long_text = " ".join(f"Sentence {i} says the value was {i * 3} tonnes in {1990 + i}." for i in range(60))
-    pairs = [("How many tonnes?", Window("a", 100, 100 + len(long_text), long_text)), ("Who?", Window("b", 0, 5, "Alice"))]
+    pairs = [
+        ("How many tonnes?", Window("a", 100, 100 + len(long_text), long_text)),
+        ("Who?", Window("b", 0, 5, "Alice")),
+    ]
     features = encode(reader.tokenizer, [q for q, _ in pairs], [w.text for _, w in pairs])
     assert len(features["input_ids"]) > len(pairs), "the long window overflows into several features"
     for _ in range(20):
@@ -137,6 +146,25 @@ def test_decode_keeps_every_span_inside_the_context(reader: SpanReader) -> None:
         assert len(reads) == len(pairs)
         for (_, window), read in zip(pairs, reads, strict=True):
             assert window.start <= read.start < read.end <= window.end
+
+
+def test_decode_never_crosses_a_sentence_start(reader: SpanReader) -> None:
+    text = "The fleet grew to 80 ships in 2024. It had 46 ships in 2023."
+    second = text.index("It had")
+    window = Window("a", 0, len(text), text, (second,))
+    features = encode(reader.tokenizer, ["How many ships?"], [text])
+    pieces = len(features["input_ids"][0])
+    high = [[0.0] + [5.0] * (pieces - 1)]  # every piece an equally good start and end: spans could run anywhere
+    (read,) = decode([("How many ships?", window)], features, high, high)
+    assert not window.crosses_sentences(read.start, read.end)
+    assert {window.sentence_of(r.start) for r in (read, *read.others)} == {0, 1}
+
+
+def test_a_year_the_question_states_picks_the_figure_given_for_it(answerer: Answerer) -> None:
+    # The interview gives 80,924 for 2024 and, in the next sentence, 46,000 for the first months of 2025.
+    choosing = Answerer(answerer.index, answerer.embedder, AnswerSettings(min_confidence=0.0))
+    answer = choosing.answer("How many Pakistani citizens visited Azerbaijan in 2024?")
+    assert answer.text is not None and "80,924" in answer.text and "2024" in answer.citations[0].quote
 
 
 def test_windows_are_whole_sentences_around_the_centre() -> None:
@@ -177,10 +205,14 @@ _TINY_DOCUMENTS = {
     "ferries.txt": "The Caspian ferry line opened in 2019. It carries 1,200 passengers a day between two ports. "
     "Tickets cost €7.50 for adults. The crossing takes eleven hours in calm weather.\n\n"
     "The operator plans a second ship. It will be built in Turkey and delivered in 2027.\n\n"
-    + " ".join(f"Harbour note {i}: the quay was repainted and the cranes were serviced by the port staff." for i in range(8)),
+    + " ".join(
+        f"Harbour note {i}: the quay was repainted and the cranes were serviced by the port staff." for i in range(8)
+    ),
     "orchards.txt": "Apple orchards cover 38 hectares north of the town. The harvest begins in September. "
     "Most apples are sold in Baku. A cider press was installed by the cooperative in 2021.\n\n"
-    + " ".join(f"Orchard note {i}: the rows were pruned and the fences were mended before the frost." for i in range(8)),
+    + " ".join(
+        f"Orchard note {i}: the rows were pruned and the fences were mended before the frost." for i in range(8)
+    ),
 }
 _TINY_QUESTIONS = [
     ("When did the Caspian ferry line open?", "2019", "ferries.txt"),

@@ -270,3 +270,17 @@ def test_the_shape_question_sets_explanations_are_runs_of_whole_sentences() -> N
             assert isinstance(answer, str)
             at = text.index(answer)
             assert at in starts and at + len(answer) in ends, (record["id"], answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "span", "expected"),
+    [
+        ("How many visited?", "It was 80,924, an increase of 47% on 2023.", "80,924, an increase of 47%", "80,924"),
+        ("How much was trade?", "Trade was $20.7 million; a record.", "$20.7 million; a record", "$20.7 million"),
+        ("How many ships?", "There are 12 (twelve) ships.", "12 (twelve)", "12"),
+        ("Who visited?", "Guests, mostly students, visited.", "Guests, mostly students", "Guests, mostly students"),
+        ("How many sites?", "Sites: Baku, Sheki, and 3 more.", "Baku, Sheki, and 3", "Baku, Sheki, and 3"),
+    ],
+)
+def test_a_number_asked_for_ends_with_its_clause(question: str, text: str, span: str, expected: str) -> None:
+    assert shape(question, text, span) == expected
