@@ -1,6 +1,6 @@
 """The answer in the shape the question asks for: an explanation is whole sentences, an amount keeps its currency
-sign, scale and unit. Both only widen the reader's span over the document's own characters, so the answer stays
-a verbatim slice.
+sign, scale and unit, and ends where its clause does. All of it moves the ends of the reader's span over the
+document's own characters, so the answer stays a verbatim slice.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ widen the reader's span, so the answer stays a verbatim slice of the document.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -224,12 +225,17 @@ _QUESTIONS = st.sampled_from(
 
 @settings(max_examples=300, deadline=None)
 @given(question=_QUESTIONS, text=_TEXTS, data=st.data())
-def test_shaping_only_widens_inside_the_text(question: str, text: str, data: st.DataObject) -> None:
+def test_shaping_stays_inside_the_text_and_only_cuts_at_a_clause(question: str, text: str, data: st.DataObject) -> None:
     start = data.draw(st.integers(0, len(text)), label="start")
     end = data.draw(st.integers(start, len(text)), label="end")
     new_start, new_end = shaped(analyze(question), text, split_sentences(text), start, end)
-    assert 0 <= new_start <= start <= end <= new_end <= len(text)
-    assert text[start:end] in text[new_start:new_end]
+    assert 0 <= new_start <= start and new_start <= new_end <= len(text)
+    if new_end < end:  # only a number asked for is cut, and only where its clause ends, after a digit
+        assert analyze(question).answer_type.is_numeric
+        assert re.match(r"[,;]\s|\s[(–—]", text[new_end:end])
+        assert any(ch.isdigit() for ch in text[start:new_end])
+    else:
+        assert text[start:end] in text[new_start:new_end]
 
 
 def _question_set() -> list[dict[str, object]]:
