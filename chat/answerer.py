@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,7 +27,7 @@ from .evidence import Evidence, TermWeights, find_evidence, pins_hold, stems_of
 from .question import Question, analyze, check_question
 from .reader import READER_DIR, ReadSpan, SpanReader, Window, window_around
 from .settings import RULES_MIN_CONFIDENCE, AnswerSettings
-from .shape import shaped, wants_explanation
+from .shape import shaped, wants_explanation, whole_sentences
 from .spans import Extraction, extract
 
 _SENTENCES_TRIED = 3  # rules: the best few sentences each get a span reader; the best span wins
@@ -168,13 +168,18 @@ class Answerer:
             raise ValueError("candidates come from the reader; this answerer has it switched off")
         plan = self._plan(check_question(text, self.settings.max_question_chars), passages)
         reads = self.reader.read([(plan.text, c.window) for c in plan.candidates])
-        rows = []
+        return [
+            (features, c.window.source, self._shaped(plan.question, c.window.source, Span(read.start, read.end)))
+            for c, read, features in self._readings(plan, reads)
+        ]
+
+    def _readings(
+        self, plan: _Plan, reads: Sequence[ReadSpan]
+    ) -> Iterator[tuple[_Candidate, ReadSpan, CandidateFeatures]]:
+        """Each candidate the reader found a span in, with that span (pinned, see _pinned_read) and its features."""
         for candidate, read in zip(plan.candidates, reads, strict=True):
             if math.isfinite(read.score):
-                read, features = self._pinned_read(plan, candidate, read)
-                span = self._shaped(plan.question, candidate.window.source, Span(read.start, read.end))
-                rows.append((features, candidate.window.source, span))
-        return rows
+                yield candidate, *self._pinned_read(plan, candidate, read)
 
     def _plan(self, text: str, passages: Sequence[Passage]) -> _Plan:
         question = analyze(text)
@@ -188,11 +193,14 @@ class Answerer:
                 break
             sentences = self.index.sentences[e.source]
             text_of = self.index.documents[e.source].text
-            span = window_around(text_of, sentences, self._position(e.source, e.sentence))
+            center = self._position(e.source, e.sentence)
+            span = window_around(text_of, sentences, center)
             if (e.source, *span) in seen:
                 continue
             seen.add((e.source, *span))
-            starts = tuple(s.start for s in sentences if span.start < s.start < span.end)
+            all_starts = self._starts[e.source]  # filled by _position
+            first = bisect.bisect_right(all_starts, span.start)
+            starts = tuple(all_starts[first : bisect.bisect_left(all_starts, span.end, first)])
             window = Window(e.source, *span, text_of[span.start : span.end], starts)
             candidates.append(_Candidate(e, rank, window))
         return _Plan(text, question, passages, evidence, candidates)
@@ -203,11 +211,7 @@ class Answerer:
         return max(bisect.bisect_right(self._starts[source], sentence.start) - 1, 0)
 
     def _sentences_covering(self, source: str, start: int, end: int) -> Span:
-        """The run of whole sentences holding text[start:end]."""
-        sentences = self.index.sentences[source]
-        first = sentences[self._position(source, Span(start, start))]
-        last = sentences[self._position(source, Span(max(end - 1, start), 0))]
-        return Span(min(first.start, start), max(last.end, end))
+        return Span(*whole_sentences(self.index.sentences[source], start, end))
 
     def _features(self, plan: _Plan, candidate: _Candidate, read: ReadSpan) -> CandidateFeatures:
         e = candidate.evidence
@@ -241,10 +245,7 @@ class Answerer:
         assert self.confidence is not None
         shown = k or self.settings.k
         scored: list[tuple[bool, float, _Candidate, ReadSpan]] = []
-        for candidate, read in zip(plan.candidates, reads, strict=True):
-            if not math.isfinite(read.score):
-                continue
-            read, features = self._pinned_read(plan, candidate, read)
+        for candidate, read, features in self._readings(plan, reads):
             p = self.confidence.probability(features, self.settings.disabled_features)
             scored.append((self._holds_years(plan.question, features), p, candidate, read))
         if not scored:

@@ -57,7 +57,7 @@ def wants_explanation(question: Question) -> bool:
 def shaped(question: Question, text: str, sentences: Sequence[Span], start: int, end: int) -> tuple[int, int]:
     """The reader's span text[start:end], widened to the shape the question asks for."""
     if wants_explanation(question):
-        return _whole_sentences(sentences, start, end)
+        return whole_sentences(sentences, start, end)
     if question.answer_type.is_numeric:
         end = _first_clause(text, start, end)
     return _whole_amount(text, start, end)
@@ -71,7 +71,8 @@ def _first_clause(text: str, start: int, end: int) -> int:
     return end
 
 
-def _whole_sentences(sentences: Sequence[Span], start: int, end: int) -> tuple[int, int]:
+def whole_sentences(sentences: Sequence[Span], start: int, end: int) -> tuple[int, int]:
+    """The shortest run of whole sentences holding text[start:end]."""
     if not sentences:
         return start, end
     starts = [s.start for s in sentences]

@@ -21,8 +21,7 @@ from chat.settings import AnswerSettings
 
 from .metrics import best_f1, contains_answer
 from .questions import load_questions
-
-RIGHT_F1 = 0.5  # a candidate at least this close to a gold answer counts as right
+from .reliability import RIGHT_F1
 
 
 @dataclass(frozen=True, slots=True)

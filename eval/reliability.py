@@ -18,7 +18,7 @@ from typing import Any
 
 from .scoring import Outcome
 
-RIGHT_F1 = 0.5  # the same bar the confidence model is fitted to (eval/fit_confidence.py)
+RIGHT_F1 = 0.5  # also the bar the confidence model is fitted to (eval/fit_confidence.py)
 BINS = 10
 _DIGITS = 4  # as metrics.json rounds its scores
 
