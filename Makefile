@@ -4,14 +4,14 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test lint typecheck unit bench bench-ingest bench-serve train clean
+.PHONY: setup run test lint typecheck unit unit-fast bench bench-ingest bench-serve train clean
 
 $(VENV)/.installed: pyproject.toml
 	python3.11 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch, pinned, before anything can pull a CUDA one.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,serve]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -29,6 +29,10 @@ typecheck: setup
 
 unit: setup
 	$(VENV)/bin/pytest -q
+
+# The logic tests alone: no embedding model, no reader, no server (a test that would load one fails, saying so).
+unit-fast: setup
+	CITEQA_TESTS_WITHOUT_MODELS=1 $(VENV)/bin/pytest -q -m "not slow"
 
 test: lint typecheck unit
 

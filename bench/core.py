@@ -13,10 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from chat import Answerer
-from eval import BUNDLED_QUESTIONS, load_questions
-from index import BUNDLED_CORPUS, Embedder, IndexSettings, build_index, save_index
-from ingest import load_documents
+from citeqa.chat import Answerer
+from citeqa.eval import load_questions
+from citeqa.index import Embedder, IndexSettings, build_index, save_index
+from citeqa.ingest import load_documents
+from citeqa.paths import BUNDLED_CORPUS, BUNDLED_QUESTIONS
 
 
 def main() -> None:

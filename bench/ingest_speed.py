@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from index import Embedder, IndexSettings, ingest, load_index
+from citeqa.index import Embedder, IndexSettings, ingest, load_index
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
         work = Path(tmp)
         corpus = work / "corpus"
         if args.squad is not None:
-            from eval.squad import import_squad
+            from citeqa.eval.squad import import_squad
 
             import_squad(args.squad, work / "squad")
             shutil.copytree(work / "squad" / "corpus", corpus)
@@ -78,7 +78,7 @@ def run(corpus: Path, directory: Path) -> None:
     command = [
         sys.executable,
         "-c",
-        "from citeqa import main; main()",
+        "from citeqa.cli import main; main()",
         "ingest",
         str(corpus),
         "--index",

@@ -39,7 +39,7 @@ def _free_port() -> int:
 @contextmanager
 def served(index: str | None) -> Iterator[str]:
     port = _free_port()
-    command = [sys.executable, "-c", "import citeqa; citeqa.main()", "serve", "--port", str(port)]
+    command = [sys.executable, "-c", "from citeqa.cli import main; main()", "serve", "--port", str(port)]
     if index:
         command += ["--index", index]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

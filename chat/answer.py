@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from index.search import Passage
+from citeqa.errors import CiteqaError
+from citeqa.index.search import Passage
+from citeqa.ingest.chunking import Chunk, chunk_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,10 @@ class Citation:
             "quote_end": self.quote_end,
             "page": self.page,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Citation:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +69,25 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The answer a `to_dict` wrote (a prediction file's line, an API response); a malformed one is an error
+        naming what is wrong."""
+        try:
+            return cls(
+                question=data["question"],
+                text=data["answer"],
+                confidence=float(data["confidence"]),
+                citations=tuple(Citation.from_dict(c) for c in data.get("citations") or ()),
+                passages=tuple(_passage(p) for p in data.get("passages") or ()),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CiteqaError(
+                f"not an answer of the answer contract: {exc!r}", "see the README's answer contract"
+            ) from exc
+
+
+def _passage(data: dict[str, Any]) -> Passage:
+    source, start, text = data["source"], data["start"], data["text"]
+    return Passage(Chunk(chunk_id(source, start, text), source, start, data["end"], text), float(data["score"]))

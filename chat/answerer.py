@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from index.embedder import Embedder
-from index.errors import IndexMismatchError
-from index.retrieval import retrieve
-from index.search import Passage, SearchIndex
-from ingest.sentences import Span
+from citeqa.index.embedder import Embedder
+from citeqa.index.errors import IndexMismatchError
+from citeqa.index.retrieval import retrieve
+from citeqa.index.search import Passage, SearchIndex
+from citeqa.ingest.sentences import Span
 
 from .answer import Answer, Citation
 from .confidence import CONFIDENCE_FILE, CandidateFeatures, ConfidenceModel

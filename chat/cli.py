@@ -8,16 +8,21 @@ from pathlib import Path
 
 import click
 
-from index.cli import index_option, open_index
+from citeqa.index import open_index
+from citeqa.index.retrieval import RETRIEVAL_MODES
+from citeqa.options import index_option
 
 from .answer import Answer
+from .settings import DEFAULT_PASSAGES, MAX_PASSAGES, PASSAGES_HELP
 
 
 @click.command("ask")
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer contract as JSON.")
-@click.option("-k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to retrieve.")
-@click.option("--retrieval", type=click.Choice(["dense", "bm25", "hybrid"]), default="hybrid", show_default=True)
+@click.option(
+    "-k", type=click.IntRange(1, MAX_PASSAGES), default=DEFAULT_PASSAGES, show_default=True, help=PASSAGES_HELP
+)
+@click.option("--retrieval", type=click.Choice(RETRIEVAL_MODES), default="hybrid", show_default=True)
 @index_option
 def ask_command(question: str | None, as_json: bool, k: int, retrieval: str, index_dir: Path | None) -> None:
     """Answer QUESTION from the documents. Without QUESTION, read questions line by line."""

@@ -15,7 +15,7 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
 
 from .reader import READER_DIR, RETRAIN_HINT
 

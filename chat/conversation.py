@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from ingest.words import AUXILIARIES, WH_WORDS
+from citeqa.ingest.words import AUXILIARIES, WH_WORDS
 
 _WORD = re.compile(r"\$?\d[\d,.]*%?|\w+(?:[-'’&]\w+)*|[^\w\s]")
 _YEAR = re.compile(r"^(1[5-9]|20)\d\d$")

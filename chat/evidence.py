@@ -8,12 +8,16 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-from index.search import Passage, SearchIndex
-from ingest.sentences import Span
-from ingest.words import stem, terms, tokenize
+from citeqa.index.search import Passage, SearchIndex
+from citeqa.ingest.sentences import Span
+from citeqa.ingest.words import stem, terms, tokenize
 
 from .question import Question
+
+if TYPE_CHECKING:
+    from .settings import Component
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +46,74 @@ class TermWeights:
         return math.log(1 + self._total / (1 + self._counts.get(term, 0)))
 
 
+@dataclass(frozen=True, slots=True)
+class SentenceFeatures:
+    """What is known of one candidate sentence; `sentence_score` weighs it with EVIDENCE_WEIGHTS."""
+
+    own: float  # share of the question's term weight found in the sentence
+    around: float  # share found only in its neighbours
+    leans_back: bool  # opens with "this", "they", ...: it continues the sentence before it
+    phrase_hits: float  # the question's word pairs in the sentence, and in its neighbours' at a discount
+    phrases_asked: int  # the question's word pairs (none counted: 0)
+    passage: float  # similarity of its passage to the question
+    rank: int  # its passage's rank
+    verb: bool  # holds the question's verb
+    is_question: bool  # ends with "?"
+    heading: bool
+    pinned: bool  # holds every year and number the question states; its document, every name
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceWeights:
+    """The sentence evidence's weights: set by hand on the dev questions (stop 9); the trained reader reads the
+    best few sentences' windows and chooses among them with a fitted model, so these only rank candidates."""
+
+    own: float = 0.65
+    around: float = 0.15
+    around_leaning_back: float = 0.4  # a sentence leaning back borrows more of its neighbours' words
+    phrases: float = 0.3
+    phrase_around: float = 0.25  # a neighbour's phrase, per phrase of the sentence's own
+    phrase_around_leaning_back: float = 0.6
+    passage: float = 0.35
+    rank: float = 0.02  # subtracted per rank
+    verb: float = 0.1  # "what do these measures form?": the sentence where they form something
+    question_factor: float = 0.5  # a question in the text (an interviewer's) does not answer one
+    heading_factor: float = 0.6  # a heading names a topic; it rarely states an answer
+    unpinned_factor: float = 0.7
+    neighbour_coverage: float = 0.5  # how much a neighbour's word counts towards `coverage`
+
+
+EVIDENCE_WEIGHTS = EvidenceWeights()
+
+
+def sentence_score(f: SentenceFeatures, w: EvidenceWeights = EVIDENCE_WEIGHTS) -> float:
+    score = w.own * f.own + (w.around_leaning_back if f.leans_back else w.around) * f.around
+    if f.phrases_asked:
+        score += w.phrases * f.phrase_hits / f.phrases_asked
+    score += w.passage * f.passage - w.rank * f.rank
+    if f.verb:
+        score += w.verb
+    if f.is_question:
+        score *= w.question_factor
+    elif f.heading:
+        score *= w.heading_factor
+    if not f.pinned:
+        score *= w.unpinned_factor
+    return score
+
+
 def find_evidence(
     question: Question,
     passages: Sequence[Passage],
     index: SearchIndex,
     weight: Callable[[str], float],
     document_stems: Callable[[str], set[str]],
-    disabled: Collection[str] = (),
+    disabled: Collection[Component] = (),
 ) -> list[Evidence]:
     """Candidate sentences from the passages, best first. `disabled` names components left out (ablations)."""
     use_neighbours, use_passage = "neighbours" not in disabled, "passage" not in disabled
     use_verb, use_pins, use_phrases = "verb" not in disabled, "pins" not in disabled, "phrases" not in disabled
+    w = EVIDENCE_WEIGHTS
     total = sum(weight(t) for t in question.terms) or 1.0
     # A name's own words ("Marie Curie") are no phrase evidence: the name is repeated wherever its topic is,
     # and the sentence saying something about it often calls it "she".
@@ -85,32 +146,33 @@ def find_evidence(
                     stems, pairs = words_of(chunk.source, sentences[neighbour])
                     around |= stems
                     around_pairs |= pairs
-            own = sum(weight(t) for t in question.terms & here) / total
-            extra = sum(weight(t) for t in (question.terms & around) - here) / total
             sentence_text = doc.text[span.start : span.end]
-            pinned = not use_pins or pins_hold(question, sentence_text, document_stems(chunk.source))
             leans_back = sentence_text.split(" ", 1)[0].lower() in _LEANING_BACK
-            score = 0.65 * own + (0.4 if leans_back else 0.15) * extra
             heading = _is_heading(sentence_text)
+            phrase_hits, phrases_asked = 0.0, 0
             if use_phrases and asked_pairs and not heading:
                 # Words in the question's order ("mortality rate", "data sharing platform") are stronger
                 # evidence than the same words scattered; a sentence leaning back borrows its neighbours'.
                 # Not for headings: they repeat the topic's phrases without stating anything about it.
-                phrases = len(asked_pairs & here_pairs) + (0.6 if leans_back else 0.25) * len(
-                    asked_pairs & (around_pairs - here_pairs)
-                )
-                score += 0.3 * phrases / len(asked_pairs)
-            if use_passage:
-                score += 0.35 * passage.score - 0.02 * rank
-            if use_verb and question.verb is not None and question.verb in here:
-                score += 0.1  # "what do these measures form?": the sentence where they form something
-            if sentence_text.rstrip().endswith("?"):
-                score *= 0.5  # a question in the text (an interviewer's) does not answer one
-            elif heading:
-                score *= 0.6  # a heading names a topic; it rarely states an answer
-            if not pinned:
-                score *= 0.7
-            evidence = Evidence(chunk.source, span, score, min(1.0, own + 0.5 * extra), passage.score, pinned)
+                borrowed = w.phrase_around_leaning_back if leans_back else w.phrase_around
+                phrase_hits = len(asked_pairs & here_pairs) + borrowed * len(asked_pairs & (around_pairs - here_pairs))
+                phrases_asked = len(asked_pairs)
+            features = SentenceFeatures(
+                own=sum(weight(t) for t in question.terms & here) / total,
+                around=sum(weight(t) for t in (question.terms & around) - here) / total,
+                leans_back=leans_back,
+                phrase_hits=phrase_hits,
+                phrases_asked=phrases_asked,
+                passage=passage.score if use_passage else 0.0,
+                rank=rank if use_passage else 0,
+                verb=use_verb and question.verb is not None and question.verb in here,
+                is_question=sentence_text.rstrip().endswith("?"),
+                heading=heading,
+                pinned=not use_pins or pins_hold(question, sentence_text, document_stems(chunk.source)),
+            )
+            score = sentence_score(features)
+            coverage = min(1.0, features.own + w.neighbour_coverage * features.around)
+            evidence = Evidence(chunk.source, span, score, coverage, passage.score, features.pinned)
             if key not in found or found[key].score < score:
                 found[key] = evidence
     return sorted(found.values(), key=lambda e: e.score, reverse=True)

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ingest.errors import CiteqaError
-from ingest.words import AUXILIARIES, STOPWORDS, WH_WORDS, Token, stem, tokenize
+from citeqa.errors import CiteqaError
+from citeqa.ingest.words import AUXILIARIES, STOPWORDS, WH_WORDS, Token, stem, tokenize
 
 MAX_QUESTION_CHARS = 1000
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import CiteqaError
-from ingest.sentences import Span
+from citeqa.errors import CiteqaError
+from citeqa.ingest.sentences import Span
 
 READER_DIR = Path(__file__).resolve().parent / "models"
 WEIGHTS_FILE = "reader.safetensors"

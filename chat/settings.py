@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from index.retrieval import RETRIEVAL_MODES, RetrievalMode
-from index.search import SearchIndex
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
+from citeqa.index.retrieval import RETRIEVAL_MODES, RetrievalMode
+from citeqa.index.search import SearchIndex
 
 from .confidence import FEATURE_NAMES, FeatureName
 from .question import MAX_QUESTION_CHARS
@@ -20,12 +20,23 @@ Component = Literal[
     "reader", "choice", "shape", "neighbours", "passage", "phrases", "verb", "pins", "answer-type", "spans", "rerank"
 ]
 COMPONENTS: tuple[str, ...] = get_args(Component)
+# Limits and defaults of the settings, shared by the command line and the API.
+DEFAULT_PASSAGES = 5  # `k`: passages shown with an answer
+MAX_PASSAGES = 100
+MAX_CANDIDATES = 1000
+MAX_WINDOWS = 20
+PASSAGES_HELP = f"Passages shown with each answer, 1 to {MAX_PASSAGES} (the answer is chosen among more candidates)."
 RULES_MIN_CONFIDENCE = 0.35  # the hand-set confidence's threshold (reader off), measured on dev in stop 9
+
+
+def check_passages(k: int) -> None:
+    if not 1 <= k <= MAX_PASSAGES:
+        raise CiteqaError(f"k = {k} is out of range", f"ask for 1 to {MAX_PASSAGES} passages")
 
 
 @dataclass(frozen=True, slots=True)
 class AnswerSettings:
-    k: int = 5  # passages returned with an answer
+    k: int = DEFAULT_PASSAGES  # passages returned with an answer
     min_confidence: float | None = None  # abstain below this; None: the confidence model's own (or the rules')
     candidates: int = 20  # passages whose sentences compete for the answer (at least k); k changes only what is shown
     retrieval: RetrievalMode = "hybrid"  # dense (FAISS), bm25, or both fused
@@ -37,12 +48,11 @@ class AnswerSettings:
     reader: str | None = None  # folder of another trained reader (`citeqa train --out`); None: the shipped one
 
     def __post_init__(self) -> None:
-        if not 1 <= self.k <= 100:
-            raise CiteqaError(f"k = {self.k} is out of range", "use 1 to 100 passages")
+        check_passages(self.k)
         if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
             raise CiteqaError(f"min_confidence = {self.min_confidence} is out of range", "use 0 to 1")
-        if not 1 <= self.candidates <= 1000:
-            raise CiteqaError(f"candidates = {self.candidates} is out of range", "use 1 to 1000 passages")
+        if not 1 <= self.candidates <= MAX_CANDIDATES:
+            raise CiteqaError(f"candidates = {self.candidates} is out of range", f"use 1 to {MAX_CANDIDATES} passages")
         if self.retrieval not in RETRIEVAL_MODES:
             raise CiteqaError(f"unknown retrieval mode {self.retrieval!r}", f"use one of {', '.join(RETRIEVAL_MODES)}")
         unknown = sorted(set(self.disabled) - set(COMPONENTS))
@@ -51,8 +61,8 @@ class AnswerSettings:
         unknown_features = sorted(set(self.disabled_features) - set(FEATURE_NAMES))
         if unknown_features:
             raise CiteqaError(f"unknown feature {unknown_features[0]!r}", f"use any of {', '.join(FEATURE_NAMES)}")
-        if not 1 <= self.windows <= 20:
-            raise CiteqaError(f"windows = {self.windows} is out of range", "use 1 to 20 windows")
+        if not 1 <= self.windows <= MAX_WINDOWS:
+            raise CiteqaError(f"windows = {self.windows} is out of range", f"use 1 to {MAX_WINDOWS} windows")
         if self.max_question_chars < 1:
             raise CiteqaError("max_question_chars must be positive", "use the default 1000")
 

@@ -9,7 +9,7 @@ import bisect
 import re
 from collections.abc import Sequence
 
-from ingest.sentences import Span
+from citeqa.ingest.sentences import Span
 
 from .question import Question
 

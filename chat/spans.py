@@ -13,9 +13,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.words import AUXILIARIES, STOPWORDS, Token, stem, tokenize
+from citeqa.ingest.words import AUXILIARIES, STOPWORDS, Token, stem, tokenize
 
-from .question import AnswerType, Question
+from .question import Question
+from .span_kinds import KEEPS_LEADING_SYMBOL, TYPED_FIT, SpanKind, fit_of, kind_fit
 
 _ENUMERATORS = frozenset("first second third fourth fifth".split())
 _NUMBER_WORDS = frozenset(
@@ -66,7 +67,7 @@ class Extraction:
 class _Candidate:
     first: int  # token positions, inclusive
     last: int
-    kind: str
+    kind: SpanKind
     bonus: float = 0.0
 
 
@@ -93,6 +94,7 @@ class _Reader:
     def __init__(self, tokens: list[Token], question: Question, idf: Callable[[str], float]) -> None:
         self.tokens = tokens
         self.q = question
+        self.fit = fit_of(question)
         self.idf = idf
         self.lower = [t.lower for t in tokens]
         self.stems = [stem(t.text) for t in tokens]
@@ -113,7 +115,7 @@ class _Reader:
     def candidates(self) -> list[_Candidate]:
         found = self._quantities() + self._names() + self._focus_phrases() + self._objects() + self._new_runs()
         found = [self._trimmed(c) for c in found]
-        found.append(_Candidate(0, len(self.tokens) - 1, "sentence"))
+        found.append(_Candidate(0, len(self.tokens) - 1, SpanKind.SENTENCE))
         return [c for c in found if c.first <= c.last]
 
     def _trimmed(self, c: _Candidate) -> _Candidate:
@@ -122,9 +124,7 @@ class _Reader:
         while (
             first <= last
             and (self.lower[first] in STOPWORDS or not self.tokens[first].is_word)
-            and not (
-                self.lower[first] in ("$", "“", '"') or c.kind in ("count", "quantity", "percent", "money", "fraction")
-            )
+            and not (self.lower[first] in ("$", "“", '"') or c.kind in KEEPS_LEADING_SYMBOL)
         ):
             first += 1
         while first <= last and (self.lower[last] in STOPWORDS or not self.tokens[last].is_word):
@@ -198,7 +198,7 @@ class _Reader:
             if first == 0 and self.lower[0] in STOPWORDS:
                 first += 1
             if first <= last and any(not self.given[k] for k in range(first, last + 1) if self.tokens[k].is_word):
-                runs.append(_Candidate(first, last, "name", self._name_bonus(first, last)))
+                runs.append(_Candidate(first, last, SpanKind.NAME, self._name_bonus(first, last)))
             i = last + 1
         return runs + self._lists_of(runs)
 
@@ -223,7 +223,7 @@ class _Reader:
                     break
                 last = runs[b].last
                 bonus = max(r.bonus for r in runs[a : b + 1])
-                lists.append(_Candidate(runs[a].first, last, "names", bonus))
+                lists.append(_Candidate(runs[a].first, last, SpanKind.NAMES, bonus))
         return lists
 
     def _focus_phrases(self) -> list[_Candidate]:
@@ -246,7 +246,7 @@ class _Reader:
                 first = self._list_start(first - 2)  # "e-security, e-government, and other key sectors"
             matched = sum(1 for k in range(max(0, h - 3), h) if self.stems[k] in modifiers)
             bonus = 0.4 * matched
-            found.append(_Candidate(first, last, "focus", bonus))
+            found.append(_Candidate(first, last, SpanKind.FOCUS, bonus))
             found += self._named_by(h)
             after = last + 1
             if after < len(self.tokens) and (
@@ -258,7 +258,7 @@ class _Reader:
                 while step < len(self.tokens) and self.lower[step] in ("the", "a", "an"):
                     step += 1
                 if step < len(self.tokens):
-                    found.append(_Candidate(step, self._list_end(step), "apposition", bonus))
+                    found.append(_Candidate(step, self._list_end(step), SpanKind.APPOSITION, bonus))
         return found
 
     def _named_by(self, head: int) -> list[_Candidate]:
@@ -280,14 +280,14 @@ class _Reader:
         last = j
         while last + 1 < len(self.tokens) and self._is_name_word(last + 1):
             last += 1
-        return [_Candidate(j, last, "named")]
+        return [_Candidate(j, last, SpanKind.NAMED)]
 
     def _objects(self) -> list[_Candidate]:
         verb = self.q.verb
         if verb is None:
             return []
         return [
-            _Candidate(v + 1, self._phrase_end(v + 1), "object")
+            _Candidate(v + 1, self._phrase_end(v + 1), SpanKind.OBJECT)
             for v, s in enumerate(self.stems)
             if s == verb and v + 1 < len(self.tokens)
         ]
@@ -307,7 +307,7 @@ class _Reader:
                 if self.tokens[j].is_content:
                     last = j
                 j += 1
-            found.append(_Candidate(first, last, "new"))
+            found.append(_Candidate(first, last, SpanKind.NEW))
             i = j
         return found
 
@@ -316,61 +316,26 @@ class _Reader:
     def score(self, c: _Candidate) -> float:
         span_words = [k for k in range(c.first, c.last + 1) if self.tokens[k].is_word]
         new = [k for k in span_words if not self.given[k] and self.lower[k] not in STOPWORDS]
-        if not new and c.kind not in ("sentence", "named"):
+        if not new and c.kind not in (SpanKind.SENTENCE, SpanKind.NAMED):
             return 0.0
         focus = set(self.q.focus)
         restated = [k for k in span_words if self.given[k] and self.stems[k] not in focus]
         near = sum(w / (1 + self._distance(i, c)) for i, w in self.anchors if not c.first <= i <= c.last)
         score = 1.5 * near / self.total_weight + 0.15 * min(len(new), 2) / 2 + c.bonus
-        if c.kind not in ("name", "names", "sentence"):
+        if c.kind not in (SpanKind.NAME, SpanKind.NAMES, SpanKind.SENTENCE):
             score -= 0.5 * len(restated) / len(span_words)
         score += self._kind_fit(c)
-        if len(span_words) > 12 and c.kind != "sentence":
+        if len(span_words) > 12 and c.kind != SpanKind.SENTENCE:
             score -= 0.03 * (len(span_words) - 12)
         if self.q.preposition and c.first > 0 and self.lower[c.first - 1] == self.q.preposition:
             score += 0.3  # "from which cities" ... "from Lahore and Islamabad"
         return score
 
     def _kind_fit(self, c: _Candidate) -> float:
-        t = self.q.answer_type
-        kind = c.kind
-        if t.is_numeric:
-            wanted = {
-                AnswerType.COUNT: {"count": 1.5, "quantity": 1.2, "percent": 0.5, "money": 0.5},
-                AnswerType.QUANTITY: {
-                    "quantity": 1.5,
-                    "count": 1.3,
-                    "percent": 1.2,
-                    "fraction": 1.4,
-                    "money": 1.2,
-                },
-                AnswerType.MONEY: {"money": 1.6, "quantity": 0.8, "count": 0.6},
-                AnswerType.PERCENT: {"percent": 1.6, "fraction": 1.6, "quantity": 0.6},
-                AnswerType.DATE: {"date": 1.6, "year": 1.5},
-                AnswerType.DURATION: {"duration": 1.6, "quantity": 0.6, "count": 0.4},
-            }[t]
-            return wanted.get(kind, -0.5 if kind in ("sentence", "new") else 0.0)
-        if kind in ("count", "quantity", "percent", "fraction", "money", "date", "year", "duration"):
-            return -0.2
-        if t in (AnswerType.PERSON, AnswerType.PLACE):
-            return {"name": 1.0, "names": 1.2 if self.q.plural else 0.3}.get(kind, -0.2)
-        if t in (AnswerType.REASON, AnswerType.MANNER):
-            return {"sentence": 0.6 if t is AnswerType.REASON else 0.0, "new": 0.3, "object": 0.3}.get(kind, 0.0)
-        if self.q.asks_kind:  # "what kind of projects" -> "joint arms production projects"
-            return {"focus": 1.0, "named": 1.0, "object": 0.4, "apposition": 0.3, "name": 0.3}.get(kind, 0.0)
-        return {
-            "named": 1.2,
-            "focus": 0.6,
-            "apposition": 0.7 if self.q.plural else 0.4,
-            "name": 0.5,
-            "names": 0.6 if self.q.plural else 0.0,
-            "object": 0.5,
-            "new": 0.1,
-            "sentence": -0.2,
-        }.get(kind, 0.0)
+        return kind_fit(self.fit, c.kind)
 
     def fits_type(self, c: _Candidate) -> bool:
-        return self._kind_fit(c) > 0.45
+        return self._kind_fit(c) > TYPED_FIT
 
     # -- helpers ------------------------------------------------------------------------------------------
 
@@ -422,27 +387,27 @@ class _Reader:
             return first - 1
         return first
 
-    def _quantity_kind(self, first: int, last: int) -> str:
+    def _quantity_kind(self, first: int, last: int) -> SpanKind:
         words = self.lower[first : last + 1]
         text = " ".join(words)
         if "%" in text or _PERCENT_WORDS & set(words):
-            return "percent"
+            return SpanKind.PERCENT
         if "$" in text or _CURRENCY & set(words):
-            return "money"
+            return SpanKind.MONEY
         if any(w in _MONTHS for w in words):
-            return "date"
+            return SpanKind.DATE
         if _TIME_UNITS & set(words):
-            return "duration"
+            return SpanKind.DURATION
         if any(
             w in ("half", "third", "thirds", "quarter", "quarters", "fifth", "fifths") or w.endswith("-thirds")
             for w in words
         ):
-            return "fraction"
+            return SpanKind.FRACTION
         numbers = [w for w in words if self._is_number(first + words.index(w))]
         if len(numbers) == 1 and _YEAR.match(numbers[0]) and first == last:
-            return "year"
+            return SpanKind.YEAR
         has_unit = last > first and self._is_unit(last)
-        return "quantity" if has_unit else "count"
+        return SpanKind.QUANTITY if has_unit else SpanKind.COUNT
 
     def _modifies(self, i: int, head: int, modifiers: set[str]) -> bool:
         """Whether token i belongs to the noun phrase ending at `head` (walking left)."""

@@ -2,13 +2,12 @@
 
 from .calibrate import OperatingPoint, choose, sweep
 from .metrics import best_f1, contains_answer, exact_match, normalize, token_f1
-from .questions import BUNDLED_QUESTIONS, QuestionItem, QuestionSet, QuestionSetError, load_questions, read_questions
+from .questions import QuestionItem, QuestionSet, QuestionSetError, load_questions, read_questions
 from .run import METRICS_FILE, OUTCOMES_FILE, PREDICTIONS_FILE, EvalRun, evaluate, run_metrics, write_run
 from .scoring import Outcome, score
 from .summary import summarize
 
 __all__ = [
-    "BUNDLED_QUESTIONS",
     "METRICS_FILE",
     "OUTCOMES_FILE",
     "PREDICTIONS_FILE",

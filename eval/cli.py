@@ -9,12 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from chat.confidence import FEATURE_NAMES
-from index.cli import index_option, open_index
+from citeqa.chat.confidence import FEATURE_NAMES
+from citeqa.chat.settings import COMPONENTS, DEFAULT_PASSAGES, MAX_CANDIDATES, MAX_PASSAGES, PASSAGES_HELP
+from citeqa.index import open_index
+from citeqa.index.retrieval import RETRIEVAL_MODES
+from citeqa.options import index_option
+
+EVAL_PASSAGES = 10  # passages shown per answer in an eval run: the retrieval metrics go up to hit@10
 
 if TYPE_CHECKING:
-    from index.embedder import Embedder
-    from index.search import SearchIndex
+    from citeqa.index.embedder import Embedder
+    from citeqa.index.search import SearchIndex
 
 
 class _EvalGroup(click.Group):
@@ -36,28 +41,22 @@ def eval_command() -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False), help="Run folder.")
 @click.option("--corpus", type=click.Path(path_type=Path), help="Ingest this collection for the run.")
 @index_option
-@click.option("-k", type=click.IntRange(1, 100), default=10, show_default=True, help="Passages returned per answer.")
-@click.option("--candidates", type=click.IntRange(1, 1000), help="Passages whose sentences compete for the answer.")
-@click.option("--retrieval", type=click.Choice(["dense", "bm25", "hybrid"]), help="Retrieval mode (default hybrid).")
+@click.option(
+    "-k",
+    type=click.IntRange(1, MAX_PASSAGES),
+    default=EVAL_PASSAGES,
+    show_default=True,
+    help=f"{PASSAGES_HELP} Eval shows {EVAL_PASSAGES} (the chat {DEFAULT_PASSAGES}): its metrics go to hit@10.",
+)
+@click.option(
+    "--candidates", type=click.IntRange(1, MAX_CANDIDATES), help="Passages whose sentences compete for the answer."
+)
+@click.option("--retrieval", type=click.Choice(RETRIEVAL_MODES), help="Retrieval mode (default hybrid).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), help="Abstention threshold (default: the index's).")
 @click.option(
     "--disable",
     multiple=True,
-    type=click.Choice(
-        [
-            "reader",
-            "choice",
-            "shape",
-            "neighbours",
-            "passage",
-            "phrases",
-            "verb",
-            "pins",
-            "answer-type",
-            "spans",
-            "rerank",
-        ]
-    ),
+    type=click.Choice(COMPONENTS),
     help="Switch a part of the answerer off, for an ablation (repeatable).",
 )
 @click.option(
@@ -96,9 +95,9 @@ def run_command(
     strict: bool,
 ) -> None:
     """Answer every question of QUESTIONS (JSONL) and write predictions, metrics and a report to OUT."""
-    from chat.answerer import threshold_of
-    from chat.settings import AnswerSettings
-    from ingest.errors import CiteqaError
+    from citeqa.chat.answerer import threshold_of
+    from citeqa.chat.settings import AnswerSettings
+    from citeqa.errors import CiteqaError
 
     from .calibrate import choose, sweep
     from .questions import QuestionSetError, read_questions
@@ -174,10 +173,10 @@ def _corpus_index(
     corpus: Path, index_dir: Path | None, chunk_tokens: int | None, overlap_tokens: int | None
 ) -> tuple[SearchIndex, Embedder]:
     """An index of `corpus` for this run: in memory, or at --index (reused while the collection is unchanged)."""
-    from index.corpus import index_corpus
-    from index.embedder import Embedder
-    from index.manifest import IndexSettings
-    from ingest.chunking import ChunkSettings
+    from citeqa.index.corpus import index_corpus
+    from citeqa.index.embedder import Embedder
+    from citeqa.index.manifest import IndexSettings
+    from citeqa.ingest.chunking import ChunkSettings
 
     chunking = ChunkSettings()
     if chunk_tokens:
@@ -194,8 +193,8 @@ def _corpus_index(
 
 
 def _save_threshold(index: SearchIndex, threshold: float, questions: Path) -> Path:
-    from index.config import update_config
-    from ingest.errors import CiteqaError
+    from citeqa.errors import CiteqaError
+    from citeqa.index.config import update_config
 
     if index.path is None:
         raise CiteqaError("an index built in memory for --corpus has nowhere to keep a threshold", "add --index DIR")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
 
 from .run import METRICS_FILE, OUTCOMES_FILE
 

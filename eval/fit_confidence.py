@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chat.confidence import CONFIDENCE_FILE, CandidateFeatures, ConfidenceModel, fit
-from chat.reader import READER_DIR, SpanReader
-from chat.settings import AnswerSettings
+from citeqa.chat.confidence import CONFIDENCE_FILE, CandidateFeatures, ConfidenceModel, fit
+from citeqa.chat.reader import READER_DIR, SpanReader
+from citeqa.chat.settings import AnswerSettings
 
 from .metrics import best_f1, contains_answer
 from .questions import load_questions
@@ -40,10 +40,10 @@ def is_right(answer: str, gold: Sequence[str], explains: bool) -> bool:
 
 def candidate_rows(questions: Path, corpus: Path, index_dir: Path, reader: SpanReader) -> Rows:
     """Features and labels of every candidate of every question of one calibration set."""
-    from chat.answerer import Answerer
-    from index.corpus import index_corpus
-    from index.embedder import Embedder
-    from index.manifest import IndexSettings
+    from citeqa.chat.answerer import Answerer
+    from citeqa.index.corpus import index_corpus
+    from citeqa.index.embedder import Embedder
+    from citeqa.index.manifest import IndexSettings
 
     index_settings = IndexSettings()
     embedder = Embedder(index_settings.model)

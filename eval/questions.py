@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import CiteqaError
-
-BUNDLED_QUESTIONS = Path(__file__).resolve().parent / "questions" / "dev.jsonl"
+from citeqa.errors import CiteqaError
 
 
 class QuestionSetError(CiteqaError):

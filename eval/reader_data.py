@@ -16,10 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from chat.evidence import stems_of
-from chat.reader import Window, window_around
-from ingest.documents import load_documents
-from ingest.sentences import Span, split_sentences
+from citeqa.chat.evidence import stems_of
+from citeqa.chat.reader import Window, window_around
+from citeqa.ingest.documents import load_documents
+from citeqa.ingest.sentences import Span, split_sentences
 
 from .questions import QuestionItem, load_questions
 from .squad import import_squad

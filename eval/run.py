@@ -14,12 +14,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chat.answerer import Answerer, threshold_of
-from chat.settings import AnswerSettings
-from index.embedder import Embedder
-from index.manifest import library_versions
-from index.search import SearchIndex
-from index.store import write_atomically
+from citeqa.chat.answer import Answer
+from citeqa.chat.answerer import Answerer, threshold_of
+from citeqa.chat.settings import AnswerSettings
+from citeqa.index.embedder import Embedder
+from citeqa.index.manifest import library_versions
+from citeqa.index.search import SearchIndex
+from citeqa.index.store import write_atomically
 
 from .questions import QuestionItem
 from .scoring import Outcome, score
@@ -79,25 +80,25 @@ def evaluate(
     began = time.perf_counter()
     retrieved = answerer.retrieve_batch([item.question for item in items])
     shared_ms = (time.perf_counter() - began) * 1000 / max(len(items), 1)
-    raw_predictions, predictions = [], []
+    answered: list[tuple[QuestionItem, Answer, float]] = []  # (question, raw answer, latency in ms)
     for first in range(0, len(items), _BATCH):
         batch = items[first : first + _BATCH]
         started = time.perf_counter()
         raws = answerer.answer_all([i.question for i in batch], retrieved[first : first + _BATCH])
         own_ms = (time.perf_counter() - started) * 1000 / len(batch)
-        for item, answer in zip(batch, raws, strict=True):
-            # Every answer is kept raw (the threshold sweep needs them) and decided exactly as the chat decides.
-            raw = answer
-            extra = {"id": item.id, "latency_ms": round(shared_ms + own_ms, 2)}
-            raw_predictions.append({**raw.to_dict(), **extra})
-            predictions.append({**raw.decided(threshold).to_dict(), **extra})
+        answered += [(item, answer, round(shared_ms + own_ms, 2)) for item, answer in zip(batch, raws, strict=True)]
         progress(len(batch))
     seconds = time.perf_counter() - began
+    # Every answer is scored raw (the threshold sweep needs that) and decided exactly as the chat decides.
     sources = Sources(index)
+    decided = [(item, answer.decided(threshold), ms) for item, answer, ms in answered]
+    predictions = [{**answer.to_dict(), "id": item.id, "latency_ms": ms} for item, answer, ms in decided]
+    outcomes = [score(item, answer, ms, sources.text) for item, answer, ms in decided]
+    raw_outcomes = [score(item, answer, ms, sources.text) for item, answer, ms in answered]
     return EvalRun(
         predictions=predictions,
-        outcomes=[score(i, p, sources.text) for i, p in zip(items, predictions, strict=True)],
-        raw_outcomes=[score(i, p, sources.text) for i, p in zip(items, raw_predictions, strict=True)],
+        outcomes=outcomes,
+        raw_outcomes=raw_outcomes,
         seconds=seconds,
         answerer=answerer.describe(),
     )

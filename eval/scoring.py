@@ -6,6 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from citeqa.chat.answer import Answer, Citation
+from citeqa.index.search import Passage
+
 from .metrics import best_f1, contains_answer, exact_match
 from .questions import QuestionItem
 
@@ -53,32 +56,30 @@ class Outcome:
         return {**asdict(self), "abstained": self.abstained, "verdict": self.verdict}
 
 
-def score(item: QuestionItem, prediction: dict[str, Any], document_text: DocumentText) -> Outcome:
-    """How well `prediction` (the answer contract) answers `item`."""
-    answer = prediction.get("answer")
-    citations = prediction.get("citations") or []
-    cited = citations[0] if citations else None
-    quote = cited["quote"] if cited else None
-    located, hit_rank = _hit_rank(item, prediction.get("passages") or [], document_text)
+def score(item: QuestionItem, answer: Answer, latency_ms: float, document_text: DocumentText) -> Outcome:
+    """How well `answer` answers `item`."""
+    cited = answer.citations[0] if answer.citations else None
+    quote = cited.quote if cited else None
+    located, hit_rank = _hit_rank(item, answer.passages, document_text)
     return Outcome(
         id=item.id,
         question=item.question,
         answerable=item.answerable,
         gold=item.answers,
-        answer=answer,
-        confidence=float(prediction.get("confidence", 0.0)),
-        f1=best_f1(answer, item.answers),
-        em=exact_match(answer, item.answers),
-        contains=answer is not None and any(contains_answer(t, item.answers) for t in (quote or "", answer)),
+        answer=answer.text,
+        confidence=round(answer.confidence, 4),  # as the answer contract reports it
+        f1=best_f1(answer.text, item.answers),
+        em=exact_match(answer.text, item.answers),
+        contains=answer.text is not None and any(contains_answer(t, item.answers) for t in (quote or "", answer.text)),
         hit_rank=hit_rank,
         located=located,
-        citation_exact=_exact(cited, answer, document_text) if cited else None,
-        right_source=(item.source is None or _same_source(cited["source"], item.source)) if cited else None,
-        latency_ms=float(prediction.get("latency_ms", 0.0)),
+        citation_exact=_exact(cited, answer.text, document_text) if cited else None,
+        right_source=(item.source is None or _same_source(cited.source, item.source)) if cited else None,
+        latency_ms=latency_ms,
         source=item.source,
-        cited_source=cited["source"] if cited else None,
+        cited_source=cited.source if cited else None,
         quote=quote,
-        answer_in_quote=(cited["start"] - cited["quote_start"], cited["end"] - cited["quote_start"]) if cited else None,
+        answer_in_quote=(cited.start - cited.quote_start, cited.end - cited.quote_start) if cited else None,
     )
 
 
@@ -96,9 +97,7 @@ def gold_locations(item: QuestionItem, text: str) -> list[tuple[int, int]]:
     return found
 
 
-def _hit_rank(
-    item: QuestionItem, passages: Sequence[dict[str, Any]], document_text: DocumentText
-) -> tuple[bool, int | None]:
+def _hit_rank(item: QuestionItem, passages: Sequence[Passage], document_text: DocumentText) -> tuple[bool, int | None]:
     if not item.answerable or item.source is None:
         return False, None
     text = document_text(item.source)
@@ -106,19 +105,20 @@ def _hit_rank(
     if not locations:
         return False, None
     for rank, passage in enumerate(passages, 1):
-        if _same_source(passage["source"], item.source) and any(
-            passage["start"] < end and start < passage["end"] for start, end in locations
+        chunk = passage.chunk
+        if _same_source(chunk.source, item.source) and any(
+            chunk.start < end and start < chunk.end for start, end in locations
         ):
             return True, rank
     return True, None
 
 
-def _exact(cited: dict[str, Any], answer: str | None, document_text: DocumentText) -> bool:
-    text = document_text(cited["source"])
+def _exact(cited: Citation, answer: str | None, document_text: DocumentText) -> bool:
+    text = document_text(cited.source)
     return (
         text is not None
-        and text[cited["start"] : cited["end"]] == answer
-        and text[cited["quote_start"] : cited["quote_end"]] == cited["quote"]
+        and text[cited.start : cited.end] == answer
+        and text[cited.quote_start : cited.quote_end] == cited.quote
     )
 
 

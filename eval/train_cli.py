@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from chat.reader import READER_DIR
-from ingest.errors import CiteqaError
+from citeqa.chat.reader import READER_DIR
+from citeqa.errors import CiteqaError
 
 from .reader_data import SPLITS, Corpus, Example, load_corpus, load_squad, make_examples, select, split_of
 

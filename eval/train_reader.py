@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from chat.reader import (
+from citeqa.chat.reader import (
     MANIFEST_FILE,
     MAX_WORD_PIECES,
     WEIGHTS_FILE,
@@ -160,7 +160,7 @@ def train(
     from tqdm import tqdm
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
-    from chat.reader_model import ReaderModel
+    from citeqa.chat.reader_model import ReaderModel
 
     random.seed(settings.seed)
     np.random.seed(settings.seed)

@@ -2,7 +2,7 @@
 
 from .build import build_index, save_index
 from .config import IndexConfig, read_config, update_config
-from .default import BUNDLED_CORPUS, open_or_build
+from .default import open_index, open_or_build
 from .embedder import PACKAGED_MODEL, Embedder
 from .errors import IndexBusyError, IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from .manifest import DEFAULT_FACTORY, FORMAT_VERSION, IndexSettings, Manifest
@@ -11,7 +11,6 @@ from .search import Passage, SearchIndex, load_index
 from .update import IngestReport, ingest
 
 __all__ = [
-    "BUNDLED_CORPUS",
     "DEFAULT_FACTORY",
     "FORMAT_VERSION",
     "PACKAGED_MODEL",
@@ -30,6 +29,7 @@ __all__ = [
     "build_index",
     "ingest",
     "load_index",
+    "open_index",
     "open_or_build",
     "read_config",
     "save_index",

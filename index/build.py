@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.chunking import Chunk, Chunker
-from ingest.documents import Document
-from ingest.errors import CiteqaError
-from ingest.formats import READERS_VERSION
-from ingest.sentences import Span, split_sentences
-from ingest.tokens import load_encoding
+from citeqa.errors import CiteqaError
+from citeqa.ingest.chunking import Chunk, Chunker
+from citeqa.ingest.documents import Document
+from citeqa.ingest.formats import READERS_VERSION
+from citeqa.ingest.sentences import Span, split_sentences
+from citeqa.ingest.tokens import load_encoding
 
 from .config import read_config
 from .embedder import Embedder, Vectors

@@ -1,47 +1,13 @@
-"""`citeqa ingest`, and the --index option every command that reads an index shares."""
+"""`citeqa ingest`: read files into an index."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-if TYPE_CHECKING:
-    from .embedder import Embedder
-    from .search import SearchIndex
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_INDEX = Path.home() / ".local" / "share" / "citeqa" / "index"
-
-
-def index_option(function: F) -> F:
-    """--index DIR (or CITEQA_INDEX); absent, the default index of the bundled interviews."""
-    return click.option(
-        "--index",
-        "index_dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        envvar="CITEQA_INDEX",
-        default=None,
-        help=f"Index folder. Default: {DEFAULT_INDEX}, built from the bundled interviews on first use.",
-    )(function)
-
-
-def open_index(index_dir: Path | None) -> tuple[SearchIndex, Embedder]:
-    """The index to answer from and the embedder it was built with, each loaded once."""
-    from .default import open_or_build
-    from .embedder import Embedder
-    from .manifest import IndexSettings
-    from .search import load_index
-
-    if index_dir is None:
-        settings = IndexSettings()
-        embedder = Embedder(settings.model)
-        return open_or_build(DEFAULT_INDEX, settings, embedder), embedder
-    index = load_index(index_dir)
-    return index, Embedder(index.manifest.settings.model)
+from citeqa.options import index_option
+from citeqa.paths import default_index
 
 
 @click.command("ingest")
@@ -88,7 +54,7 @@ def ingest_command(
     """
     from .update import ingest, resolve_settings
 
-    directory = index_dir or DEFAULT_INDEX
+    directory = index_dir or default_index()
     settings = resolve_settings(directory, model, factory, chunk_tokens, overlap_tokens)
 
     def progress(done: int, total: int) -> None:

@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest.documents import Document, LoadResult, load_documents
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
+from citeqa.ingest.documents import Document, LoadResult, load_documents
 
 from .build import build_index
 from .embedder import Embedder

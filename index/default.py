@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.documents import load_documents
+from citeqa.ingest.documents import load_documents
+from citeqa.paths import BUNDLED_CORPUS, default_index
 
 from .build import build_index, save_index
 from .corpus import is_current, recorded_origin
@@ -13,7 +14,6 @@ from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from .manifest import IndexSettings
 from .search import SearchIndex, load_index
 
-BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "data" / "interviews"
 BUNDLED = "bundled"
 
 
@@ -45,3 +45,14 @@ def _build(directory: Path, settings: IndexSettings, embedder: Embedder, corpus:
 
 def _is_current(index: SearchIndex, settings: IndexSettings, corpus: Path) -> bool:
     return is_current(index, settings, load_documents([corpus]).documents)
+
+
+def open_index(index_dir: Path | None) -> tuple[SearchIndex, Embedder]:
+    """The index a command answers from (`index_dir`, else the default one, built on first use) and the embedder
+    it was built with, each loaded once."""
+    if index_dir is None:
+        settings = IndexSettings()
+        embedder = Embedder(settings.model)
+        return open_or_build(default_index(), settings, embedder), embedder
+    index = load_index(index_dir)
+    return index, Embedder(index.manifest.settings.model)

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from .cli import DEFAULT_INDEX, index_option
+from citeqa.options import index_option
+from citeqa.paths import default_index
 
 
 @click.group("docs")
@@ -23,7 +24,7 @@ def list_command(index_dir: Path | None, as_json: bool) -> None:
     """The indexed documents: source, pages, characters, chunks, title."""
     from .search import load_index
 
-    index = load_index(index_dir or DEFAULT_INDEX)
+    index = load_index(index_dir or default_index())
     chunks: dict[str, int] = {}
     for chunk in index.chunks.values():
         chunks[chunk.source] = chunks.get(chunk.source, 0) + 1
@@ -58,7 +59,7 @@ def remove_command(sources: tuple[str, ...], index_dir: Path | None) -> None:
     """Remove documents (by SOURCE, as `citeqa docs list` shows it) from the index; nothing is re-embedded."""
     from .update import remove_documents
 
-    directory = index_dir or DEFAULT_INDEX
+    directory = index_dir or default_index()
     index = remove_documents(directory, list(sources))
     n = len(sources)
     click.echo(

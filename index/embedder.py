@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -79,7 +80,10 @@ def _model_location(model: str) -> str:
     return model
 
 
+@cache
 def _load(model: str) -> SentenceTransformer:
+    """The model, loaded once per process: every Embedder of the same model (CLI runs, index generations) shares
+    it. Encoding does not change it, so sharing changes no vector."""
     import transformers
     from sentence_transformers import SentenceTransformer
 

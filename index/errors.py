@@ -1,6 +1,6 @@
 """Errors of the index stage; each says what to do next."""
 
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
 
 
 class IndexNotFoundError(CiteqaError):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.words import terms, tokenize
+from citeqa.ingest.words import terms, tokenize
 
 from .errors import IndexDamagedError
 

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
 
-from ingest.chunking import ChunkSettings
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
+from citeqa.ingest.chunking import ChunkSettings
 
 from .embedder import PACKAGED_MODEL
 from .errors import IndexDamagedError, IndexMismatchError

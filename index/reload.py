@@ -1,21 +1,20 @@
 """Keep a long-running reader (the server) on the newest index without a restart.
 
-An ingest writes a new generation and swaps `CURRENT` last. `IndexWatcher.current()` reads that one small
-file (at most every `interval` seconds) and, when it names another generation, loads it; until the new one
-has loaded, and if it fails to, the index in hand keeps answering. The object returned stays the same until a
-new generation is loaded, so a caller can rebuild what depends on it when `current() is not previous`.
-`watch(on_change)` does the checking in a background thread instead, so no request waits for a load.
+An ingest writes a new generation and swaps `CURRENT` last. `IndexWatcher.refresh()` reads that one small
+file and, when it names another generation, loads it; until the new one has loaded, and if it fails to, the
+index in hand keeps answering. The object returned stays the same until a new generation is loaded, so a caller
+can rebuild what depends on it when `refresh() is not previous`. `watch(on_change)` checks every `interval`
+seconds in a background thread, so no request waits for a load.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
 
 from .search import SearchIndex, load_index
 from .store import generation_id
@@ -37,7 +36,6 @@ class IndexWatcher:
         self.interval = interval
         self._loader = loader
         self._lock = threading.Lock()
-        self._checked = time.monotonic()
         self._generation = generation_id(directory)
         self._index = loader(directory) if index is None else index  # `index`: one already loaded from there
         self.error: CiteqaError | None = None  # why the newest generation could not be loaded, if it could not
@@ -48,15 +46,14 @@ class IndexWatcher:
         """The generation the index in hand was loaded from."""
         return self._generation
 
-    def current(self) -> SearchIndex:
-        """The newest loadable index; cheap when nothing changed (one small file read per `interval`)."""
-        now = time.monotonic()
-        if now - self._checked < self.interval:
-            return self._index
+    @property
+    def index(self) -> SearchIndex:
+        """The index in hand: the newest generation that loaded."""
+        return self._index
+
+    def refresh(self) -> SearchIndex:
+        """Load the newest generation if an ingest has made one current since; keep the one in hand if it fails."""
         with self._lock:
-            if now - self._checked < self.interval:
-                return self._index
-            self._checked = now
             newest = generation_id(self.directory)
             if newest is None or newest == self._generation:
                 return self._index
@@ -69,11 +66,6 @@ class IndexWatcher:
             self._index, self._generation, self.error = index, newest, None
             log.info("citeqa: loaded index generation %s", newest)
             return self._index
-
-    def refresh(self) -> SearchIndex:
-        """Check for a new generation now, whatever the interval."""
-        self._checked = time.monotonic() - self.interval
-        return self.current()
 
     def watch(self, on_change: Callable[[SearchIndex], None]) -> threading.Thread:
         """Check every `interval` seconds in a daemon thread; call `on_change(index)` after each new load.

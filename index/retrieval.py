@@ -21,7 +21,6 @@ RETRIEVAL_MODES: tuple[str, ...] = get_args(RetrievalMode)
 # k=10 with the dense list at half weight ranks better before the answerer reranks (0.73 vs 0.70 at 5) but
 # ends lower after it (0.75), so the textbook setting stays.
 RRF_K = 60
-DENSE_WEIGHT = 1.0
 
 
 def retrieve(
@@ -33,9 +32,9 @@ def retrieve(
     results = []
     for query, by_vector, by_words in zip(queries, dense, lexical, strict=True):
         fused: dict[int, float] = {}
-        for weight, ranked in ((DENSE_WEIGHT, [p.chunk.id for p in by_vector]), (1.0, [c for c, _ in by_words])):
+        for ranked in ([p.chunk.id for p in by_vector], [c for c, _ in by_words]):
             for rank, chunk_id in enumerate(ranked):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (RRF_K + rank + 1)
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1 / (RRF_K + rank + 1)
         best = sorted(fused, key=lambda chunk_id: -fused[chunk_id])[:k]
         similarity = {p.chunk.id: p.score for p in by_vector}
         missing = [chunk_id for chunk_id in best if chunk_id not in similarity]

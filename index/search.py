@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ingest.chunking import Chunk
-from ingest.documents import Document
-from ingest.sentences import Span
+from citeqa.ingest.chunking import Chunk
+from citeqa.ingest.documents import Document
+from citeqa.ingest.sentences import Span
 
 from .config import IndexConfig, read_config
 from .embedder import Vectors
@@ -83,9 +83,6 @@ class SearchIndex:
             [Passage(self.chunks[int(i)], float(s)) for s, i in zip(row_scores, row_ids, strict=True) if i >= 0]
             for row_scores, row_ids in zip(scores, ids, strict=True)
         ]
-
-    def document(self, source: str) -> Document | None:
-        return self.documents.get(source)
 
 
 def load_index(directory: Path) -> SearchIndex:

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.chunking import Chunk, ChunkSettings
-from ingest.documents import MAX_FILE_BYTES, Document, list_files, nothing_readable, parse_document, read_bytes
-from ingest.files import Skipped, SourceFile
-from ingest.formats import READERS_VERSION, UnreadableFileError
-from ingest.sentences import Span
+from citeqa.ingest.chunking import Chunk, ChunkSettings
+from citeqa.ingest.documents import MAX_FILE_BYTES, Document, list_files, nothing_readable, parse_document, read_bytes
+from citeqa.ingest.files import Skipped, SourceFile
+from citeqa.ingest.formats import READERS_VERSION, UnreadableFileError
+from citeqa.ingest.sentences import Span
 
 from .build import assemble, check_model, chunk_documents, save_index
 from .embedder import Embedder, Vectors
@@ -125,97 +125,45 @@ def ingest(
     directory.mkdir(parents=True, exist_ok=True)
     with locked(directory):
         remove_unused_generations(directory)  # what a killed writer left
-        run = _Run(directory, settings, embedder, origin, skipped, rebuild)
-        run.read(files, max_bytes)
-        if prune:
-            run.prune()
-        if not run.needs_writing():
-            return None, run.report(began, written=False)
-        index = run.build(progress)
+        plan = plan_ingest(directory, files, settings, origin, skipped, max_bytes, prune=prune, rebuild=rebuild)
+        if not plan.needs_writing:
+            return None, plan.report(began)
+        index, applied = apply_plan(plan, embedder, progress)
         save_index(index, directory, lock=False)
-        return index, run.report(began, written=True, index=index)
+        return index, applied.report(began, index)
 
 
-class _Run:
-    """The state of one ingest: what the index held, what the paths hold, what changes."""
+@dataclass(slots=True)
+class IngestPlan:
+    """What an ingest will do, decided before anything is embedded or written: from the index's manifest, the
+    settings and the files as read now."""
 
-    def __init__(
-        self,
-        directory: Path,
-        settings: IndexSettings,
-        embedder: Embedder,
-        origin: str,
-        skipped: list[Skipped],
-        rebuild: bool = False,
-    ) -> None:
-        self.directory = directory
-        self.settings = settings
-        self.embedder = embedder
-        self.origin = origin
-        self.skipped = skipped
-        self.notes: list[Skipped] = []
-        found = read_manifest(directory)
-        self.old = found if isinstance(found, Manifest) else None
-        self.rebuilt = f"the index could not be updated ({found}): rebuilding it" if isinstance(found, str) else ""
-        if self.old is not None and self.old.origin != origin:
-            self.rebuilt = "the index held another collection: replacing it"
-            self.old = None
-        if self.old is not None and rebuild:
-            self.rebuilt = "rebuilding the index from scratch"
-            self.old = None
-        # BM25 is rebuilt over all chunks on every write; an index made with another analyzer needs one.
-        self.outdated = self.old is not None and self.old.lexical != PARAMETERS
-        if self.outdated:
-            self.rebuilt = "the index's word analyzer is outdated: rebuilding its BM25 index"
-        if self.old is not None and self.old.settings != settings:
-            self.rebuilt = "the settings changed (" + _settings_change(self.old.settings, settings) + "): "
-            self.rebuilt += "re-chunking every document"
-        self.same_settings = self.old is not None and self.old.settings == settings
-        self.unchanged: dict[str, SourceFile] = {}  # files byte for byte what the index holds
-        self.max_bytes = 0
-        self.fresh: dict[str, Document] = {}  # sources read now, new or changed
-        self.kept: list[str] = []
-        self.removed: list[str] = []
-        self.seen: set[str] = set()
-        self.embedded = 0  # chunks embedded in this run
-        self.reused = 0  # chunks that took a stored vector
+    directory: Path
+    settings: IndexSettings
+    origin: str
+    old: Manifest | None  # what the index holds, when it is kept and updated (None: built anew)
+    reasons: list[str]  # why every document is re-chunked or the index replaced, each cause in the order found
+    max_bytes: int
+    unchanged: dict[str, SourceFile] = field(default_factory=dict)  # files byte for byte what the index holds
+    fresh: dict[str, Document] = field(default_factory=dict)  # sources read now, new or changed
+    kept: list[str] = field(default_factory=list)  # unreadable now: their indexed version stays
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[Skipped] = field(default_factory=list)
 
-    # -- reading the collection
+    @property
+    def same_settings(self) -> bool:
+        """The same text is cut the same way: kept documents keep their sentences and chunks."""
+        return self.old is not None and self.old.settings == self.settings
 
-    def read(self, files: Sequence[SourceFile], max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        old_files = self.old.files if self.old is not None else {}
-        for file in files:
-            self.seen.add(file.source)
-            try:
-                data = read_bytes(file, max_bytes)
-                checksum = hashlib.sha256(data).hexdigest()
-                if self.old is not None and old_files.get(file.source) == checksum and self._readers_match():
-                    self.unchanged[file.source] = file
-                    continue
-                self.fresh[file.source] = parse_document(file, data, self.notes)
-            except UnreadableFileError as exc:
-                self.skipped.append(Skipped(str(file.path), exc.reason, exc.kind))
-                if self.old is not None and file.source in self.old.documents:
-                    self.kept.append(file.source)
-        if not self.unchanged and not self.fresh:
-            raise nothing_readable(self.skipped)
-
-    def _read_unchanged_again(self) -> None:
-        """The index cannot give back the unchanged documents after all: read their files like new ones."""
-        for source, file in self.unchanged.items():
-            try:
-                self.fresh[source] = parse_document(file, read_bytes(file, self.max_bytes), self.notes)
-            except UnreadableFileError as exc:
-                self.skipped.append(Skipped(str(file.path), exc.reason, exc.kind))
-        self.unchanged = {}
-
-    def _readers_match(self) -> bool:
+    @property
+    def readers_match(self) -> bool:
         return self.old is not None and self.old.readers == READERS_VERSION
 
-    def prune(self) -> None:
-        if self.old is not None:
-            self.removed = sorted(s for s in self.old.documents if s not in self.seen)
+    @property
+    def lexical_outdated(self) -> bool:
+        # BM25 is rebuilt over all chunks on every write; an index made with another analyzer needs one.
+        return self.old is not None and self.old.lexical != PARAMETERS
 
     @property
     def added(self) -> list[str]:
@@ -228,112 +176,194 @@ class _Run:
         held = self.old.documents if self.old is not None else {}
         return sorted(s for s, d in self.fresh.items() if s in held and held[s] != d.checksum)
 
+    @property
     def needs_writing(self) -> bool:
-        if self.old is None or not self.same_settings or self.outdated or not self._readers_match():
+        if self.old is None or not self.same_settings or self.lexical_outdated or not self.readers_match:
             return True  # (new readers: one write records them, so the next run finds the files unchanged)
         held = self.old.files
         return bool(self.removed) or any(held.get(s) != d.file_checksum for s, d in self.fresh.items())
 
-    # -- building the new index
+    def without_old(self, reason: str) -> None:
+        """The index cannot give back what it holds after all: build anew, reading the unchanged files too."""
+        self.reasons.append(reason)
+        self.old = None
+        for source, file in self.unchanged.items():
+            try:
+                self.fresh[source] = parse_document(file, read_bytes(file, self.max_bytes), self.notes)
+            except UnreadableFileError as exc:
+                self.skipped.append(Skipped(str(file.path), exc.reason, exc.kind))
+        self.unchanged = {}
 
-    def build(self, progress: Progress | None) -> SearchIndex:
-        old = self._load_old()
-        documents: dict[str, Document] = {}
-        sentences: dict[str, list[Span]] = {}
-        chunks_of: dict[str, list[Chunk]] = {}
-        if old is not None:
-            for source, doc in old.documents.items():
-                fresh = self.fresh.get(source)
-                if source in self.removed or (fresh is not None and fresh.checksum != doc.checksum):
-                    continue
-                documents[source] = doc
-                if self.same_settings:  # the same text cut the same way: its sentences and chunks stand
-                    sentences[source] = old.sentences[source]
-        documents.update(self.fresh)
-        to_chunk = [d for s, d in sorted(documents.items()) if s not in sentences]
-        if old is not None and self.same_settings:
-            for chunk in old.chunks.values():
-                if chunk.source in sentences:
-                    chunks_of.setdefault(chunk.source, []).append(chunk)
-        if to_chunk:
-            new_sentences, new_chunks = chunk_documents(to_chunk, self.settings, self.embedder)
-            sentences.update(new_sentences)
-            for chunk in new_chunks:
-                chunks_of.setdefault(chunk.source, []).append(chunk)
-        ordered = [documents[s] for s in sorted(documents)]
-        chunks = [c for d in ordered for c in chunks_of.get(d.source, [])]
-        embeddings = self._embeddings(chunks, old, progress)
-        return assemble(ordered, sentences, chunks, embeddings, self.settings, self.origin)
-
-    def _load_old(self) -> SearchIndex | None:
-        if self.old is None:
-            return None
-        try:
-            return load_index(self.directory)
-        except (IndexMismatchError, IndexDamagedError) as exc:
-            self.rebuilt = f"the index could not be read ({exc.message}): rebuilding it"
-            self.old = None
-            self.same_settings = False
-            self._read_unchanged_again()
-            return None
-
-    def _embeddings(self, chunks: Sequence[Chunk], old: SearchIndex | None, progress: Progress | None) -> Vectors:
-        """The chunks' vectors: stored ones for text embedded before (same model), the rest embedded now."""
-        stored: dict[str, int] = {}
-        if old is not None and old.embeddings is not None and old.manifest.settings.model == self.settings.model:
-            stored = {c.text: row for row, c in enumerate(old.chunks.values())}
-        missing = [i for i, c in enumerate(chunks) if c.text not in stored]
-        self.embedded, self.reused = len(missing), len(chunks) - len(missing)
-        dimension = old.manifest.dimension if old is not None and stored else None
-        fresh = self._encode([chunks[i].text for i in missing], progress)
-        if dimension is None:
-            dimension = fresh.shape[1] if len(fresh) else self.embedder.dimension
-        out = np.zeros((len(chunks), dimension), dtype=np.float32)
-        if missing:
-            out[missing] = fresh
-        if old is not None and old.embeddings is not None and stored:
-            rows = [(i, stored[c.text]) for i, c in enumerate(chunks) if c.text in stored]
-            if rows:
-                mine, theirs = zip(*rows, strict=True)
-                out[list(mine)] = np.asarray(old.embeddings)[list(theirs)]
-        return out
-
-    def _encode(self, texts: list[str], progress: Progress | None) -> Vectors:
-        parts: list[Vectors] = []
-        if progress is not None and texts:
-            progress(0, len(texts))
-        for start in range(0, len(texts), EMBED_BATCH):
-            parts.append(self.embedder.encode_documents(texts[start : start + EMBED_BATCH]))
-            if progress is not None:
-                progress(min(start + EMBED_BATCH, len(texts)), len(texts))
-        return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
-
-    # -- the report
-
-    def report(self, began: float, written: bool, index: SearchIndex | None = None) -> IngestReport:
+    def report(
+        self, began: float, index: SearchIndex | None = None, embedded: int = 0, reused: int = 0
+    ) -> IngestReport:
+        """The run's report: of the new `index`, or with none, of a run that wrote nothing."""
         if index is not None:
             documents, chunks = len(index.documents), len(index.chunks)
         else:
-            assert self.old is not None
+            assert self.old is not None  # nothing to write means the index holds it all already
             documents, chunks = len(self.old.documents), self.old.chunks
-        fresh_unchanged = [s for s in self.fresh if s not in self.added and s not in self.changed]
+        added, changed = self.added, self.changed
+        fresh_unchanged = [s for s in self.fresh if s not in added and s not in changed]
         return IngestReport(
             directory=self.directory,
             documents=documents,
             chunks=chunks,
-            added=self.added,
-            changed=self.changed,
+            added=added,
+            changed=changed,
             unchanged=len(self.unchanged) + len(fresh_unchanged),
             removed=self.removed,
             kept=sorted(self.kept),
             skipped=self.skipped,
             notes=self.notes,
-            embedded=self.embedded,
-            reused=self.reused,
-            rebuilt=self.rebuilt,
-            written=written,
+            embedded=embedded,
+            reused=reused,
+            rebuilt="; ".join(self.reasons),
+            written=index is not None,
             seconds=time.perf_counter() - began,
         )
+
+
+def plan_ingest(
+    directory: Path,
+    files: Sequence[SourceFile],
+    settings: IndexSettings,
+    origin: str,
+    skipped: list[Skipped],
+    max_bytes: int,
+    prune: bool = False,
+    rebuild: bool = False,
+) -> IngestPlan:
+    """Decide what an ingest does: which files are unchanged (by checksum), which are read, what is removed, and
+    whether the index is updated or built anew, and why. Reads the files; writes nothing."""
+    found = read_manifest(directory)
+    old = found if isinstance(found, Manifest) else None
+    reasons = [f"the index could not be updated ({found}): rebuilding it"] if isinstance(found, str) else []
+    if old is not None and old.origin != origin:
+        reasons.append("the index held another collection: replacing it")
+        old = None
+    if old is not None and rebuild:
+        reasons.append("rebuilding the index from scratch")
+        old = None
+    if old is not None and old.lexical != PARAMETERS:
+        reasons.append("the index's word analyzer is outdated: rebuilding its BM25 index")
+    if old is not None and old.settings != settings:
+        reasons.append(f"the settings changed ({_settings_change(old.settings, settings)}): re-chunking every document")
+    plan = IngestPlan(directory, settings, origin, old, reasons, max_bytes, skipped=skipped)
+    seen = set()
+    for file in files:
+        seen.add(file.source)
+        try:
+            data = read_bytes(file, max_bytes)
+            checksum = hashlib.sha256(data).hexdigest()
+            if old is not None and old.files.get(file.source) == checksum and plan.readers_match:
+                plan.unchanged[file.source] = file
+                continue
+            plan.fresh[file.source] = parse_document(file, data, plan.notes)
+        except UnreadableFileError as exc:
+            skipped.append(Skipped(str(file.path), exc.reason, exc.kind))
+            if old is not None and file.source in old.documents:
+                plan.kept.append(file.source)
+    if not plan.unchanged and not plan.fresh:
+        raise nothing_readable(skipped)
+    if prune and old is not None:
+        plan.removed = sorted(s for s in old.documents if s not in seen)
+    return plan
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What carrying out a plan took."""
+
+    plan: IngestPlan
+    embedded: int  # chunks embedded in this run
+    reused: int  # chunks that took a stored vector
+
+    def report(self, began: float, index: SearchIndex) -> IngestReport:
+        return self.plan.report(began, index, self.embedded, self.reused)
+
+
+def apply_plan(plan: IngestPlan, embedder: Embedder, progress: Progress | None = None) -> tuple[SearchIndex, Applied]:
+    """The new index the plan describes (not yet saved): kept documents with their sentences, chunks and vectors,
+    read ones chunked, and only text never embedded before embedded."""
+    old = _load_old(plan)
+    same_settings = plan.same_settings
+    documents: dict[str, Document] = {}
+    sentences: dict[str, list[Span]] = {}
+    chunks_of: dict[str, list[Chunk]] = {}
+    if old is not None:
+        for source, doc in old.documents.items():
+            fresh = plan.fresh.get(source)
+            if source in plan.removed or (fresh is not None and fresh.checksum != doc.checksum):
+                continue
+            documents[source] = doc
+            if same_settings:  # the same text cut the same way: its sentences and chunks stand
+                sentences[source] = old.sentences[source]
+    documents.update(plan.fresh)
+    to_chunk = [d for s, d in sorted(documents.items()) if s not in sentences]
+    if old is not None and same_settings:
+        for chunk in old.chunks.values():
+            if chunk.source in sentences:
+                chunks_of.setdefault(chunk.source, []).append(chunk)
+    if to_chunk:
+        new_sentences, new_chunks = chunk_documents(to_chunk, plan.settings, embedder)
+        sentences.update(new_sentences)
+        for chunk in new_chunks:
+            chunks_of.setdefault(chunk.source, []).append(chunk)
+    ordered = [documents[s] for s in sorted(documents)]
+    chunks = [c for d in ordered for c in chunks_of.get(d.source, [])]
+    embeddings, embedded = _embeddings(chunks, old, plan.settings, embedder, progress)
+    index = assemble(ordered, sentences, chunks, embeddings, plan.settings, plan.origin)
+    return index, Applied(plan, embedded, len(chunks) - embedded)
+
+
+def _load_old(plan: IngestPlan) -> SearchIndex | None:
+    if plan.old is None:
+        return None
+    try:
+        return load_index(plan.directory)
+    except (IndexMismatchError, IndexDamagedError) as exc:
+        plan.without_old(f"the index could not be read ({exc.message}): rebuilding it")
+        return None
+
+
+def _embeddings(
+    chunks: Sequence[Chunk],
+    old: SearchIndex | None,
+    settings: IndexSettings,
+    embedder: Embedder,
+    progress: Progress | None,
+) -> tuple[Vectors, int]:
+    """The chunks' vectors, stored ones for text embedded before (same model) and the rest embedded now; and how
+    many were embedded."""
+    stored: dict[str, int] = {}
+    if old is not None and old.embeddings is not None and old.manifest.settings.model == settings.model:
+        stored = {c.text: row for row, c in enumerate(old.chunks.values())}
+    missing = [i for i, c in enumerate(chunks) if c.text not in stored]
+    dimension = old.manifest.dimension if old is not None and stored else None
+    fresh = _encode(embedder, [chunks[i].text for i in missing], progress)
+    if dimension is None:
+        dimension = fresh.shape[1] if len(fresh) else embedder.dimension
+    out = np.zeros((len(chunks), dimension), dtype=np.float32)
+    if missing:
+        out[missing] = fresh
+    if old is not None and old.embeddings is not None and stored:
+        rows = [(i, stored[c.text]) for i, c in enumerate(chunks) if c.text in stored]
+        if rows:
+            mine, theirs = zip(*rows, strict=True)
+            out[list(mine)] = np.asarray(old.embeddings)[list(theirs)]
+    return out, len(missing)
+
+
+def _encode(embedder: Embedder, texts: list[str], progress: Progress | None) -> Vectors:
+    parts: list[Vectors] = []
+    if progress is not None and texts:
+        progress(0, len(texts))
+    for start in range(0, len(texts), EMBED_BATCH):
+        parts.append(embedder.encode_documents(texts[start : start + EMBED_BATCH]))
+        if progress is not None:
+            progress(min(start + EMBED_BATCH, len(texts)), len(texts))
+    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
 
 def _settings_change(old: IndexSettings, new: IndexSettings) -> str:
@@ -352,7 +382,7 @@ def _settings_change(old: IndexSettings, new: IndexSettings) -> str:
 
 def remove_documents(directory: Path, sources: Sequence[str]) -> SearchIndex:
     """Drop `sources` from the index at `directory` (nothing is embedded) and write the result atomically."""
-    from ingest.errors import CiteqaError
+    from citeqa.errors import CiteqaError
 
     with locked(directory):
         index = load_index(directory)

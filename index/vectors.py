@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
 
 from .embedder import Vectors
 from .errors import IndexDamagedError

@@ -1,5 +1,7 @@
 """Stage 1: files -> Document (text, metadata) -> sentences -> Chunk (token-sized, char offsets)."""
 
+from citeqa.errors import CiteqaError
+
 from .chunking import Chunk, Chunker, ChunkSettings, chunk_id
 from .documents import (
     MAX_FILE_BYTES,
@@ -12,7 +14,7 @@ from .documents import (
     read_bytes,
     text_checksum,
 )
-from .errors import CiteqaError, IngestError
+from .errors import IngestError
 from .files import Skipped, SourceFile
 from .formats import READERS_VERSION, UnreadableFileError
 from .sentences import Span, split_sentences

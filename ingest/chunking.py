@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import tiktoken
 
+from citeqa.errors import CiteqaError
+
 from .documents import Document
-from .errors import CiteqaError
 from .sentences import Span, split_sentences
 from .tokens import SUPPORTED_ENCODINGS, count_tokens
 

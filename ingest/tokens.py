@@ -15,7 +15,7 @@ from importlib import resources
 
 import tiktoken
 
-from .errors import CiteqaError
+from citeqa.errors import CiteqaError
 
 # What tiktoken's registry says of each encoding; the ranks themselves come from the packaged file.
 _CL100K_PATTERN = (

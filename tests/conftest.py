@@ -14,10 +14,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import pytest
 from click.testing import CliRunner
+from fakes import HashingEmbedder
 
-from chat import Answerer
-from index import BUNDLED_CORPUS, Embedder, IndexSettings, SearchIndex, build_index, load_index, save_index
-from ingest import load_documents
+from citeqa.chat import Answerer
+from citeqa.index import Embedder, IndexSettings, SearchIndex, build_index, load_index, save_index
+from citeqa.ingest import load_documents
+from citeqa.paths import BUNDLED_CORPUS
 
 
 @pytest.fixture(autouse=True)
@@ -34,9 +36,41 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+# Fixtures that load the real embedding model or the reader: a test using one is marked `slow` by that alone.
+MODEL_FIXTURES = frozenset(
+    {"embedder", "interviews_dir", "interviews", "answerer", "index_env", "live_index", "live_server"}
+)
+WITHOUT_MODELS = "CITEQA_TESTS_WITHOUT_MODELS"  # set by `make unit-fast`
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _no_model_in_fast_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under `make unit-fast`, a test not marked slow that loads a model fails, saying so, instead of loading it."""
+    if not os.environ.get(WITHOUT_MODELS) or request.node.get_closest_marker("slow"):
+        return
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("this test loads a real model: mark it @pytest.mark.slow (or use tests/fakes.py)")
+
+    monkeypatch.setattr("citeqa.index.embedder._load", refuse)
+    monkeypatch.setattr("citeqa.chat.reader.base_model_path", refuse)
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     return Embedder()
+
+
+@pytest.fixture
+def fake() -> HashingEmbedder:
+    """The deterministic stand-in embedder, for logic tests that need vectors but not good ones."""
+    return HashingEmbedder()
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +105,7 @@ CliRun = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def cli() -> CliRun:
     """Run `citeqa ARGS...` in process: (exit code, stdout, stderr)."""
-    from citeqa import main
+    from citeqa.cli import main
 
     def run(*args: str) -> tuple[int, str, str]:
         result = CliRunner().invoke(main, list(args), catch_exceptions=False)

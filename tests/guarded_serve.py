@@ -40,6 +40,6 @@ def _guard(event: str, args: tuple[Any, ...]) -> None:
 
 if __name__ == "__main__":
     sys.addaudithook(_guard)
-    from citeqa import main
+    from citeqa.cli import main
 
     main(sys.argv[1:], prog_name="citeqa")

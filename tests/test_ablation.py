@@ -9,11 +9,11 @@ import click
 import pytest
 from conftest import CliRun
 
-from chat import Answerer
-from chat.settings import COMPONENTS, AnswerSettings
-from eval.cli import run_command
-from index import Embedder, SearchIndex
-from ingest.errors import CiteqaError
+from citeqa.chat import Answerer
+from citeqa.chat.settings import COMPONENTS, AnswerSettings
+from citeqa.errors import CiteqaError
+from citeqa.eval.cli import run_command
+from citeqa.index import Embedder, SearchIndex
 
 QUESTION = "How many Pakistani citizens visited Azerbaijan in 2024?"
 

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
-import pytest
+import json
 
-from chat import Answer, Answerer, AnswerSettings, QuestionError
-from eval import BUNDLED_QUESTIONS, best_f1, load_questions
+import pytest
+from citations import assert_cited_verbatim
+
+from citeqa.chat import Answer, Answerer, AnswerSettings, QuestionError
+from citeqa.errors import CiteqaError
+from citeqa.eval import best_f1, load_questions
+from citeqa.paths import BUNDLED_QUESTIONS
 
 QUESTIONS = load_questions(BUNDLED_QUESTIONS)
 
@@ -46,23 +51,9 @@ def rule_answers(answerer: Answerer) -> dict[str, Answer]:
     return _answer_all(rules)
 
 
-def assert_verbatim(answer: Answer, answerer: Answerer) -> None:
-    if answer.abstained:
-        assert answer.text is None and not answer.citations
-        return
-    assert answer.citations
-    for citation in answer.citations:
-        text = answerer.index.documents[citation.source].text
-        assert text[citation.start : citation.end] == answer.text
-        assert text[citation.quote_start : citation.quote_end] == citation.quote
-        assert citation.quote_start <= citation.start < citation.end <= citation.quote_end
-    for passage in answer.passages:
-        assert answerer.index.documents[passage.chunk.source].text[passage.chunk.start : passage.chunk.end]
-
-
 def test_every_dev_answer_is_a_verbatim_citation(answers: dict[str, Answer], answerer: Answerer) -> None:
     for answer in answers.values():
-        assert_verbatim(answer, answerer)
+        assert_cited_verbatim(answer, lambda source: answerer.index.documents[source].text)
         assert 0.0 <= answer.confidence <= 1.0
         assert (answer.text is None) == answer.abstained
         assert len(answer.passages) == 5
@@ -107,6 +98,22 @@ def test_answers_to_dict_follow_the_contract(answers: dict[str, Answer]) -> None
     assert abstained["answer"] is None and abstained["abstained"] is True and abstained["citations"] == []
 
 
+def test_answers_round_trip_through_their_dicts(answers: dict[str, Answer]) -> None:
+    for answer in answers.values():
+        data = answer.to_dict()
+        again = Answer.from_dict(json.loads(json.dumps(data)))
+        assert again.to_dict() == data and again.abstained == answer.abstained
+        assert [p.chunk.id for p in again.passages] == [p.chunk.id for p in answer.passages]  # ids are content hashes
+
+
+@pytest.mark.parametrize(
+    "broken", [{}, {"question": "q", "answer": None}, {"question": "q", "answer": "a", "confidence": "high"}]
+)
+def test_a_malformed_answer_dict_is_a_clear_error(broken: dict[str, object]) -> None:
+    with pytest.raises(CiteqaError, match="not an answer of the answer contract"):
+        Answer.from_dict(broken)
+
+
 @pytest.mark.parametrize(
     ("question", "message"),
     [("", "empty"), ("   \n\t", "empty"), ("x" * 1001, "limit is 1,000"), ("why\x00", "NUL")],
@@ -118,4 +125,4 @@ def test_bad_questions_get_a_clear_error(answerer: Answerer, question: str, mess
 
 def test_questions_without_content_words_do_not_crash(answerer: Answerer) -> None:
     for question in ("?", "what is it?", "the the the", "1992?", "<script>alert(1)</script>"):
-        assert_verbatim(answerer.answer(question), answerer)
+        assert_cited_verbatim(answerer.answer(question), lambda source: answerer.index.documents[source].text)

@@ -10,9 +10,9 @@ import pytest
 from conftest import CliRun
 from filemakers import blank_pdf_bytes, encrypted_pdf_bytes, pdf_bytes
 
-from ingest import load_documents
-from ingest.formats import UnreadableFileError
-from ingest.formats.pdfpages import read as read_pdf
+from citeqa.ingest import load_documents
+from citeqa.ingest.formats import UnreadableFileError
+from citeqa.ingest.formats.pdfpages import read as read_pdf
 
 
 @pytest.fixture
@@ -49,6 +49,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 def test_every_bad_file_gets_its_own_message_and_the_rest_is_ingested(messy: Path, tmp_path: Path, cli: CliRun) -> None:
     code, out, err = cli("ingest", str(messy), "--index", str(tmp_path / "idx"), "--max-file-mb", "1")
     assert code == 0, err
@@ -81,7 +82,7 @@ def test_a_pdf_locked_only_against_editing_opens_without_a_password() -> None:
 
 
 def test_utf16_with_a_bom_is_decoded() -> None:
-    from ingest.formats.plain import decode
+    from citeqa.ingest.formats.plain import decode
 
     assert decode("Grüße aus Köln.".encode("utf-16")) == ("Grüße aus Köln.", "decoded as UTF-16")
 
@@ -106,7 +107,7 @@ def test_a_folder_of_only_bad_files_is_an_error_naming_them(tmp_path: Path, cli:
 def test_a_reader_that_trips_skips_the_file_and_the_run_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ingest.formats.webpage as webpage
+    import citeqa.ingest.formats.webpage as webpage
 
     def trip(data: bytes) -> None:
         raise RecursionError("maximum recursion depth exceeded")

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index import BUNDLED_CORPUS, Embedder
-from ingest import (
+from citeqa.index import Embedder
+from citeqa.ingest import (
     Chunker,
     ChunkSettings,
     CiteqaError,
@@ -16,6 +16,7 @@ from ingest import (
     load_encoding,
     split_sentences,
 )
+from citeqa.paths import BUNDLED_CORPUS
 
 ENCODING = load_encoding("cl100k_base")
 

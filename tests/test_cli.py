@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from citations import assert_cited_verbatim
 from click.testing import CliRunner
 
-from citeqa import main
+from citeqa.cli import main
+from citeqa.paths import BUNDLED_CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,7 +22,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 def test_help_imports_no_model_or_web_library() -> None:
     probe = (
-        "import sys\nimport citeqa\n"
+        "import sys\nimport citeqa.cli\n"
         "heavy = {'torch', 'sentence_transformers', 'faiss', 'transformers', 'gradio', 'fastapi', 'uvicorn',"
         " 'starlette'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
@@ -39,10 +42,7 @@ def test_ask_json_prints_the_contract(index_env: Path) -> None:
     code, out, _ = run("ask", "--json", "-k", "3", "In what year were diplomatic ties established?")
     data = json.loads(out)
     assert code == 0 and data["answer"] == "1992" and len(data["passages"]) == 3
-    text = (ROOT / "data" / "interviews" / data["citations"][0]["source"]).read_bytes().decode("utf-8")
-    citation = data["citations"][0]
-    assert text[citation["start"] : citation["end"]] == "1992"
-    assert text[citation["quote_start"] : citation["quote_end"]] == citation["quote"]
+    assert_cited_verbatim(data, lambda source: (BUNDLED_CORPUS / source).read_bytes().decode("utf-8"))
 
 
 def test_ask_says_plainly_when_the_documents_do_not_answer(index_env: Path) -> None:
@@ -67,6 +67,7 @@ def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 1 and "no citeqa index at" in err and "citeqa ingest" in err
 
 
+@pytest.mark.slow
 def test_ingest_reports_skips_and_builds_a_usable_index(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat.conversation import Turn, resolve
+from citeqa.chat.conversation import Turn, resolve
 
 VISITORS = Turn("How many Pakistani citizens visited Azerbaijan in 2024?", "80,924")
 MEMORANDUM = Turn("When did APP and AZERTAC sign their memorandum of cooperation?", "July 2024")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import Document, IngestError, load_documents
+from citeqa.ingest import Document, IngestError, load_documents
 
 
 def write(path: Path, data: str | bytes) -> Path:
@@ -34,7 +34,7 @@ def test_text_is_kept_exactly_as_stored(tmp_path: Path) -> None:
 
 
 def test_title_skips_a_date_line_and_date_is_found() -> None:
-    from index import BUNDLED_CORPUS
+    from citeqa.paths import BUNDLED_CORPUS
 
     docs = {d.source: d for d in load_documents([BUNDLED_CORPUS]).documents}
     first, second = docs["000_cd9edb64798435a2.txt"], docs["003_5db9bb21355ded0f.txt"]
@@ -88,8 +88,8 @@ def test_two_files_with_one_source_name_are_refused(tmp_path: Path) -> None:
 def test_the_chunk_end_search_agrees_with_a_plain_binary_search(monkeypatch: pytest.MonkeyPatch) -> None:
     from collections.abc import Sequence
 
-    from index import BUNDLED_CORPUS
-    from ingest import Chunker, ChunkSettings, Span, load_encoding
+    from citeqa.ingest import Chunker, ChunkSettings, Span, load_encoding
+    from citeqa.paths import BUNDLED_CORPUS
 
     def binary_search(self: Chunker, text: str, units: Sequence[Span], first: int, reach: Sequence[int]) -> int:
         low, high = first, len(units) - 1

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from citations import assert_cited_verbatim
 from conftest import CliRun
 
-from chat import Answerer, AnswerSettings
-from eval import (
-    BUNDLED_QUESTIONS,
+from citeqa.chat import Answerer, AnswerSettings
+from citeqa.eval import (
     EvalRun,
     Outcome,
     choose,
@@ -24,7 +24,8 @@ from eval import (
     sweep,
     write_run,
 )
-from index import Embedder, SearchIndex, load_index, read_config
+from citeqa.index import Embedder, SearchIndex, load_index, read_config
+from citeqa.paths import BUNDLED_QUESTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCORER = ROOT.parent / "shared" / "eval" / "score.py"
@@ -58,10 +59,7 @@ def test_quality_gate_on_the_interview_questions(dev_metrics: dict[str, Any]) ->
 
 def test_every_answer_is_a_verbatim_citation(dev_run: EvalRun, interviews: SearchIndex) -> None:
     for prediction in dev_run.predictions:
-        for citation in prediction["citations"]:
-            text = interviews.documents[citation["source"]].text
-            assert text[citation["start"] : citation["end"]] == prediction["answer"]
-            assert text[citation["quote_start"] : citation["quote_end"]] == citation["quote"]
+        assert_cited_verbatim(prediction, lambda source: interviews.documents[source].text)
     assert all(o.citation_exact in (True, None) for o in dev_run.outcomes)
 
 
@@ -217,6 +215,7 @@ def test_question_sets_with_nothing_to_ask_are_refused(
     assert code == 1 and message in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_eval_on_a_corpus_indexes_it_and_reuses_the_index_while_unchanged(cli: CliRun, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -248,6 +247,7 @@ def test_chunk_settings_need_a_corpus(cli: CliRun, index_env: Path, tmp_path: Pa
     assert code == 1 and "add --corpus" in err
 
 
+@pytest.mark.slow
 def test_import_squad_then_eval_on_it(cli: CliRun, tmp_path: Path) -> None:
     context = "Marie Curie won the Nobel Prize in Physics in 1903. She was born in Warsaw."
     squad = {

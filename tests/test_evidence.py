@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chat.answerer import _rerank
-from chat.evidence import Evidence, TermWeights, find_evidence, pairs_of, stems_of
-from chat.question import analyze
-from index import Embedder, IndexSettings, build_index
-from index.retrieval import retrieve
-from index.search import Passage
-from ingest import load_documents
-from ingest.chunking import Chunk
-from ingest.sentences import Span
+from citeqa.chat.answerer import _rerank
+from citeqa.chat.evidence import Evidence, TermWeights, find_evidence, pairs_of, stems_of
+from citeqa.chat.question import analyze
+from citeqa.chat.settings import Component
+from citeqa.index import Embedder, IndexSettings, build_index
+from citeqa.index.retrieval import retrieve
+from citeqa.index.search import Passage
+from citeqa.ingest import load_documents
+from citeqa.ingest.chunking import Chunk
+from citeqa.ingest.sentences import Span
 
 TEXT = """Field notes
 
@@ -28,6 +29,9 @@ def test_phrases_are_ordered_pairs_of_content_stems() -> None:
     assert stems_of("the rate of mortality") == {"rate", "mortality"}
 
 
+PHRASES_OFF: tuple[Component, ...] = ("phrases",)
+
+
 def test_the_sentence_holding_the_questions_phrase_ranks_first(tmp_path: Path, embedder: Embedder) -> None:
     (tmp_path / "notes.txt").write_text(TEXT, encoding="utf-8")
     index = build_index(load_documents([tmp_path]).documents, IndexSettings(), embedder)
@@ -36,7 +40,7 @@ def test_the_sentence_holding_the_questions_phrase_ranks_first(tmp_path: Path, e
     text = index.documents["notes.txt"].text
     weights = TermWeights(text[s.start : s.end] for s in index.sentences["notes.txt"])
 
-    def ranked(disabled: tuple[str, ...]) -> list[str]:
+    def ranked(disabled: tuple[Component, ...]) -> list[str]:
         found = find_evidence(analyze(question), passages, index, weights, lambda _: set(), disabled)
         return [text[e.sentence.start : e.sentence.end] for e in found]
 
@@ -49,7 +53,7 @@ def test_the_sentence_holding_the_questions_phrase_ranks_first(tmp_path: Path, e
             e.sentence.start: e.score
             for e in find_evidence(analyze(question), passages, index, weights, lambda _: set(), flag)
         }
-        for flag in ((), ("phrases",))
+        for flag in ((), PHRASES_OFF)
     }
     phrased, scattered, heading = (text.index(s) for s in ("The mortality rate", "The rate of", "Mortality Rate And"))
     assert scores[()][phrased] - scores[()][scattered] > scores[("phrases",)][phrased] - scores[("phrases",)][scattered]

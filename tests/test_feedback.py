@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from chat.feedback import FeedbackLog, default_feedback_path
-from ingest.errors import CiteqaError
+from citeqa.chat.web.feedback import FeedbackLog, default_feedback_path
+from citeqa.errors import CiteqaError
 
 ANSWER: dict[str, Any] = {
     "question": "When did APP and AZERTAC sign their memorandum of cooperation?",
@@ -66,8 +66,8 @@ def test_concurrent_writers_never_interleave(tmp_path: Path) -> None:
 
 
 def test_default_location_is_beside_the_index_never_in_it(tmp_path: Path) -> None:
-    from index.cli import DEFAULT_INDEX
+    from citeqa.paths import default_index
 
     assert default_feedback_path(tmp_path / "notes") == tmp_path / "notes.feedback.jsonl"
-    default = DEFAULT_INDEX.parent / "feedback.jsonl"
-    assert default_feedback_path(None) == default_feedback_path(DEFAULT_INDEX) == default
+    default = default_index().parent / "feedback.jsonl"
+    assert default_feedback_path(None) == default_feedback_path(default_index()) == default

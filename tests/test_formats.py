@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from citations import assert_cited_verbatim
 from filemakers import pdf_bytes, write_docx
 
-from chat import Answerer
-from index import Embedder, IndexSettings, SearchIndex, build_index, load_index, save_index
-from ingest import Document, load_documents, split_sentences
-from ingest.formats.mdtext import render
+from citeqa.chat import Answerer
+from citeqa.index import Embedder, IndexSettings, SearchIndex, build_index, load_index, save_index
+from citeqa.ingest import Document, load_documents, split_sentences
+from citeqa.ingest.formats.mdtext import render
 
 PDF_PAGES = [
     ["Harbour Authority annual report.", "The harbour handled 2.4 million containers in 2023."],
@@ -130,7 +131,7 @@ def test_html_keeps_the_main_text_only(documents: dict[str, Document]) -> None:
 
 
 def test_html_without_a_main_element_keeps_the_body_less_navigation() -> None:
-    from ingest.formats.webpage import read
+    from citeqa.ingest.formats.webpage import read
 
     page = b"<html><body><nav>Menu</nav><div><p>First &amp; only <i>paragraph</i>.</p></div><script>x</script>"
     assert read(page).text == "First & only paragraph.\n"
@@ -202,10 +203,8 @@ def test_answers_are_verbatim_with_their_page(
     result = Answerer(saved, embedder).answer(question)
     assert result.text is not None and answer in result.text
     (citation,) = result.citations
-    text = saved.documents[citation.source].text
     assert citation.source == source
-    assert text[citation.start : citation.end] == result.text
-    assert text[citation.quote_start : citation.quote_end] == citation.quote
+    assert_cited_verbatim(result, lambda name: saved.documents[name].text)
     assert citation.page == page
     for mark in ("**", "](", "`", "#"):
         assert mark not in citation.quote
@@ -223,6 +222,6 @@ def test_answers_are_verbatim_with_their_page(
     ],
 )
 def test_html_main_text_rules(page: bytes, text: str) -> None:
-    from ingest.formats.webpage import read
+    from citeqa.ingest.formats.webpage import read
 
     assert read(page).text == text

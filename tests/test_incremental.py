@@ -14,12 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import CliRun
+from fakes import HashingEmbedder
 
-from chat import Answerer
-from index import Embedder, IndexSettings, IndexWatcher, SearchIndex, build_index, ingest, load_index
-from index.store import current_generation, generation_id
-from ingest import ChunkSettings, load_documents
+from citeqa.chat import Answerer
+from citeqa.index import Embedder, IndexSettings, IndexWatcher, SearchIndex, build_index, ingest, load_index
+from citeqa.index.store import current_generation, generation_id
+from citeqa.index.update import plan_ingest
+from citeqa.ingest import MAX_FILE_BYTES, ChunkSettings, Skipped, list_files, load_documents
 
+# Logic tests index with the hashing stand-in (fast); the kill test and the CLI use the real model.
+FAKE = IndexSettings(model=HashingEmbedder.MODEL_ID)
 TOPICS = ["harbour", "library", "ferry", "council", "museum", "railway", "stadium", "hospital"]
 
 
@@ -49,15 +53,15 @@ class Counting:
 
 
 def test_unchanged_reingest_reads_no_document_again_and_writes_nothing(
-    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    _, first = ingest([docs], directory, IndexSettings(), embedder)
+    _, first = ingest([docs], directory, FAKE, fake)
     assert first.written and first.added == sorted(f"{t}.txt" for t in TOPICS[:4]) and first.embedded == 4
     generation = generation_id(directory)
-    counting = Counting(embedder, monkeypatch)
-    monkeypatch.setattr("index.update.parse_document", _fail)  # an unchanged file is not even parsed
-    index, again = ingest([docs], directory, IndexSettings(), embedder)
+    counting = Counting(fake, monkeypatch)
+    monkeypatch.setattr("citeqa.index.update.parse_document", _fail)  # an unchanged file is not even parsed
+    index, again = ingest([docs], directory, FAKE, fake)
     assert index is None and not again.written and again.unchanged == 4 and again.documents == 4
     assert counting.texts == [] and generation_id(directory) == generation
 
@@ -67,16 +71,16 @@ def _fail(*_: object) -> None:
 
 
 def test_add_change_and_remove_embed_only_the_new_text(
-    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    ingest([docs], directory, IndexSettings(), embedder)
+    ingest([docs], directory, FAKE, fake)
     before = load_index(directory)
     (docs / "ferry.txt").write_text("The ferry opened in 1992. It sails to Arrow Island twice a day.\n")
     (docs / "museum.txt").write_text("The museum holds 4,000 paintings.\n")
     (docs / "council.txt").unlink()
-    counting = Counting(embedder, monkeypatch)
-    index, report = ingest([docs], directory, IndexSettings(), embedder)
+    counting = Counting(fake, monkeypatch)
+    index, report = ingest([docs], directory, FAKE, fake)
     assert index is not None and report.written
     assert (report.added, report.changed, report.unchanged, report.removed) == (["museum.txt"], ["ferry.txt"], 2, [])
     assert sorted(counting.texts) == sorted(
@@ -88,7 +92,7 @@ def test_add_change_and_remove_embed_only_the_new_text(
     old_vectors, new_vectors = _vectors(before), _vectors(index)
     kept = [c.id for c in index.chunks.values() if c.source in ("harbour.txt", "library.txt", "council.txt")]
     assert kept and all(np.array_equal(new_vectors[i], old_vectors[i]) for i in kept)  # reused, not re-embedded
-    _, pruned = ingest([docs], directory, IndexSettings(), embedder, prune=True)
+    _, pruned = ingest([docs], directory, FAKE, fake, prune=True)
     assert pruned.removed == ["council.txt"] and pruned.embedded == 0
     assert sorted(load_index(directory).documents) == ["ferry.txt", "harbour.txt", "library.txt", "museum.txt"]
 
@@ -98,82 +102,117 @@ def _vectors(index: SearchIndex) -> dict[int, np.ndarray]:
     return {c.id: np.asarray(index.embeddings)[row] for row, c in enumerate(index.chunks.values())}
 
 
-def test_an_updated_index_equals_a_full_rebuild(tmp_path: Path, embedder: Embedder) -> None:
+def test_an_updated_index_equals_a_full_rebuild(tmp_path: Path, fake: HashingEmbedder) -> None:
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    ingest([docs], directory, IndexSettings(), embedder)
+    ingest([docs], directory, FAKE, fake)
     write_collection(docs, TOPICS[3:7])  # four more, one of them rewritten
     (docs / "harbour.txt").write_text("The harbour closed in 2001.\n")
-    ingest([docs], directory, IndexSettings(), embedder, prune=True)
+    ingest([docs], directory, FAKE, fake, prune=True)
     updated = load_index(directory)
-    full = build_index(load_documents([docs]).documents, IndexSettings(), embedder)
+    full = build_index(load_documents([docs]).documents, FAKE, fake)
     assert updated.manifest.documents == full.manifest.documents and updated.manifest.files == full.manifest.files
     assert list(updated.chunks) == list(full.chunks)
     assert updated.embeddings is not None and full.embeddings is not None
     np.testing.assert_allclose(np.asarray(updated.embeddings), full.embeddings, atol=1e-5)
-    queries = embedder.encode_queries(["When did the railway open?", "museum director"])
+    queries = fake.encode_queries(["When did the railway open?", "museum director"])
     assert [[p.chunk.id for p in ps] for ps in updated.search(queries, 5)] == [
         [p.chunk.id for p in ps] for ps in full.search(queries, 5)
     ]
 
 
 def test_a_settings_change_rechunks_everything_but_reuses_vectors_of_the_same_text(
-    tmp_path: Path, embedder: Embedder
+    tmp_path: Path, fake: HashingEmbedder
 ) -> None:
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    ingest([docs], directory, IndexSettings(), embedder)
-    small = IndexSettings(chunking=ChunkSettings(max_tokens=12, overlap_tokens=0))
-    index, report = ingest([docs], directory, small, embedder)
+    ingest([docs], directory, FAKE, fake)
+    small = IndexSettings(model=HashingEmbedder.MODEL_ID, chunking=ChunkSettings(max_tokens=12, overlap_tokens=0))
+    index, report = ingest([docs], directory, small, fake)
     assert index is not None and f"chunk tokens {ChunkSettings().max_tokens} -> 12" in report.rebuilt
     assert index.manifest.settings == small and len(index.chunks) > 4
     for chunk in index.chunks.values():
         assert index.documents[chunk.source].text[chunk.start : chunk.end] == chunk.text
 
 
-def test_a_file_that_turns_unreadable_keeps_its_earlier_version(tmp_path: Path, embedder: Embedder) -> None:
+def test_a_file_that_turns_unreadable_keeps_its_earlier_version(tmp_path: Path, fake: HashingEmbedder) -> None:
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    ingest([docs], directory, IndexSettings(), embedder)
+    ingest([docs], directory, FAKE, fake)
     (docs / "ferry.txt").write_bytes(b"\x00\x01 binary now")
-    _, report = ingest([docs], directory, IndexSettings(), embedder, prune=True)
+    _, report = ingest([docs], directory, FAKE, fake, prune=True)
     assert report.kept == ["ferry.txt"] and report.removed == [] and not report.written
     assert "ferry.txt" in load_index(directory).documents
 
 
 def test_a_damaged_index_is_rebuilt_from_the_files_even_when_they_are_unchanged(
-    tmp_path: Path, embedder: Embedder
+    tmp_path: Path, fake: HashingEmbedder
 ) -> None:
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    ingest([docs], directory, IndexSettings(), embedder)
+    ingest([docs], directory, FAKE, fake)
     (current_generation(directory) / "chunks.jsonl").write_text("not json\n")
     write_collection(docs, ["museum"])  # one new file, so the run writes and must read the old index
-    index, report = ingest([docs], directory, IndexSettings(), embedder)
+    index, report = ingest([docs], directory, FAKE, fake)
     assert index is not None and "could not be read" in report.rebuilt
     assert sorted(load_index(directory).documents) == sorted(f"{t}.txt" for t in [*TOPICS[:4], "museum"])
 
 
-def test_rebuild_starts_from_scratch(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_a_plan_says_what_an_ingest_would_do_and_writes_nothing(tmp_path: Path, fake: HashingEmbedder) -> None:
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    ingest([docs], directory, IndexSettings(), embedder)
+    ingest([docs], directory, FAKE, fake)
+    before = _snapshot(directory)
+    write_collection(docs, ["museum"])
+    (docs / "ferry.txt").write_text("The ferry closed in 2001.\n", encoding="utf-8")
+    (docs / "library.txt").unlink()
+    smaller = IndexSettings(model=HashingEmbedder.MODEL_ID, chunking=ChunkSettings(max_tokens=64))
+    skipped: list[Skipped] = []
+    files = list_files([docs], skipped)
+    plan = plan_ingest(directory, files, smaller, "", skipped, MAX_FILE_BYTES, prune=True)
+    assert (plan.added, plan.changed, plan.removed) == (["museum.txt"], ["ferry.txt"], ["library.txt"])
+    assert sorted(plan.unchanged) == ["council.txt", "harbour.txt"] and plan.needs_writing
+    assert plan.reasons == [
+        f"the settings changed (chunk tokens {ChunkSettings().max_tokens} -> 64): re-chunking every document"
+    ]
+    assert _snapshot(directory) == before  # planning read the files and the manifest, and wrote nothing
+
+
+def test_every_reason_for_a_rebuild_is_kept(tmp_path: Path, fake: HashingEmbedder) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    (current_generation(directory) / "chunks.jsonl").write_text("not json\n")  # found only when applying
+    smaller = IndexSettings(model=HashingEmbedder.MODEL_ID, chunking=ChunkSettings(max_tokens=64, overlap_tokens=0))
+    _, report = ingest([docs], directory, smaller, fake)
+    first, second = report.rebuilt.split("; ")
+    assert first.startswith("the settings changed") and second.startswith("the index could not be read")
+    assert report.written and sorted(load_index(directory).documents) == sorted(f"{t}.txt" for t in TOPICS[:4])
+
+
+def test_rebuild_starts_from_scratch(tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
     (docs / "ferry.txt").unlink()
-    counting = Counting(embedder, monkeypatch)
-    _, report = ingest([docs], directory, IndexSettings(), embedder, rebuild=True)
+    counting = Counting(fake, monkeypatch)
+    _, report = ingest([docs], directory, FAKE, fake, rebuild=True)
     assert report.written and "from scratch" in report.rebuilt and len(counting.texts) == 3
     assert sorted(load_index(directory).documents) == ["council.txt", "harbour.txt", "library.txt"]
 
 
 def test_new_readers_read_every_file_again_but_embed_only_text_that_changed(
-    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    ingest([docs], directory, IndexSettings(), embedder)
-    monkeypatch.setattr("index.update.READERS_VERSION", "next")
-    monkeypatch.setattr("index.build.READERS_VERSION", "next")
-    monkeypatch.setattr("index.update.chunk_documents", _fail)  # the same text keeps its sentences and chunks
-    counting = Counting(embedder, monkeypatch)
-    _, report = ingest([docs], directory, IndexSettings(), embedder)
+    ingest([docs], directory, FAKE, fake)
+    monkeypatch.setattr("citeqa.index.update.READERS_VERSION", "next")
+    monkeypatch.setattr("citeqa.index.build.READERS_VERSION", "next")
+    monkeypatch.setattr("citeqa.index.update.chunk_documents", _fail)  # the same text keeps its sentences and chunks
+    counting = Counting(fake, monkeypatch)
+    _, report = ingest([docs], directory, FAKE, fake)
     assert report.written and report.unchanged == 4 and report.embedded == 0 and counting.texts == []
     assert load_index(directory).manifest.readers == "next"
 
 
+@pytest.mark.slow
 def test_cli_ingest_summary_docs_list_and_remove(tmp_path: Path, cli: CliRun) -> None:
     docs, directory = write_collection(tmp_path / "docs"), str(tmp_path / "idx")
     code, out, _ = cli("ingest", str(docs), "--index", directory)
@@ -194,29 +233,29 @@ def test_cli_ingest_summary_docs_list_and_remove(tmp_path: Path, cli: CliRun) ->
 
 
 def test_the_watcher_loads_a_new_generation_and_keeps_the_old_one_if_it_cannot(
-    tmp_path: Path, embedder: Embedder
+    tmp_path: Path, fake: HashingEmbedder
 ) -> None:
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    ingest([docs], directory, IndexSettings(), embedder)
+    ingest([docs], directory, FAKE, fake)
     watcher = IndexWatcher(directory, interval=0)
-    first = watcher.current()
-    assert watcher.current() is first  # nothing changed: the same object, nothing reloaded
+    first = watcher.refresh()
+    assert watcher.refresh() is first  # nothing changed: the same object, nothing reloaded
     write_collection(docs, ["museum"])
-    ingest([docs], directory, IndexSettings(), embedder)
-    second = watcher.current()
+    ingest([docs], directory, FAKE, fake)
+    second = watcher.refresh()
     assert second is not first and "museum.txt" in second.documents
     assert watcher.generation == generation_id(directory)
     broken = directory / "gen-29990101T000000-broken"  # a generation that does not load
     broken.mkdir()
     (directory / "CURRENT").write_text(broken.name + "\n")
-    assert watcher.current() is second and watcher.error is not None
+    assert watcher.refresh() is second and watcher.error is not None
 
 
-def test_the_watcher_thread_calls_back_with_each_new_index(tmp_path: Path, embedder: Embedder) -> None:
+def test_the_watcher_thread_calls_back_with_each_new_index(tmp_path: Path, fake: HashingEmbedder) -> None:
     import threading
 
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    ingest([docs], directory, IndexSettings(), embedder)
+    ingest([docs], directory, FAKE, fake)
     watcher = IndexWatcher(directory, interval=0.05)
     seen: list[SearchIndex] = []
     loaded = threading.Event()
@@ -228,9 +267,9 @@ def test_the_watcher_thread_calls_back_with_each_new_index(tmp_path: Path, embed
     watcher.watch(changed)
     try:
         write_collection(docs, ["railway"])
-        ingest([docs], directory, IndexSettings(), embedder)
+        ingest([docs], directory, FAKE, fake)
         assert loaded.wait(10)
-        assert "railway.txt" in seen[0].documents and watcher.current() is seen[0]
+        assert "railway.txt" in seen[0].documents and watcher.index is seen[0]
     finally:
         watcher.stop()
 
@@ -239,14 +278,14 @@ KILLED_INGEST = """
 import sys, time
 moment = sys.argv[1]
 if moment == "writing":  # pause inside the new generation, after its vectors are written, until killed
-    import index.build as build
+    import citeqa.index.build as build
     real = build.write_vectors
     def slow(*args):
         real(*args)
         print("WRITING", file=sys.stderr, flush=True)
         time.sleep(300)
     build.write_vectors = slow
-from citeqa import main
+from citeqa.cli import main
 sys.argv = ["citeqa", *sys.argv[2:]]
 main()
 """

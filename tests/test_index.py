@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chat import Answerer
-from index import (
+from citeqa.chat import Answerer
+from citeqa.index import (
     FORMAT_VERSION,
     Embedder,
     IndexDamagedError,
@@ -19,9 +19,9 @@ from index import (
     load_index,
     save_index,
 )
-from index import build as build_module
-from index.store import current_generation
-from ingest import CiteqaError, Document
+from citeqa.index import build as build_module
+from citeqa.index.store import current_generation
+from citeqa.ingest import CiteqaError, Document
 
 
 def test_faiss_search_equals_brute_force_numpy(interviews: SearchIndex, embedder: Embedder) -> None:
@@ -123,7 +123,7 @@ def test_other_factory_strings_build_and_a_bad_one_is_explained(tmp_path: Path, 
 
 
 def test_ingest_over_an_index_of_an_older_format_rebuilds_it(tmp_path: Path, embedder: Embedder) -> None:
-    from index import ingest
+    from citeqa.index import ingest
 
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.txt").write_text("Alpha is first. Beta is second.")
@@ -138,7 +138,7 @@ def test_ingest_over_an_index_of_an_older_format_rebuilds_it(tmp_path: Path, emb
 
 
 def test_the_bundled_default_index_of_an_older_format_is_rebuilt_on_open(tmp_path: Path, embedder: Embedder) -> None:
-    from index import open_or_build
+    from citeqa.index import open_or_build
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -150,7 +150,7 @@ def test_the_bundled_default_index_of_an_older_format_is_rebuilt_on_open(tmp_pat
 
 
 def test_removing_every_document_is_refused(tmp_path: Path, embedder: Embedder) -> None:
-    from index.update import remove_documents
+    from citeqa.index.update import remove_documents
 
     directory = small_index(tmp_path, embedder)
     with pytest.raises(CiteqaError, match="leave the index empty"):
@@ -159,8 +159,8 @@ def test_removing_every_document_is_refused(tmp_path: Path, embedder: Embedder) 
 
 
 def test_a_second_writer_is_refused_while_one_holds_the_lock(tmp_path: Path, embedder: Embedder) -> None:
-    from index import IndexBusyError, ingest
-    from index.store import locked
+    from citeqa.index import IndexBusyError, ingest
+    from citeqa.index.store import locked
 
     directory = small_index(tmp_path, embedder)
     (tmp_path / "b.txt").write_text("Gamma is third.")

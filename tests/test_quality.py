@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from citations import assert_cited_verbatim
 
-from chat import AnswerSettings
-from eval import evaluate, load_questions, summarize
-from eval.train_cli import DEFAULT_SQUAD, SQUAD_HELD_OUT, write_held_out
-from index import Embedder
-from index.corpus import index_corpus
-from index.manifest import IndexSettings
+from citeqa.chat import AnswerSettings
+from citeqa.eval import evaluate, load_questions, summarize
+from citeqa.eval.train_cli import DEFAULT_SQUAD, SQUAD_HELD_OUT, write_held_out
+from citeqa.index import Embedder
+from citeqa.index.corpus import index_corpus
+from citeqa.index.manifest import IndexSettings
 
 pytestmark = pytest.mark.skipif(not DEFAULT_SQUAD.is_file(), reason="needs ../shared/bench beside the repository")
 
@@ -30,17 +31,14 @@ CUT_OVERALL_FLOOR = 0.82
 
 
 def _held_out_metrics(work: Path, name: str, embedder: Embedder) -> dict[str, Any]:
-    from eval.reader_data import load_squad
+    from citeqa.eval.reader_data import load_squad
 
     folders = write_held_out([(load_squad(DEFAULT_SQUAD, "squad2-train"), SQUAD_HELD_OUT)], work, seed=13)
     folder = folders[name]
     index, _ = index_corpus(folder / "corpus", IndexSettings(), embedder, work / f"index-{name}")
     run = evaluate(index, embedder, AnswerSettings(), load_questions(folder / "questions.jsonl"))
     for prediction in run.predictions:  # the answer contract holds on unseen documents too
-        if prediction["answer"] is not None:
-            citation = prediction["citations"][0]
-            text = index.documents[citation["source"]].text
-            assert text[citation["start"] : citation["end"]] == prediction["answer"]
+        assert_cited_verbatim(prediction, lambda source: index.documents[source].text)
     return summarize(run.outcomes, run.seconds)
 
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chat.answerer import Answerer
-from chat.confidence import CONFIDENCE_FILE, ConfidenceModel
-from chat.reader import (
+from citeqa.chat.answerer import Answerer
+from citeqa.chat.confidence import CONFIDENCE_FILE, ConfidenceModel
+from citeqa.chat.reader import (
     MANIFEST_FILE,
     READER_DIR,
     WEIGHTS_FILE,
@@ -26,10 +26,10 @@ from chat.reader import (
     file_sha256,
     window_around,
 )
-from chat.settings import AnswerSettings
-from eval.questions import QuestionItem
-from eval.reader_data import Corpus, make_examples
-from ingest.sentences import split_sentences
+from citeqa.chat.settings import AnswerSettings
+from citeqa.eval.questions import QuestionItem
+from citeqa.eval.reader_data import Corpus, make_examples
+from citeqa.ingest.sentences import split_sentences
 
 MAX_WEIGHTS_BYTES = 50 * 1024 * 1024
 
@@ -226,9 +226,10 @@ _TINY_QUESTIONS = [
 ]
 
 
+@pytest.mark.slow
 def test_training_smoke_loss_falls(tmp_path: Path) -> None:
     """A few steps of the real training loop on a tiny corpus: the loss falls and the files are written."""
-    from eval.train_reader import TrainSettings, train
+    from citeqa.eval.train_reader import TrainSettings, train
 
     items = [
         QuestionItem(f"q{i}", q, (a,), source, answer_start=_TINY_DOCUMENTS[source].index(a))

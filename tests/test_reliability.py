@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from test_report import SVG_NS, cards, make_metrics, mixed_outcomes, parse
 
-from eval import plots
-from eval.compare import SavedRun, metric_rows
-from eval.reliability import RIGHT_F1, bin_index, reliability
-from eval.report import render_html, render_markdown
-from eval.scoring import Outcome
-from eval.summary import headline_lines
+from citeqa.eval import plots
+from citeqa.eval.compare import SavedRun, metric_rows
+from citeqa.eval.reliability import RIGHT_F1, bin_index, reliability
+from citeqa.eval.report import render_html, render_markdown
+from citeqa.eval.scoring import Outcome
+from citeqa.eval.summary import headline_lines
 
 
 def raw(confidence: float, f1: float, *, answerable: bool = True, answer: str | None = "a") -> Outcome:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from chat import Answerer
-from chat.service import ChatService
-from index import Embedder, IndexSettings, load_index
-from index.update import ingest
+from citeqa.chat import Answerer
+from citeqa.chat.web.service import ChatService
+from citeqa.index import Embedder, IndexSettings, load_index
+from citeqa.index.update import ingest
 
 QUESTION = "In which year did the ferry company buy the Heron?"
 

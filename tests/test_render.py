@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from chat import Answer, Citation
-from chat.render import answer_html, clamp_range, document_href, document_page, passages_html, text
-from index.search import Passage
-from ingest.chunking import Chunk
-from ingest.documents import Document
+from citeqa.chat import Answer, Citation
+from citeqa.chat.web.render import answer_html, clamp_range, document_href, document_page, passages_html, text
+from citeqa.index.search import Passage
+from citeqa.ingest.chunking import Chunk
+from citeqa.ingest.documents import Document
 
 HOSTILE = [
     "<script>window.__pwned = 1</script>",

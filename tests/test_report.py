@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from eval import plots
-from eval.report import HTML_FILE, MARKDOWN_FILE, render_html, render_markdown, sort_outcomes, write_report
+from citeqa.eval import plots
+from citeqa.eval.report import HTML_FILE, MARKDOWN_FILE, render_html, render_markdown, sort_outcomes, write_report
 
 SVG_NS = "http://www.w3.org/2000/svg"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

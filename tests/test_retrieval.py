@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from index import Embedder, IndexMismatchError, SearchIndex, load_index
-from index.lexical import LexicalIndex, analyze
-from index.retrieval import RETRIEVAL_MODES, retrieve
-from index.store import current_generation
+from citeqa.index import Embedder, IndexMismatchError, SearchIndex, load_index
+from citeqa.index.lexical import LexicalIndex, analyze
+from citeqa.index.retrieval import RETRIEVAL_MODES, retrieve
+from citeqa.index.store import current_generation
 
 
 def test_the_analyzer_matches_word_forms_and_drops_function_words() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest import split_sentences
+from citeqa.ingest import split_sentences
 
 
 def sentences(text: str) -> list[str]:

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chat.question import analyze
-from chat.shape import shaped, wants_explanation
-from ingest.sentences import split_sentences
+from citeqa.chat.question import analyze
+from citeqa.chat.shape import shaped, wants_explanation
+from citeqa.ingest.sentences import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 SHAPE_QUESTIONS = ROOT / "eval" / "questions" / "shape.jsonl"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from chat import AnswerType, analyze
-from chat.spans import extract
+from citeqa.chat import AnswerType, analyze
+from citeqa.chat.span_kinds import KIND_FIT, NUMBER_KINDS, Fit, SpanKind, fit_of, kind_fit
+from citeqa.chat.spans import extract
 
 
 def span(sentence: str, question: str) -> str:
@@ -56,3 +59,18 @@ def test_questions_are_typed_by_the_noun_after_a_copula() -> None:
 def test_a_copula_question_does_not_end_on_a_verb() -> None:
     assert analyze("What share of the staff is young people?").verb is None
     assert analyze("Which measures did the council approve?").verb == "approve"
+
+
+def test_every_row_of_the_fit_table_weighs_every_span_kind() -> None:
+    for fit, row in KIND_FIT.items():
+        assert len(row) == len(SpanKind), f"{fit} weighs {len(row)} kinds, not the {len(SpanKind)} there are"
+    assert set(KIND_FIT) == set(Fit)
+
+
+@pytest.mark.parametrize("answer_type", list(AnswerType))
+def test_every_answer_type_reads_a_row_that_prefers_its_own_kind_of_span(answer_type: AnswerType) -> None:
+    question = replace(analyze("What is it?"), answer_type=answer_type)
+    row = KIND_FIT[fit_of(question)]
+    best = max(SpanKind, key=lambda kind: kind_fit(fit_of(question), kind))
+    assert (best in NUMBER_KINDS) == answer_type.is_numeric  # numbers for numeric questions, words for the rest
+    assert max(row) > 0

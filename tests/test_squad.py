@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from eval.questions import QuestionSetError, load_questions
-from eval.squad import SquadImport, import_squad
+from citeqa.eval.questions import QuestionSetError, load_questions
+from citeqa.eval.squad import SquadImport, import_squad
 
 COVID_QA = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "covidqa" / "200423_covidQA.json"
 

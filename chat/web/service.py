@@ -18,16 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.search import SearchIndex
-from ingest.documents import Document
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
+from citeqa.index.search import SearchIndex
+from citeqa.ingest.documents import Document
 
-from .answer import Answer
-from .answerer import Answerer
-from .question import check_question
+from ..answer import Answer
+from ..answerer import Answerer
+from ..question import check_question
+from ..settings import check_passages
 
 if TYPE_CHECKING:
-    from index.reload import IndexWatcher
+    from citeqa.index.reload import IndexWatcher
 
 log = logging.getLogger("citeqa.serve")
 
@@ -58,7 +59,7 @@ class ChatService:
     @classmethod
     def open(cls, index_dir: Path | None, examples: Sequence[str] = ()) -> ChatService:
         """Load the index and its model once (the default index is built on first use)."""
-        from index.cli import open_index
+        from citeqa.index import open_index
 
         index, embedder = open_index(index_dir)
         return cls(Answerer(index, embedder), examples)
@@ -88,8 +89,8 @@ class ChatService:
     def submit(self, question: str, k: int | None = None) -> Future[Answer]:
         """Queue one question; the future holds its answer. Async callers await it without holding a thread."""
         checked = check_question(question, self.answerer().settings.max_question_chars)
-        if k is not None and not 1 <= k <= 100:
-            raise CiteqaError(f"k = {k} is out of range", "ask for 1 to 100 passages")
+        if k is not None:
+            check_passages(k)
         if self._closed:
             raise CiteqaError("the server is shutting down", "ask again in a moment")
         job = _Job(checked, k, Future())
@@ -102,7 +103,7 @@ class ChatService:
         The new index and its Answerer are built in the watcher's thread, then swapped in; until then, and if
         the new generation fails to load, the index in hand keeps answering.
         """
-        from index.reload import IndexWatcher
+        from citeqa.index.reload import IndexWatcher
 
         watcher = IndexWatcher(directory, interval=interval, index=self.index)
         watcher.watch(lambda index: self.replace_answerer(Answerer(index, self.answerer().embedder)))

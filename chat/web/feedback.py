@@ -10,21 +10,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from index.cli import DEFAULT_INDEX
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
+from citeqa.paths import citeqa_home, default_index
 
 Verdict = Literal["like", "dislike"]
-DEFAULT_FEEDBACK = Path.home() / ".local" / "share" / "citeqa" / "feedback.jsonl"
 
 
 def default_feedback_path(index_dir: Path | None) -> Path:
     """One file per index, next to its folder (never inside it: an index folder holds only the index).
 
-    The default index's goes to ~/.local/share/citeqa/feedback.jsonl; ~/indexes/notes's to
+    The default index's goes to $CITEQA_HOME/feedback.jsonl (~/.local/share/citeqa/); ~/indexes/notes's to
     ~/indexes/notes.feedback.jsonl.
     """
-    if index_dir is None or index_dir.resolve() == DEFAULT_INDEX.resolve():
-        return DEFAULT_FEEDBACK
+    if index_dir is None or index_dir.resolve() == default_index().resolve():
+        return citeqa_home() / "feedback.jsonl"
     return index_dir.parent / f"{index_dir.name}.feedback.jsonl"
 
 

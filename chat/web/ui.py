@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no analytics, ever
 
 import gradio as gr
 from gradio.events import api as gr_api
 
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
 
-from .conversation import Turn, resolve
+from ..conversation import Turn, resolve
 from .feedback import FeedbackLog
 from .render import answer_html, passages_html, text
 from .service import ChatService

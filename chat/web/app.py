@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
+from citeqa.paths import EMBED_EXAMPLE
 
 from .api import api_router, error, install_error_handlers, pages_router
 from .feedback import FeedbackLog, default_feedback_path
@@ -31,7 +31,6 @@ from .service import ChatService
 if TYPE_CHECKING:
     import gradio as gr
 
-EXAMPLE_PAGE = Path(__file__).resolve().parent.parent / "docs" / "intranet-example.html"
 # Gradio events answered at once. All of them hand their question to the service's single batching
 # worker (the model is CPU-bound on a couple of cores), so this only bounds how many chat requests wait
 # there together and can be batched into one pass; more would add threads, not speed.
@@ -69,7 +68,6 @@ def parse_users(pairs: Sequence[str]) -> dict[str, str]:
 
 def create_app(service: ChatService, options: ServeOptions | None = None) -> FastAPI:
     options = options or ServeOptions()
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
     from fastapi_offline import __file__ as offline_package
 
@@ -107,7 +105,7 @@ def create_app(service: ChatService, options: ServeOptions | None = None) -> Fas
 
     @app.get("/embed-example", include_in_schema=False)
     def embed_example() -> FileResponse:
-        return FileResponse(EXAMPLE_PAGE, media_type="text/html")
+        return FileResponse(EMBED_EXAMPLE, media_type="text/html")
 
     feedback = FeedbackLog(options.feedback or default_feedback_path(service.index.path))
     chat: gr.Blocks = build_chat(service, feedback, options.queue_concurrency)

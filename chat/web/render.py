@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, urlencode
 
-from index.search import Passage
-from ingest.documents import Document
+from citeqa.index.search import Passage
+from citeqa.ingest.documents import Document
 
-from .answer import Answer, Citation
+from ..answer import Answer, Citation
 
 # Characters that Markdown (emphasis, links, images, code, headings, tables, escapes) or KaTeX act on.
 # One table, one pass: HTML's own five characters first, then every character a Markdown renderer acts on.

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from index.cli import DEFAULT_INDEX, index_option
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
+from citeqa.options import index_option
+from citeqa.paths import BUNDLED_QUESTIONS, default_index
 
 if TYPE_CHECKING:
     from .app import ServeOptions
 
-BUNDLED_QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions" / "dev.jsonl"
 EXAMPLES_SHOWN = 6
 
 
@@ -47,7 +47,7 @@ def serve_command(
     """Serve the chat at / and the JSON API at /api (docs at /docs) until interrupted."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    _require_web_libraries()
     from .app import ServeOptions, parse_users
     from .feedback import default_feedback_path
 
@@ -69,6 +69,19 @@ def serve_command(
         _serve(listener, index_dir, options, examples)
     finally:
         listener.close()
+
+
+def _require_web_libraries() -> None:
+    """The web libraries are an install extra: without them, say which and how to add them."""
+    try:
+        import fastapi  # noqa: F401
+        import gradio  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise CiteqaError(
+            f"citeqa serve needs {exc.name or 'the web libraries'}, which is not installed",
+            "install the web extra: pip install 'citeqa[serve]' (make setup does)",
+        ) from exc
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -100,7 +113,7 @@ def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOption
 
     questions = read_examples(examples or (BUNDLED_QUESTIONS if index_dir is None else None))
     service = ChatService.open(index_dir, questions)
-    service.follow(index_dir or DEFAULT_INDEX)  # a later `citeqa ingest` there is picked up without a restart
+    service.follow(index_dir or default_index())  # a later `citeqa ingest` there is picked up without a restart
     app = create_app(service, options)
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host

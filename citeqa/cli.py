@@ -9,13 +9,13 @@ from typing import Any
 
 import click
 
-from chat.cli import ask_command
-from chat.serve_cli import serve_command
-from eval.cli import eval_command
-from eval.train_cli import train_command
-from index.cli import ingest_command
-from index.docs_cli import docs_group
-from ingest.errors import CiteqaError
+from citeqa.chat.cli import ask_command
+from citeqa.chat.web.serve_cli import serve_command
+from citeqa.errors import CiteqaError
+from citeqa.eval.cli import eval_command
+from citeqa.eval.train_cli import train_command
+from citeqa.index.cli import ingest_command
+from citeqa.index.docs_cli import docs_group
 
 
 class _Citeqa(click.Group):

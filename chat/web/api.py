@@ -15,13 +15,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ingest.errors import CiteqaError
+from citeqa.errors import CiteqaError
 
-from .question import QuestionError
+from ..question import MAX_QUESTION_CHARS, QuestionError
+from ..settings import DEFAULT_PASSAGES, MAX_PASSAGES
 from .render import clamp_range, document_page
 from .service import ChatService
-
-MAX_K = 100
 
 
 class AskRequest(BaseModel):
@@ -29,8 +28,12 @@ class AskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    question: str = Field(description="The question, 1 to 1000 characters.", examples=["When did APP sign?"])
-    k: int | None = Field(default=None, ge=1, le=MAX_K, description="Passages to return (default 5).")
+    question: str = Field(
+        description=f"The question, 1 to {MAX_QUESTION_CHARS:,} characters.", examples=["When did APP sign?"]
+    )
+    k: int | None = Field(
+        default=None, ge=1, le=MAX_PASSAGES, description=f"Passages to return (default {DEFAULT_PASSAGES})."
+    )
 
 
 class CitationBody(BaseModel):
@@ -181,7 +184,9 @@ def install_error_handlers(app: FastAPI) -> None:
         for p in problems:
             where = ".".join(str(part) for part in p.get("loc", ()) if part != "body") or "body"
             messages.append(f"{where}: {p.get('msg', 'invalid')}")
-        return error(422, "invalid_request", "; ".join(messages), 'send {"question": "...", "k": 1 to 100}')
+        return error(
+            422, "invalid_request", "; ".join(messages), f'send {{"question": "...", "k": 1 to {MAX_PASSAGES}}}'
+        )
 
     @app.exception_handler(QuestionError)
     async def bad_question(request: Request, exc: QuestionError) -> JSONResponse:
