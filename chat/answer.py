@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from typing_extensions import TypedDict  # not typing's: pydantic reads it for the API schema on Python 3.11
+
 from citeqa.errors import CiteqaError
-from citeqa.index.search import Passage
+from citeqa.index.search import Passage, PassageRecord
 from citeqa.ingest.chunking import Chunk, chunk_id
+
+
+class CitationRecord(TypedDict):
+    """Where an answer stands, in the answer contract."""
+
+    source: str
+    """the document, as `citeqa docs list` names it"""
+    title: str
+    start: int
+    """document_text[start:end] == answer"""
+    end: int
+    quote: str
+    """the sentence holding the answer"""
+    quote_start: int
+    """document_text[quote_start:quote_end] == quote"""
+    quote_end: int
+    page: int | None
+    """the PDF page the answer is on (1-based); null for other formats"""
+
+
+class AnswerRecord(TypedDict):
+    """The answer contract: what `citeqa ask --json`, POST /api/ask and eval predictions give for a question."""
+
+    question: str
+    answer: str | None
+    """a verbatim span of a document; null exactly when abstained"""
+    abstained: bool
+    confidence: float
+    """the probability that the answer is right"""
+    citations: list[CitationRecord]
+    passages: list[PassageRecord]
+    """retrieved passages, the one holding the answer first"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +58,7 @@ class Citation:
     quote_end: int
     page: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CitationRecord:
         return {
             "source": self.source,
             "title": self.title,
@@ -36,8 +71,8 @@ class Citation:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Citation:
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+    def from_dict(cls, data: CitationRecord | dict[str, Any]) -> Citation:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})  # type: ignore[literal-required]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +95,7 @@ class Answer:
             return self
         return Answer(self.question, None, self.confidence, (), self.passages)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> AnswerRecord:
         return {
             "question": self.question,
             "answer": self.text,
@@ -71,7 +106,7 @@ class Answer:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Answer:
+    def from_dict(cls, data: AnswerRecord | dict[str, Any]) -> Answer:
         """The answer a `to_dict` wrote (a prediction file's line, an API response); a malformed one is an error
         naming what is wrong."""
         try:
@@ -88,6 +123,6 @@ class Answer:
             ) from exc
 
 
-def _passage(data: dict[str, Any]) -> Passage:
+def _passage(data: Mapping[str, Any]) -> Passage:
     source, start, text = data["source"], data["start"], data["text"]
     return Passage(Chunk(chunk_id(source, start, text), source, start, data["end"], text), float(data["score"]))

@@ -8,6 +8,7 @@ ablations measure the reader against.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from .question import AnswerType, Question
@@ -90,6 +91,22 @@ KIND_FIT: dict[Fit, tuple[float, ...]] = {
 }
 # fmt: on
 _COLUMN = {kind: column for column, kind in enumerate(SpanKind)}
+
+
+@dataclass(frozen=True, slots=True)
+class SpanWeights:
+    """How a candidate span scores besides its kind's fit (set by hand on dev, stop 9, like the table above)."""
+
+    nearness: float = 1.5  # the question's words close around the span, per unit of their total weight
+    novelty: float = 0.15  # words the question does not contain (counted up to `novel_words`)
+    novel_words: int = 2
+    restated: float = 0.5  # the question's own words inside the span, per span word (not for names, sentences)
+    long_span_words: int = 12  # spans longer than this lose `per_extra_word` for each further word
+    per_extra_word: float = 0.03
+    preposition: float = 0.3  # "from which cities" ... "from Lahore and Islamabad"
+
+
+SPAN_WEIGHTS = SpanWeights()
 TYPED_FIT = 0.45  # a span fitting at least this well is "of the kind the question asks for"
 
 _NUMERIC_FITS = {

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from citeqa.ingest.words import AUXILIARIES, STOPWORDS, Token, stem, tokenize
 
 from .question import Question
-from .span_kinds import KEEPS_LEADING_SYMBOL, TYPED_FIT, SpanKind, fit_of, kind_fit
+from .span_kinds import KEEPS_LEADING_SYMBOL, SPAN_WEIGHTS, TYPED_FIT, SpanKind, fit_of, kind_fit
 
 _ENUMERATORS = frozenset("first second third fourth fifth".split())
 _NUMBER_WORDS = frozenset(
@@ -321,14 +321,16 @@ class _Reader:
         focus = set(self.q.focus)
         restated = [k for k in span_words if self.given[k] and self.stems[k] not in focus]
         near = sum(w / (1 + self._distance(i, c)) for i, w in self.anchors if not c.first <= i <= c.last)
-        score = 1.5 * near / self.total_weight + 0.15 * min(len(new), 2) / 2 + c.bonus
+        w = SPAN_WEIGHTS
+        score = w.nearness * near / self.total_weight + w.novelty * min(len(new), w.novel_words) / w.novel_words
+        score += c.bonus
         if c.kind not in (SpanKind.NAME, SpanKind.NAMES, SpanKind.SENTENCE):
-            score -= 0.5 * len(restated) / len(span_words)
+            score -= w.restated * len(restated) / len(span_words)
         score += self._kind_fit(c)
-        if len(span_words) > 12 and c.kind != SpanKind.SENTENCE:
-            score -= 0.03 * (len(span_words) - 12)
+        if len(span_words) > w.long_span_words and c.kind != SpanKind.SENTENCE:
+            score -= w.per_extra_word * (len(span_words) - w.long_span_words)
         if self.q.preposition and c.first > 0 and self.lower[c.first - 1] == self.q.preposition:
-            score += 0.3  # "from which cities" ... "from Lahore and Islamabad"
+            score += w.preposition
         return score
 
     def _kind_fit(self, c: _Candidate) -> float:

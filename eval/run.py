@@ -123,7 +123,7 @@ def run_metrics(run: EvalRun, settings: AnswerSettings, index: SearchIndex, **co
             "answerer": run.answerer,
         },
         "versions": library_versions(),
-        **summarize(run.outcomes, run.seconds),
+        **summarize(run.outcomes, run.seconds).to_dict(),
     }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from typing_extensions import TypedDict  # not typing's: pydantic reads it for the API schema on Python 3.11
 
 from citeqa.ingest.chunking import Chunk
 from citeqa.ingest.documents import Document
@@ -30,6 +31,18 @@ LEXICAL_FOLDER = "bm25"
 EMBEDDINGS_FILE = "embeddings.npy"  # the chunks' vectors as embedded, row i = line i of chunks.jsonl
 
 
+class PassageRecord(TypedDict):
+    """A retrieved passage in the answer contract."""
+
+    source: str
+    start: int
+    """document_text[start:end] == text"""
+    end: int
+    score: float
+    """cosine similarity of the passage to the question"""
+    text: str
+
+
 @dataclass(frozen=True, slots=True)
 class Passage:
     """A retrieved chunk and its similarity to the question."""
@@ -37,7 +50,7 @@ class Passage:
     chunk: Chunk
     score: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PassageRecord:
         c = self.chunk
         return {
             "source": c.source,

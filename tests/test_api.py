@@ -263,14 +263,20 @@ def test_unknown_api_routes_are_json_404(client: TestClient) -> None:
 
 
 def test_the_documented_schema_is_the_contract(client: TestClient) -> None:
-    from citeqa.chat.web.api import AnswerBody, CitationBody
+    from pydantic import TypeAdapter
 
-    assert set(AnswerBody.model_fields) == CONTRACT_KEYS and set(CitationBody.model_fields) == CITATION_KEYS
+    from citeqa.chat.answer import AnswerRecord
+
     body = _ask(client, {"question": "In what year were diplomatic ties established?"}).json()
-    assert AnswerBody.model_validate(body).model_dump() == body
+    assert TypeAdapter(AnswerRecord).validate_python(body, strict=True) == body
     schema = client.get("/openapi.json").json()
     ok = schema["paths"]["/api/ask"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
-    assert ok == {"$ref": "#/components/schemas/AnswerBody"}
+    assert ok == {"$ref": "#/components/schemas/AnswerRecord"}
+    documented = schema["components"]["schemas"]
+    assert set(documented["AnswerRecord"]["properties"]) == CONTRACT_KEYS
+    assert set(documented["CitationRecord"]["properties"]) == CITATION_KEYS
+    start = documented["CitationRecord"]["properties"]["start"]
+    assert start["description"] == "document_text[start:end] == answer"  # the core's docstrings document it
 
 
 def test_a_closed_service_refuses_new_questions(answerer: Answerer) -> None:

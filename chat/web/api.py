@@ -12,11 +12,13 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, with_config
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from citeqa.errors import CiteqaError
+from citeqa.index.search import PassageRecord
 
+from ..answer import AnswerRecord, CitationRecord
 from ..question import MAX_QUESTION_CHARS, QuestionError
 from ..settings import DEFAULT_PASSAGES, MAX_PASSAGES
 from .render import clamp_range, document_page
@@ -36,34 +38,10 @@ class AskRequest(BaseModel):
     )
 
 
-class CitationBody(BaseModel):
-    source: str
-    title: str
-    start: int = Field(description="document_text[start:end] == answer")
-    end: int
-    quote: str = Field(description="the sentence holding the answer")
-    quote_start: int = Field(description="document_text[quote_start:quote_end] == quote")
-    quote_end: int
-    page: int | None
-
-
-class PassageBody(BaseModel):
-    source: str
-    start: int
-    end: int
-    score: float
-    text: str
-
-
-class AnswerBody(BaseModel):
-    """The answer contract (documentation only: responses are `Answer.to_dict()`, unchanged)."""
-
-    question: str
-    answer: str | None = Field(description="a verbatim span of a document; null exactly when abstained")
-    abstained: bool
-    confidence: float
-    citations: list[CitationBody]
-    passages: list[PassageBody] = Field(description="retrieved passages, the one holding the answer first")
+# The answer contract's schema is the core's own TypedDicts (what `Answer.to_dict` returns); their attribute
+# docstrings become the field descriptions in /docs.
+for _record in (AnswerRecord, CitationRecord, PassageRecord):
+    with_config(ConfigDict(use_attribute_docstrings=True))(_record)
 
 
 class DocumentBody(BaseModel):
@@ -94,7 +72,7 @@ def api_router(service: ChatService) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["api"])
 
     @router.post(
-        "/ask", response_model=AnswerBody, responses=_ERRORS, summary="Answer a question in the documents' own words"
+        "/ask", response_model=AnswerRecord, responses=_ERRORS, summary="Answer a question in the documents' own words"
     )
     async def ask(body: AskRequest) -> JSONResponse:
         """The answer contract: a verbatim span with its citation, or `abstained: true` and `answer: null`."""

@@ -116,7 +116,7 @@ def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) ->
 
         def ask_api(question: str) -> dict[str, Any]:
             """The answer contract for one question (for gradio_client callers)."""
-            return service.ask(question).to_dict()
+            return dict(service.ask(question).to_dict())
 
         gr_api(ask_api, api_name="ask", concurrency_id="answer")
     # All answering funnels into the service's one batching worker; the model is CPU-bound on a couple of
