@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from citeqa.errors import CiteqaError
 from citeqa.index import open_index
 from citeqa.index.retrieval import RETRIEVAL_MODES
 from citeqa.options import index_option
@@ -24,18 +26,23 @@ from .settings import DEFAULT_PASSAGES, MAX_PASSAGES, PASSAGES_HELP
 )
 @click.option("--retrieval", type=click.Choice(RETRIEVAL_MODES), default="hybrid", show_default=True)
 @index_option
-def ask_command(question: str | None, as_json: bool, k: int, retrieval: str, index_dir: Path | None) -> None:
+@click.option(
+    "--server",
+    envvar="CITEQA_SERVER",
+    help="Ask the citeqa serve running at this URL (e.g. http://127.0.0.1:7860) instead of loading the model here: "
+    "answers at once. It answers from its own index and settings.",
+)
+def ask_command(
+    question: str | None, as_json: bool, k: int, retrieval: str, index_dir: Path | None, server: str | None
+) -> None:
     """Answer QUESTION from the documents. Without QUESTION, read questions line by line."""
-    from .answerer import Answerer
     from .question import QuestionError, check_question
-    from .settings import AnswerSettings
 
     if question is not None:
         check_question(question)  # a bad question fails before the model loads
-    index, embedder = open_index(index_dir)
-    answerer = Answerer(index, embedder, AnswerSettings.for_index(index, k=k, retrieval=retrieval))
+    answer = _remote(server, k, retrieval, index_dir) if server else _local(index_dir, k, retrieval)
     if question is not None:
-        _show(answerer.answer(question), as_json)
+        _show(answer(question), as_json)
         return
     interactive = sys.stdin.isatty()
     while True:
@@ -45,9 +52,28 @@ def ask_command(question: str | None, as_json: bool, k: int, retrieval: str, ind
         if not line.strip():
             continue
         try:
-            _show(answerer.answer(line), as_json)
+            _show(answer(line), as_json)
         except QuestionError as exc:
             click.echo(f"citeqa: {exc}", err=True)
+
+
+def _local(index_dir: Path | None, k: int, retrieval: str) -> Callable[[str], Answer]:
+    from .answerer import Answerer
+    from .settings import AnswerSettings
+
+    index, embedder = open_index(index_dir)
+    return Answerer(index, embedder, AnswerSettings.for_index(index, k=k, retrieval=retrieval)).answer
+
+
+def _remote(server: str, k: int, retrieval: str, index_dir: Path | None) -> Callable[[str], Answer]:
+    from .remote import ask_server
+
+    if index_dir is not None or retrieval != "hybrid":
+        raise CiteqaError(
+            "--server asks a running server, which answers from its own index and retrieval",
+            "drop --index and --retrieval, or ask without --server",
+        )
+    return lambda question: ask_server(server, question, k)
 
 
 def _read_question(interactive: bool) -> str | None:

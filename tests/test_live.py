@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from citations import assert_cited_verbatim
-from conftest import CliRun, LiveServer
+from conftest import CliRun, LiveServer, _free_port
 
 pytestmark = pytest.mark.slow
 
@@ -100,3 +104,43 @@ def test_serve_refuses_bad_auth_option(cli: CliRun) -> None:
 def test_the_server_opened_no_outbound_connection(live_server: LiveServer) -> None:
     httpx.get(live_server.url + "/", timeout=30)  # the page, the config, the assets have all been served by now
     assert live_server.outbound() == []
+
+
+ASK_REMOTELY = """
+import sys
+from citeqa.cli import main
+try:
+    main(sys.argv[1:], prog_name="citeqa", standalone_mode=False)
+finally:
+    print("loaded:", sorted({"torch", "transformers", "faiss"} & set(sys.modules)), file=sys.stderr)
+"""
+
+
+def _ask_remotely(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-c", ASK_REMOTELY, "ask", *args]
+    return subprocess.run(command, input=stdin, capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_ask_with_server_answers_from_the_running_server_without_loading_a_model(live_server: LiveServer) -> None:
+    question = "How many Pakistani citizens visited Azerbaijan in 2024?"
+    done = _ask_remotely("--server", live_server.url, "--json", question)
+    answer = json.loads(done.stdout)
+    assert done.returncode == 0 and answer["answer"] == GOLDEN[question]
+    assert_cited_verbatim(answer, lambda source: _document_text(live_server, source))
+    assert "loaded: []" in done.stderr  # no torch, no model: this is what makes it fast
+
+
+def test_a_server_session_goes_on_after_a_bad_question(live_server: LiveServer) -> None:
+    lines = "When did APP and AZERTAC sign their memorandum of cooperation?\n" + "x" * 5000 + "\n"
+    done = _ask_remotely("--server", live_server.url, "--json", stdin=lines + "In what year were ties established?\n")
+    answers = [json.loads(line)["answer"] for line in done.stdout.splitlines()]
+    assert done.returncode == 0 and answers == ["July 2024", "1992"]
+    assert "limit is 1,000" in done.stderr
+
+
+def test_ask_with_no_server_there_says_so(cli: CliRun, live_server: LiveServer) -> None:
+    code, _, err = cli("ask", "--server", f"http://127.0.0.1:{_free_port()}", "When?")
+    assert code == 1 and "no citeqa server answers at" in err and "citeqa serve" in err
+    code, _, err = cli("ask", "--server", live_server.url, "--index", "/tmp/x", "When?")
+    assert code == 1 and "drop --index" in err
