@@ -17,6 +17,7 @@ from citeqa.ingest.tokens import load_encoding
 from .config import read_config
 from .embedder import Embedder, Vectors
 from .errors import IndexMismatchError
+from .factory import apply_search, plan_vectors
 from .lexical import PARAMETERS, LexicalIndex
 from .manifest import IndexSettings, Manifest
 from .search import (
@@ -76,7 +77,9 @@ def assemble(
     if len(embeddings) != len(chunks):
         raise CiteqaError("the chunks and their vectors differ in number", "report this: it should not happen")
     embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
-    vectors = build_vectors(embeddings, ids, settings.factory)
+    plan = plan_vectors(settings.factory, len(chunks))
+    vectors = build_vectors(embeddings, ids, plan.factory)
+    apply_search(vectors, plan.search)
     lexical = LexicalIndex.build([c.text for c in chunks], ids.tolist())
     manifest = Manifest(
         settings=settings,
@@ -87,6 +90,7 @@ def assemble(
         readers=READERS_VERSION,
         origin=origin,
         lexical=dict(PARAMETERS),
+        vectors=plan,
     )
     return SearchIndex(manifest, documents, sentences, chunks, vectors, lexical=lexical, embeddings=embeddings)
 

@@ -21,7 +21,12 @@ from citeqa.paths import default_index
 @click.option(
     "--overlap-tokens", type=int, default=None, help="Tokens shared by neighbours. [default: the index's own; 32]"
 )
-@click.option("--factory", default=None, help="FAISS index_factory string. [default: the index's own; IDMap2,Flat]")
+@click.option(
+    "--factory",
+    default=None,
+    help="FAISS index_factory string, or auto (exact search up to 100,000 chunks, then IVF). "
+    "[default: the index's own; auto]",
+)
 @click.option(
     "--model",
     default=None,

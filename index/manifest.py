@@ -14,9 +14,10 @@ from citeqa.ingest.chunking import ChunkSettings
 
 from .embedder import PACKAGED_MODEL
 from .errors import IndexDamagedError, IndexMismatchError
+from .factory import AUTO, VectorIndexPlan, plan_vectors
 
 FORMAT_VERSION = 3  # 2: a BM25 index beside the vectors; 3: raw embeddings, file checksums and pages kept
-DEFAULT_FACTORY = "IDMap2,Flat"
+DEFAULT_FACTORY = AUTO  # exact search for small collections, an IVF index for large ones (index/factory.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +48,23 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     versions: dict[str, str] = field(default_factory=lambda: library_versions())
+    vectors: VectorIndexPlan | None = None  # what was built for settings.factory (None: as the settings say)
+
+    @property
+    def vector_plan(self) -> VectorIndexPlan:
+        return self.vectors or plan_vectors(self.settings.factory, self.chunks)
 
     def to_json(self) -> str:
         data = {
             "format_version": self.format_version,
             "model": {"id": self.settings.model, "dimension": self.dimension},
             "chunking": asdict(self.settings.chunking),
-            "faiss": {"factory": self.settings.factory, "metric": "inner_product"},
+            "faiss": {
+                "factory": self.settings.factory,
+                "built": self.vector_plan.factory,
+                "search": self.vector_plan.search,
+                "metric": "inner_product",
+            },
             "lexical": self.lexical,
             "counts": {"documents": len(self.documents), "chunks": self.chunks},
             "documents": self.documents,
@@ -95,6 +106,9 @@ class Manifest:
                 format_version=version,
                 created_at=str(data["created_at"]),
                 versions=dict(data["versions"]),
+                vectors=VectorIndexPlan(str(data["faiss"]["built"]), str(data["faiss"]["search"]))
+                if "built" in data["faiss"]
+                else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexDamagedError(

@@ -18,6 +18,7 @@ from citeqa.ingest.sentences import Span
 from .config import IndexConfig, read_config
 from .embedder import Vectors
 from .errors import IndexDamagedError, IndexMismatchError
+from .factory import apply_search
 from .lexical import ANALYZER, LexicalIndex
 from .manifest import Manifest
 from .store import current_generation
@@ -107,6 +108,7 @@ def load_index(directory: Path) -> SearchIndex:
     except (KeyError, TypeError, ValueError) as exc:
         raise IndexDamagedError(f"the chunk store of {directory} has a bad record ({exc})", _REBUILD) from exc
     vectors = read_vectors(generation / VECTORS_FILE)
+    apply_search(vectors, manifest.vector_plan.search)
     embeddings = _read_embeddings(generation / EMBEDDINGS_FILE)
     if manifest.lexical.get("analyzer") != ANALYZER:
         raise IndexMismatchError(f"the BM25 index at {directory} was built with another word analyzer", _REBUILD)
