@@ -24,7 +24,7 @@ from citeqa.paths import default_index
 @click.option(
     "--factory",
     default=None,
-    help="FAISS index_factory string, or auto (exact search up to 100,000 chunks, then IVF). "
+    help="FAISS index_factory string, or auto (exact search up to 50,000 chunks, then IVF). "
     "[default: the index's own; auto]",
 )
 @click.option(

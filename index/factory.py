@@ -13,9 +13,13 @@ from typing import Any
 
 AUTO = "auto"
 EXACT = "IDMap2,Flat"
-EXACT_UP_TO = 100_000  # chunks: exact search stays within the latency budget up to here (bench/scale.py)
+# Measured on two cores (bench/scale.py): an exact search reads every vector, about 1.5 ms per 10^4 chunks
+# (15 ms at 10^5, 157 ms at 10^6), so it stays under ~7 ms up to here; past it, IVF{4·sqrt(N)},Flat reached
+# recall@10 >= 0.95 at nprobe 16 (10^4), 8 (10^5) and 8 (10^6: 0.983, p50 0.57 ms, 1.5 GB resident), where HNSW32
+# stopped at 0.93 even at efSearch 512 on the million, and its graph costs 18% more memory.
+EXACT_UP_TO = 50_000
 LISTS_PER_ROOT = 4  # inverted lists: about 4·sqrt(chunks), a power of two
-NPROBE = 32  # lists searched per query: recall@10 >= 0.95 on the scale benchmark's collections
+NPROBE = 16  # lists searched per query: the most any size needed for recall@10 >= 0.95
 
 
 @dataclass(frozen=True, slots=True)
