@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test lint typecheck unit unit-fast bench bench-ingest bench-serve train clean
+.PHONY: setup run test lint typecheck unit unit-fast bench bench-ingest bench-scale bench-serve train clean
 
 $(VENV)/.installed: pyproject.toml
 	python3.11 -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: setup
 COVIDQA ?= ../shared/bench/covidqa/200423_covidQA.json
 bench-ingest: setup
 	$(PY) bench/ingest_speed.py --squad $(COVIDQA)
+
+# FAISS factories and BM25 at 10^4, 10^5 and 10^6 chunks: build, disk, memory, load, p50/p95, recall@10 (~40 min).
+bench-scale: setup
+	$(PY) bench/scale.py
 
 # POST /api/ask against a fresh citeqa serve: requests/s, p50/p95 latency at concurrency 1, 8 and 32.
 bench-serve: setup

@@ -1,10 +1,13 @@
-"""Load on `citeqa serve`: requests/s and latency p50/p95 of POST /api/ask at several concurrency levels.
+"""Load on `citeqa serve`: requests/s and latency p50/p95 of POST /api/ask at several concurrency levels, next to
+the answerer alone in this process on the same questions, the server's cold start and its memory under load.
 
     python bench/serve.py                       # starts citeqa serve on a free port (default index), then stops it
     python bench/serve.py --url http://127.0.0.1:7860 --concurrency 1 8 32 --requests 96
+    python bench/serve.py --soak 600            # then 10 minutes of load at concurrency 8: RSS before and after
 
 Questions are the bundled dev set's, cycled. Each level sends `--requests` questions with at most
-`--concurrency` in flight; every answer must come back 200.
+`--concurrency` in flight; every answer must come back 200. The in-process figure is `Answerer.answer_batch`
+over the same questions in batches of 8 (what the server's worker does when 8 wait), on the same index.
 """
 
 from __future__ import annotations
@@ -36,13 +39,36 @@ def _free_port() -> int:
         return port
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def in_process(index: str | None, questions: list[str], requests: int, batch: int = 8) -> float:
+    """Questions per second of the answerer alone, on the same index and questions."""
+    from citeqa.chat import Answerer
+    from citeqa.index import open_index
+
+    loaded, embedder = open_index(Path(index) if index else None)
+    answerer = Answerer(loaded, embedder)
+    answerer.answer(questions[0])  # warm
+    asked = [questions[i % len(questions)] for i in range(requests)]
+    started = time.perf_counter()
+    for first in range(0, len(asked), batch):
+        answerer.answer_batch(asked[first : first + batch])
+    return requests / (time.perf_counter() - started)
+
+
 @contextmanager
-def served(index: str | None) -> Iterator[str]:
+def served(index: str | None) -> Iterator[tuple[str, int]]:
     port = _free_port()
     command = [sys.executable, "-c", "from citeqa.cli import main; main()", "serve", "--port", str(port)]
     if index:
         command += ["--index", index]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    began = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -51,13 +77,18 @@ def served(index: str | None) -> Iterator[str]:
             if process.poll() is not None:
                 raise SystemExit("citeqa serve exited before it was ready")
             try:
-                with urllib.request.urlopen(f"{url}/api/health", timeout=2):
+                request = urllib.request.Request(
+                    f"{url}/api/ask", data=json.dumps({"question": "When?"}).encode(), method="POST",
+                    headers={"content-type": "application/json"},
+                )  # fmt: skip
+                with urllib.request.urlopen(request, timeout=60):
                     break
             except OSError:
                 if time.monotonic() > deadline:
                     raise SystemExit("citeqa serve did not start in 10 minutes") from None
-                time.sleep(0.5)
-        yield url
+                time.sleep(0.1)
+        print(f"cold start to first answer: {time.perf_counter() - began:.1f} s")
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -99,10 +130,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--requests", type=int, default=96, help="requests per concurrency level")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    parser.add_argument("--soak", type=float, default=0, help="then this many seconds of load at concurrency 8")
     args = parser.parse_args()
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
 
-    def run(url: str) -> None:
+    def run(url: str, pid: int | None = None) -> None:
         if not args.json:
             print(f"{'concurrency':>11} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8}")
         for concurrency in args.concurrency:
@@ -114,12 +146,22 @@ def main() -> None:
                     f"{row['concurrency']:>11.0f} {row['requests']:>8.0f} {row['requests_per_s']:>7.2f} "
                     f"{row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f}"
                 )
+            if concurrency == 8:
+                alone = in_process(args.index, questions, args.requests)
+                ratio = alone / row["requests_per_s"]
+                print(f"{'':>11} answerer alone in process: {alone:.2f} questions/s; it is {ratio:.2f}x the server")
+        if args.soak and pid is not None:
+            before, began, sent = rss_mb(pid), time.monotonic(), 0
+            while time.monotonic() - began < args.soak:
+                asyncio.run(level(url, questions, 8, 64))
+                sent += 64
+            print(f"soak: {sent} requests in {args.soak:.0f} s; server RSS {before:.0f} MB -> {rss_mb(pid):.0f} MB")
 
     if args.url:
         run(args.url)
     else:
-        with served(args.index) as url:
-            run(url)
+        with served(args.index) as (url, pid):
+            run(url, pid)
 
 
 if __name__ == "__main__":
