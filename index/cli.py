@@ -39,6 +39,17 @@ from citeqa.paths import default_index
     show_default=True,
     help="Skip files larger than this.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="ray: read, chunk and embed on Ray Data (the scale extra), building the index anew; see docs/scaling.md.",
+)
+@click.option("--ray-address", default=None, help="With --engine ray: the cluster to join (default: a local Ray).")
+@click.option(
+    "--actors", type=click.IntRange(1, 1024), default=1, show_default=True, help="With --engine ray: embedding actors."
+)
 def ingest_command(
     paths: tuple[Path, ...],
     index_dir: Path | None,
@@ -49,6 +60,9 @@ def ingest_command(
     factory: str | None,
     model: str | None,
     max_file_mb: float,
+    engine: str,
+    ray_address: str | None,
+    actors: int,
 ) -> None:
     """Index .txt, .md, .html, .pdf and .docx files and folders, updating what the index holds.
 
@@ -66,9 +80,14 @@ def ingest_command(
         click.echo(f"citeqa: embedded {done}/{total} chunks", err=True)
 
     max_bytes = int(max_file_mb * 1024 * 1024)
-    _, report = ingest(
-        list(paths), directory, settings, prune=prune, max_bytes=max_bytes, progress=progress, rebuild=rebuild
-    )
+    if engine == "ray":
+        from .ray_engine import ray_ingest
+
+        _, report = ray_ingest(list(paths), directory, settings, ray_address, actors, max_bytes)
+    else:
+        _, report = ingest(
+            list(paths), directory, settings, prune=prune, max_bytes=max_bytes, progress=progress, rebuild=rebuild
+        )
     from .summary import print_report
 
     print_report(report)
