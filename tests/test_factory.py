@@ -3,6 +3,7 @@ that must survive a save and a load (FAISS does not keep it in its file)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import faiss
@@ -72,3 +73,16 @@ def test_the_chosen_index_and_its_search_setting_survive_save_and_load(
     assert f"nprobe={faiss.extract_index_ivf(loaded.vectors).nprobe}" == plan.search
     query = fake.encode_queries(["Note 42 records 294 visitors at site 42."])
     assert loaded.search(query, 1)[0][0].chunk.source == "note42.txt"
+
+
+def test_an_index_written_before_the_choice_was_recorded_still_loads(tmp_path: Path) -> None:
+    """Format-3 manifests from before `built`/`search` existed: what they built is what their settings named."""
+    fake = HashingEmbedder()
+    documents = [Document("a.txt", "The harbour opened in 1990.", "a"), Document("b.txt", "The ferry left.", "b")]
+    save_index(build_index(documents, IndexSettings(model=HashingEmbedder.MODEL_ID, factory=EXACT), fake), tmp_path)
+    manifest_file = next(tmp_path.glob("gen-*")) / "manifest.json"
+    data = json.loads(manifest_file.read_text())
+    del data["faiss"]["built"], data["faiss"]["search"]
+    manifest_file.write_text(json.dumps(data))
+    loaded = load_index(tmp_path)
+    assert loaded.manifest.vector_plan.factory == EXACT and loaded.manifest.vector_plan.search == ""
