@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -45,6 +46,8 @@ def ask_command(
         _show(answer(question), as_json)
         return
     interactive = sys.stdin.isatty()
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="surrogateescape")  # a line that is not UTF-8 is refused, not a crash
     while True:
         line = _read_question(interactive)
         if line is None:

@@ -100,6 +100,10 @@ def check_question(text: object, max_chars: int = MAX_QUESTION_CHARS) -> str:
         )
     if "\x00" in question:
         raise QuestionError("the question holds a NUL character", "send plain text")
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: from JSON's "\ud800", or bytes that were not UTF-8
+        raise QuestionError("the question holds characters that are not text", "send it as UTF-8 text") from exc
     return question
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,20 +110,30 @@ def nothing_readable(skipped: list[Skipped]) -> IngestError:
 
 
 def read_bytes(file: SourceFile, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """The file's bytes; UnreadableFileError when it is too large, cannot be read, or is empty."""
+    """The file's bytes; UnreadableFileError when it is too large, cannot be read, is empty, or is not a regular
+    file: a device (`/dev/zero` behind a link) never ends and a FIFO blocks the reader, so neither is opened."""
     try:
-        size = file.path.stat().st_size
-        if size > max_bytes:
-            raise UnreadableFileError(
-                "too large",
-                f"too large: {_megabytes(size)}, over the {_megabytes(max_bytes)} limit (raise it with --max-file-mb)",
-            )
-        data = file.path.read_bytes()
+        status = file.path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            raise UnreadableFileError("not a file", "not a regular file (a device, pipe or socket); not read")
+        if status.st_size > max_bytes:
+            raise _too_large(status.st_size, max_bytes)
+        with file.path.open("rb") as f:
+            data = f.read(max_bytes + 1)  # a file that grew since stat() is still read no further than the limit
+        if len(data) > max_bytes:
+            raise _too_large(len(data), max_bytes)
     except OSError as exc:
         raise UnreadableFileError("unreadable", f"cannot be read ({exc.strerror or exc})") from exc
     if not data.strip():
         raise UnreadableFileError("empty", "empty")
     return data
+
+
+def _too_large(size: int, max_bytes: int) -> UnreadableFileError:
+    return UnreadableFileError(
+        "too large",
+        f"too large: {_megabytes(size)}, over the {_megabytes(max_bytes)} limit (raise it with --max-file-mb)",
+    )
 
 
 def parse_document(file: SourceFile, data: bytes, notes: list[Skipped] | None = None) -> Document:

@@ -286,3 +286,11 @@ def test_a_closed_service_refuses_new_questions(answerer: Answerer) -> None:
     assert pending.result(timeout=60).text == "July 2024"  # what was queued is still answered
     with pytest.raises(CiteqaError, match="shutting down"):
         service.ask("When?")
+
+
+@pytest.mark.parametrize("question", ["\ud800", "What is \udcff?", "\udfff\ud800 twice"])
+def test_a_question_that_is_not_text_is_a_4xx_and_the_connection_goes_on(client: TestClient, question: str) -> None:
+    body = json.dumps({"question": question}, ensure_ascii=True)  # JSON's \\ud800 escapes: valid JSON, not text
+    response = client.post("/api/ask", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "not text" in response.json()["message"]
+    assert _ask(client, {"question": "When did APP and AZERTAC sign?"}).status_code == 200

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import CliRun
 from filemakers import blank_pdf_bytes, encrypted_pdf_bytes, pdf_bytes
 
-from citeqa.ingest import load_documents
+from citeqa.ingest import LoadResult, load_documents
 from citeqa.ingest.formats import UnreadableFileError
 from citeqa.ingest.formats.pdfpages import read as read_pdf
 
@@ -119,3 +121,25 @@ def test_a_reader_that_trips_skips_the_file_and_the_run_goes_on(
     assert [d.source for d in result.documents] == ["fine.txt"]
     (skipped,) = result.skipped
     assert skipped.kind == "unreadable" and "could not be read (RecursionError: maximum recursion" in skipped.reason
+
+
+def _finishes(work: Callable[[], object], seconds: float = 30) -> object:
+    """`work()`'s result; fails (instead of hanging the suite) if it is still running after `seconds`."""
+    result: list[object] = []
+    thread = threading.Thread(target=lambda: result.append(work()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "still running: a device or a pipe was read"
+    return result[0]
+
+
+def test_devices_and_pipes_are_skipped_never_read(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("The harbour opened in 1990.\n", encoding="utf-8")
+    (folder / "zero.txt").symlink_to("/dev/zero")  # endless bytes behind a plain name
+    os.mkfifo(folder / "pipe.txt")  # opening it would wait for a writer forever
+    loaded = _finishes(lambda: load_documents([folder]))
+    assert isinstance(loaded, LoadResult) and [d.source for d in loaded.documents] == ["notes.txt"]
+    reasons = {Path(s.path).name: s.reason for s in loaded.skipped}
+    assert set(reasons) == {"zero.txt", "pipe.txt"} and "not a regular file" in reasons["pipe.txt"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,9 @@ def test_ingest_errors_leave_the_existing_index_untouched(tmp_path: Path, index_
         code, _, err = run("ingest", *args, "--index", str(index_env))
         assert code == 1 and message in err and "Traceback" not in err
     assert (index_env / "CURRENT").read_text() == before
+
+
+def test_a_question_that_is_not_utf8_is_refused_with_one_message(tmp_path: Path) -> None:
+    command: list[str | bytes] = [sys.executable, "-c", "from citeqa.cli import main; main()", "ask", b"What is \xff?"]
+    done = subprocess.run(command, capture_output=True, env={**os.environ, "CITEQA_HOME": str(tmp_path)})
+    assert done.returncode == 1 and b"not text" in done.stderr and b"Traceback" not in done.stderr
