@@ -59,8 +59,8 @@ class IndexWatcher:
                 return self._index
             try:
                 index = self._loader(self.directory)
-            except (CiteqaError, OSError) as exc:  # a half-visible swap or a damaged generation: try again later
-                self.error = exc if isinstance(exc, CiteqaError) else CiteqaError(str(exc))
+            except Exception as exc:  # a half-visible swap or a damaged generation, whatever it raises: try later
+                self.error = exc if isinstance(exc, CiteqaError) else CiteqaError(f"{type(exc).__name__}: {exc}")
                 log.warning("citeqa: keeping the loaded index; the new one at %s failed to load: %s", newest, exc)
                 return self._index
             self._index, self._generation, self.error = index, newest, None
@@ -77,7 +77,11 @@ class IndexWatcher:
         def loop() -> None:
             while not self._stopped.wait(self.interval):
                 before = self._index
-                index = self.refresh()
+                try:
+                    index = self.refresh()
+                except Exception:  # never let the thread die: a later, valid generation must still be loaded
+                    log.exception("citeqa: checking %s for a new index generation failed", self.directory)
+                    continue
                 if index is not before:
                     try:
                         on_change(index)

@@ -157,7 +157,7 @@ def _read_embeddings(path: Path) -> Vectors:
     """The raw chunk vectors, mapped from disk (read only when a re-ingest reuses them)."""
     try:
         embeddings = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise IndexDamagedError(f"cannot read {path}", _REBUILD) from exc
     if embeddings.ndim != 2 or embeddings.dtype != np.float32:
         raise IndexDamagedError(f"{path} does not hold float32 vectors", _REBUILD)

@@ -39,7 +39,10 @@ def current_generation(directory: Path) -> Path:
         if directory.is_dir() and any(p.name.startswith(GENERATION_PREFIX) for p in directory.iterdir()):
             raise IndexNotFoundError(f"{directory} holds no finished index (an ingest did not complete)", hint)
         raise IndexNotFoundError(f"no citeqa index at {directory}", hint)
-    name = pointer.read_text(encoding="utf-8").strip()
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexDamagedError(f"{pointer} cannot be read ({exc})", "rebuild it with citeqa ingest --rebuild") from exc
     generation = directory / name
     if not name.startswith(GENERATION_PREFIX) or "/" in name or not generation.is_dir():
         raise IndexDamagedError(f"{pointer} names no index generation", "rebuild it with citeqa ingest")
@@ -52,6 +55,8 @@ def generation_id(directory: Path) -> str | None:
         return (directory / CURRENT).read_text(encoding="utf-8").strip() or None
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except (OSError, UnicodeDecodeError):
+        return "(unreadable)"  # a damaged CURRENT is a generation no loader can open: loading says why
 
 
 @contextlib.contextmanager
@@ -115,7 +120,10 @@ def locked(directory: Path) -> Iterator[None]:
 def remove_unused_generations(directory: Path) -> None:
     """Drop generations that are not current: leftovers of killed writers or replaced indexes."""
     pointer = directory / CURRENT
-    current = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else None
+    try:
+        current = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        return  # a damaged CURRENT: which generation it meant is unknown, so none is deleted (the next write fixes it)
     for path in directory.iterdir():
         if path.name.startswith(GENERATION_PREFIX) and path.name != current:
             shutil.rmtree(path, ignore_errors=True)

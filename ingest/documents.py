@@ -89,7 +89,15 @@ def list_files(paths: Iterable[str | os.PathLike[str]], skipped: list[Skipped]) 
     for path in given:
         if not path.exists() and not path.is_symlink():
             raise IngestError(f"no such file or folder: {path}", "check the path and try again")
-    files = find_files(given, skipped)
+    files = []
+    for file in find_files(given, skipped):
+        try:
+            file.source.encode("utf-8")
+        except UnicodeEncodeError:  # a name in a legacy encoding: sources, chunk ids and the store are UTF-8
+            where = os.fsencode(file.path).decode("utf-8", "backslashreplace")  # printable: caf\xe9.txt
+            skipped.append(Skipped(where, "its file name is not valid UTF-8; rename it", "bad name"))
+            continue
+        files.append(file)
     origins: dict[str, Path] = {}
     for file in files:
         if file.source in origins:

@@ -143,3 +143,15 @@ def test_devices_and_pipes_are_skipped_never_read(tmp_path: Path) -> None:
     assert isinstance(loaded, LoadResult) and [d.source for d in loaded.documents] == ["notes.txt"]
     reasons = {Path(s.path).name: s.reason for s in loaded.skipped}
     assert set(reasons) == {"zero.txt", "pipe.txt"} and "not a regular file" in reasons["pipe.txt"]
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_and_the_rest_is_ingested(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("The harbour opened in 1990.\n", encoding="utf-8")
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.txt"), "wb") as latin1_named:  # no str can name it
+        latin1_named.write(b"Latin-1 named.\n")
+    loaded = load_documents([folder])
+    assert [d.source for d in loaded.documents] == ["notes.txt"]
+    (bad,) = loaded.skipped
+    assert "not valid UTF-8" in bad.reason and bad.path.endswith("caf\\xe9.txt")

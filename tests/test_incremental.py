@@ -17,7 +17,16 @@ from conftest import CliRun
 from fakes import HashingEmbedder
 
 from citeqa.chat import Answerer
-from citeqa.index import Embedder, IndexSettings, IndexWatcher, SearchIndex, build_index, ingest, load_index
+from citeqa.index import (
+    Embedder,
+    IndexDamagedError,
+    IndexSettings,
+    IndexWatcher,
+    SearchIndex,
+    build_index,
+    ingest,
+    load_index,
+)
 from citeqa.index.store import current_generation, generation_id
 from citeqa.index.update import plan_ingest
 from citeqa.ingest import MAX_FILE_BYTES, ChunkSettings, Skipped, list_files, load_documents
@@ -335,3 +344,30 @@ def test_an_ingest_killed_at_any_moment_leaves_the_previous_index_answering(tmp_
     assert report.written and len(report.added) == 40
     assert [p.name for p in directory.iterdir() if p.name.startswith("gen-")] == [current_generation(directory).name]
     assert len(load_index(directory).documents) == 44
+
+
+def test_a_damaged_current_is_explained_rebuilt_and_survived_by_the_watcher(
+    tmp_path: Path, fake: HashingEmbedder, cli: CliRun
+) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    watcher = IndexWatcher(directory, interval=0)
+    first = watcher.refresh()
+    (directory / "CURRENT").write_bytes(b"\xff\xfe\x00garbage")
+    assert watcher.refresh() is first and watcher.error is not None  # the watcher keeps answering, says why
+    code, _, err = cli("docs", "list", "--index", str(directory))
+    assert code == 1 and "CURRENT cannot be read" in err and "Traceback" not in err
+    index, report = ingest([docs], directory, FAKE, fake, rebuild=True)  # the documented fix works
+    assert index is not None and report.written and "could not be updated" in report.rebuilt
+    assert watcher.refresh() is not first and watcher.error is None  # and the watcher picks the new one up
+
+
+def test_an_empty_embeddings_file_is_a_damaged_index_not_a_crash(tmp_path: Path, fake: HashingEmbedder) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    (current_generation(directory) / "embeddings.npy").write_bytes(b"")
+    with pytest.raises(IndexDamagedError, match="embeddings"):
+        load_index(directory)
+    write_collection(docs, ["museum"])
+    index, report = ingest([docs], directory, FAKE, fake)  # a plain ingest rebuilds it, saying why
+    assert index is not None and "could not be read" in report.rebuilt and len(index.documents) == 5

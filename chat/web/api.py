@@ -83,8 +83,10 @@ def api_router(service: ChatService) -> APIRouter:
     def health() -> dict[str, Any]:
         answerer = service.answerer()
         index = answerer.index
+        stale = service.index_error
         return {
-            "status": "ok",
+            "status": "stale" if stale else "ok",
+            **({"index_error": stale} if stale else {}),
             "documents": len(index.documents),
             "chunks": len(index.chunks),
             "model": index.manifest.settings.model,

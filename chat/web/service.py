@@ -97,6 +97,12 @@ class ChatService:
         self._jobs.put(job)
         return job.result
 
+    @property
+    def index_error(self) -> str | None:
+        """Why the newest index generation could not be loaded (the one in hand keeps answering), if it could not."""
+        error = self._watcher.error if self._watcher is not None else None
+        return str(error) if error is not None else None
+
     def follow(self, directory: Path, interval: float = 1.0) -> None:
         """Answer from each new index generation an ingest makes current at `directory`, without a restart.
 
