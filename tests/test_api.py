@@ -227,6 +227,9 @@ def test_auth_basic_and_trusted_header(service: ChatService) -> None:
         assert client.get("/", headers={"Authorization": f"Basic {good}"}).status_code == 200
         assert client.get("/", headers={"X-Remote-User": "bob"}).status_code == 200
         assert client.get("/", headers={"X-Remote-User": " "}).status_code == 401
+        # Only GET /api/health itself is open: not a POST to it, nor another route that ends the same way.
+        assert client.post("/gradio_api/api/health", json={}).status_code == 401
+        assert client.post("/api/health", json={}).status_code == 401
 
 
 def test_bad_auth_and_root_path_options_are_refused() -> None:
@@ -293,4 +296,20 @@ def test_a_question_that_is_not_text_is_a_4xx_and_the_connection_goes_on(client:
     body = json.dumps({"question": question}, ensure_ascii=True)  # JSON's \\ud800 escapes: valid JSON, not text
     response = client.post("/api/ask", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422 and "not text" in response.json()["message"]
+    assert _ask(client, {"question": "When did APP and AZERTAC sign?"}).status_code == 200
+
+
+def test_a_huge_body_is_refused_before_it_is_read(client: TestClient) -> None:
+    huge = b'{"question": "' + b"x" * (2 << 20) + b'"}'
+    response = client.post("/api/ask", content=huge, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and response.json()["error"] == "too_large"
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: refused once the limit is passed
+        yield b'{"question": "'
+        for _ in range(64):
+            yield b"x" * 65536
+        yield b'"}'
+
+    streamed = client.post("/api/ask", content=chunked(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
     assert _ask(client, {"question": "When did APP and AZERTAC sign?"}).status_code == 200

@@ -135,6 +135,7 @@ def create_app(service: ChatService, options: ServeOptions | None = None) -> Fas
         allow_headers=["Content-Type", "Authorization"],
         allow_credentials=bool(options.cors_origins),
     )
+    app.add_middleware(BodyLimitMiddleware)  # outermost: nothing reads a body it refuses
     app.state.service = service
     app.state.feedback = feedback
     return app
@@ -147,6 +148,63 @@ def _version() -> str:
         return version("citeqa")
     except PackageNotFoundError:
         return "0"
+
+
+HEALTH_PATH = "/api/health"
+MAX_BODY_BYTES = 1 << 20  # a question is at most 1,000 characters; no route takes uploads
+
+
+def _route(scope: Scope) -> str:
+    """The request's path below --root-path."""
+    path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body over `limit` bytes with 413 before reading it (by Content-Length), or as soon as a
+    body sent without one passes the limit: a huge POST costs neither memory nor time."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen, started, exceeded = 0, False, False
+
+        async def counted() -> Any:
+            nonlocal seen, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:  # end the body here: the app's answer to the stub is replaced by the 413
+                    exceeded = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, counted, tracked)
+        if exceeded and not started:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = f"the request body is over the {self.limit:,}-byte limit"
+        body = {"error": "too_large", "message": message, "hint": "send one question of up to 1,000 characters"}
+        await JSONResponse(body, 413, headers={"connection": "close"})(scope, receive, send)
 
 
 class AuthMiddleware:
@@ -178,7 +236,7 @@ class AuthMiddleware:
         await response(scope, receive, send)
 
     def _allowed(self, scope: Scope) -> bool:
-        if scope["path"].endswith("/api/health"):
+        if scope.get("method") in ("GET", "HEAD") and _route(scope) == HEALTH_PATH:  # that one route, not a suffix
             return True
         headers = dict(scope.get("headers") or [])
         if self.header is not None and headers.get(self.header, b"").strip():
