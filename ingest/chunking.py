@@ -13,7 +13,7 @@ import functools
 import hashlib
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import tiktoken
@@ -172,10 +172,9 @@ class Chunker:
         start = span.start
         while start < span.end:
             fits_from_start = functools.partial(self._fits_between, text, start)
-            ends = [m.end() for m in _WORD_END.finditer(text, start, span.end)]
-            end = _longest(ends, fits_from_start)
+            end = _longest((m.end() for m in _WORD_END.finditer(text, start, span.end)), fits_from_start)
             if end is None:  # one "word" longer than a chunk: cut it at characters
-                end = _longest(list(range(start + 1, span.end + 1)), fits_from_start) or start + 1
+                end = _longest(range(start + 1, span.end + 1), fits_from_start) or start + 1
             pieces.append(Span(start, end))
             start = end
             while start < span.end and text[start].isspace():
@@ -183,15 +182,39 @@ class Chunker:
         return pieces
 
 
-def _longest(ends: Sequence[int], ok: Callable[[int], bool]) -> int | None:
-    """The largest end for which `ok` holds, assuming it holds for a prefix of `ends` (binary search)."""
-    low, high = 0, len(ends) - 1
-    if high < 0 or not ok(ends[0]):
+def _longest(ends: Iterable[int], ok: Callable[[int], bool]) -> int | None:
+    """The largest end for which `ok` holds, assuming it holds for a prefix of `ends`: galloping from the first end
+    (1, 2, 4, ... ahead), then bisecting. `ends` is read only as far as the answer, and `ok` tests texts of about
+    the answer's length, so a piece costs time in proportion to its own length, not to what follows it (a
+    10 MB line with no sentence end was quadratic when every probe started from the middle of the whole line)."""
+    seen: list[int] = []
+    source = iter(ends)
+
+    def at(i: int) -> int | None:
+        while len(seen) <= i:
+            following = next(source, None)
+            if following is None:
+                return None
+            seen.append(following)
+        return seen[i]
+
+    first = at(0)
+    if first is None or not ok(first):
         return None
+    low, step = 0, 1  # ok(seen[low]) holds
+    while True:
+        probe = at(low + step)
+        if probe is None:
+            high = len(seen) - 1
+            break
+        if not ok(probe):
+            high = low + step - 1
+            break
+        low, step = low + step, step * 2
     while low < high:
         mid = (low + high + 1) // 2
-        if ok(ends[mid]):
+        if ok(seen[mid]):
             low = mid
         else:
             high = mid - 1
-    return ends[low]
+    return seen[low]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -102,3 +103,32 @@ def test_no_chunk_exceeds_what_the_model_reads(embedder: Embedder) -> None:
     for chunk in chunks:
         assert len(tokenizer(chunk.text)["input_ids"]) <= embedder.max_tokens == 256
     assert "".join(c.text for c in chunks).replace(" ", "") == text.replace(" ", "")
+
+
+def test_the_longest_fitting_end_reads_no_further_than_about_twice_the_answer() -> None:
+    """What keeps chunking linear in a line with no sentence end: a piece's search looks about as far ahead as the
+    piece is long, however much text follows it (it used to read, and tokenise, up to the end of the line)."""
+    from citeqa.ingest.chunking import _longest
+
+    read: list[int] = []
+
+    def ends() -> Iterator[int]:
+        for end in range(1, 10_000_000):
+            read.append(end)
+            yield end
+
+    assert _longest(ends(), lambda end: end <= 300) == 300
+    assert len(read) <= 2 * 300 + 1
+    assert _longest(iter([5, 9]), lambda end: end <= 100) == 9  # ends that run out before the limit
+    assert _longest(iter([5, 9]), lambda end: end < 5) is None
+
+
+def test_a_megabyte_line_without_a_sentence_end_is_cut_into_fitting_word_aligned_chunks() -> None:
+    words = ("alpha", "beta,", "gamma", "delta;", "epsilon")
+    text = " ".join(words[i % 5] for i in range(200_000))  # ~1.2 MB, one "sentence"
+    chunker = Chunker(ChunkSettings(), load_encoding())
+    chunks = chunker.chunk(Document("line.txt", text, "line"))
+    assert chunks[0].start == 0 and chunks[-1].end == len(text)
+    for before, after in itertools.pairwise(chunks):
+        assert text[after.start - 1] == " " and not text[before.end : after.start].strip()  # word-aligned, no text lost
+    assert all(chunker.tokens(c.text) <= ChunkSettings().max_tokens for c in chunks)
