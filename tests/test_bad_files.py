@@ -155,3 +155,19 @@ def test_a_file_name_that_is_not_utf8_is_skipped_and_the_rest_is_ingested(tmp_pa
     assert [d.source for d in loaded.documents] == ["notes.txt"]
     (bad,) = loaded.skipped
     assert "not valid UTF-8" in bad.reason and bad.path.endswith("caf\\xe9.txt")
+
+
+def test_a_docx_zip_bomb_is_refused_before_it_is_inflated(monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipfile
+
+    from citeqa.ingest.formats import wordfile
+
+    monkeypatch.setattr(wordfile, "MAX_EXPANDED_BYTES", 1 << 20)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/document.xml", b"<w:t>" + b"a" * (4 << 20) + b"</w:t>")  # 4 MB in a few kB
+    assert len(bomb.getvalue()) < 64 << 10
+    with pytest.raises(UnreadableFileError, match="expands to 4 MB") as refused:
+        wordfile.read(bomb.getvalue())
+    assert refused.value.kind == "too large"

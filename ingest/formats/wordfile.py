@@ -12,6 +12,10 @@ from typing import Any
 
 from . import Extracted, UnreadableFileError
 
+# What a .docx may expand to. Parsing takes about twice the expanded XML in memory, so a 2 MB zip bomb that
+# expands to 2 GB would need 4 GB; real documents expand to a few MB (a 300-page report: ~10 MB).
+MAX_EXPANDED_BYTES = 200 * 1024 * 1024
+
 
 def read(data: bytes) -> Extracted:
     import docx
@@ -19,6 +23,7 @@ def read(data: bytes) -> Extracted:
 
     if not data.strip():
         raise UnreadableFileError("empty", "empty (no bytes)")
+    _check_expansion(data)
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = list(_blocks(document))
@@ -33,6 +38,22 @@ def read(data: bytes) -> Extracted:
     if not text.strip():
         raise UnreadableFileError("no text", "a Word file with no text")
     return Extracted(text + "\n", title=title)
+
+
+def _check_expansion(data: bytes) -> None:
+    """Refuse a package whose members would expand past MAX_EXPANDED_BYTES, before anything is inflated. The sizes
+    are the zip's own; Python's zipfile never inflates a member past its declared size, so they bound memory."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            expanded = sum(info.file_size for info in package.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # not a zip at all: python-docx says so, in its own words
+    if expanded > MAX_EXPANDED_BYTES:
+        raise UnreadableFileError(
+            "too large",
+            f"a .docx that expands to {expanded / 2**20:,.0f} MB, over the {MAX_EXPANDED_BYTES // 2**20} MB limit "
+            "(a zip bomb?); save it in parts",
+        )
 
 
 def _blocks(container: Any) -> Any:
