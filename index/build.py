@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from .embedder import Embedder, Vectors
 from .errors import IndexMismatchError
 from .factory import apply_search, plan_vectors
 from .lexical import PARAMETERS, LexicalIndex
-from .manifest import IndexSettings, Manifest
+from .manifest import IndexSettings, Manifest, file_sizes
 from .search import (
     CHUNKS_FILE,
     DOCUMENTS_FILE,
@@ -126,7 +127,9 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
         np.save(generation / EMBEDDINGS_FILE, np.asarray(index.embeddings, dtype=np.float32), allow_pickle=False)
         write_vectors(index.vectors, generation / VECTORS_FILE)
         index.lexical.save(generation / LEXICAL_FOLDER)
-        # The manifest goes last: a generation without one was never finished.
+        # The manifest goes last: a generation without one was never finished. It records every file's size, so
+        # that a file truncated or grown afterwards (appended garbage, a failed copy) is refused on load.
+        index.manifest = replace(index.manifest, sizes=file_sizes(generation))
         (generation / MANIFEST_FILE).write_text(index.manifest.to_json(), encoding="utf-8")
     index.path = directory
     index.config = read_config(directory)

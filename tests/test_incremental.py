@@ -371,3 +371,17 @@ def test_an_empty_embeddings_file_is_a_damaged_index_not_a_crash(tmp_path: Path,
     write_collection(docs, ["museum"])
     index, report = ingest([docs], directory, FAKE, fake)  # a plain ingest rebuilds it, saying why
     assert index is not None and "could not be read" in report.rebuilt and len(index.documents) == 5
+
+
+@pytest.mark.parametrize("name", ["vectors.faiss", "embeddings.npy", "bm25/params.index.json", "documents.jsonl"])
+def test_a_generation_file_that_changed_size_is_refused_by_name(
+    tmp_path: Path, fake: HashingEmbedder, name: str
+) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    target = current_generation(directory) / name
+    assert target.is_file(), sorted(p.name for p in target.parent.rglob("*"))
+    with target.open("ab") as damaged:
+        damaged.write(os.urandom(64))  # garbage after a valid file: FAISS and numpy would load it silently
+    with pytest.raises(IndexDamagedError, match=name.split("/")[-1]):
+        load_index(directory)
