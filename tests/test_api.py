@@ -232,6 +232,21 @@ def test_auth_basic_and_trusted_header(service: ChatService) -> None:
         assert client.post("/api/health", json={}).status_code == 401
 
 
+def test_the_trusted_header_counts_only_with_the_proxys_secret(service: ChatService) -> None:
+    secret = "0123456789abcdef-proxy"
+    options = ServeOptions(auth_header="X-Remote-User", proxy_secret=secret)
+    for client in _client(create_app(service, options)):
+        assert client.get("/", headers={"X-Remote-User": "mallory"}).status_code == 401  # a local forger
+        wrong = {"X-Remote-User": "mallory", "X-Citeqa-Proxy-Secret": "guess"}
+        assert client.get("/", headers=wrong).status_code == 401
+        right = {"X-Remote-User": "alice", "X-Citeqa-Proxy-Secret": secret}
+        assert client.get("/", headers=right).status_code == 200
+    with pytest.raises(CiteqaError, match="16 characters"):
+        ServeOptions(auth_header="X-Remote-User", proxy_secret="short")
+    with pytest.raises(CiteqaError, match="goes with --auth-header"):
+        ServeOptions(proxy_secret=secret)
+
+
 def test_bad_auth_and_root_path_options_are_refused() -> None:
     with pytest.raises(CiteqaError, match="user:password"):
         parse_users(["alice"])

@@ -42,6 +42,7 @@ class ServeOptions:
     root_path: str = ""  # the prefix a reverse proxy serves citeqa under, e.g. /qa
     users: dict[str, str] = field(default_factory=dict)  # basic auth: user -> password
     auth_header: str | None = None  # a header the intranet's proxy sets to the signed-in user
+    proxy_secret: str | None = None  # with auth_header: the proxy proves itself by sending it in PROXY_SECRET_HEADER
     cors_origins: tuple[str, ...] = ()
     feedback: Path | None = None
     queue_concurrency: int = QUEUE_CONCURRENCY
@@ -50,6 +51,11 @@ class ServeOptions:
         if self.root_path and (not self.root_path.startswith("/") or self.root_path.endswith("/")):
             raise CiteqaError(
                 f"--root-path {self.root_path!r} must start with / and not end with one", "e.g. --root-path /qa"
+            )
+        if self.proxy_secret is not None and (not self.auth_header or len(self.proxy_secret) < 16):
+            raise CiteqaError(
+                "--proxy-secret goes with --auth-header and must be at least 16 characters",
+                "e.g. --proxy-secret $(openssl rand -hex 16), the same value your proxy sends",
             )
         if self.queue_concurrency < 1:
             raise CiteqaError("the queue concurrency must be at least 1")
@@ -127,7 +133,7 @@ def create_app(service: ChatService, options: ServeOptions | None = None) -> Fas
     )
     # Outermost last: CORS answers preflights (which carry no credentials) before auth looks at them.
     if options.users or options.auth_header:
-        app.add_middleware(AuthMiddleware, users=options.users, header=options.auth_header)
+        app.add_middleware(AuthMiddleware, users=options.users, header=options.auth_header, secret=options.proxy_secret)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(options.cors_origins),
@@ -151,6 +157,7 @@ def _version() -> str:
 
 
 HEALTH_PATH = "/api/health"
+PROXY_SECRET_HEADER = "x-citeqa-proxy-secret"
 MAX_BODY_BYTES = 1 << 20  # a question is at most 1,000 characters; no route takes uploads
 
 
@@ -211,14 +218,16 @@ class AuthMiddleware:
     """Lets a request through with a right basic-auth user and password, or with the trusted header set.
 
     The trusted header is only as safe as the network: use it when citeqa listens on 127.0.0.1 (or a
-    private address) behind the proxy that sets it and strips it from what clients send.
+    private address) behind the proxy that sets it and strips it from what clients send; with a secret, the
+    header counts only on requests that also carry the secret (so another local process cannot forge it).
     `/api/health` stays open so load balancers can probe.
     """
 
-    def __init__(self, app: ASGIApp, users: dict[str, str], header: str | None) -> None:
+    def __init__(self, app: ASGIApp, users: dict[str, str], header: str | None, secret: str | None = None) -> None:
         self.app = app
         self.users = {u.encode(): p.encode() for u, p in users.items()}
         self.header = header.lower().encode() if header else None
+        self.secret = secret.encode() if secret else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or self._allowed(scope):
@@ -239,7 +248,7 @@ class AuthMiddleware:
         if scope.get("method") in ("GET", "HEAD") and _route(scope) == HEALTH_PATH:  # that one route, not a suffix
             return True
         headers = dict(scope.get("headers") or [])
-        if self.header is not None and headers.get(self.header, b"").strip():
+        if self.header is not None and headers.get(self.header, b"").strip() and self._from_the_proxy(headers):
             return True
         given = headers.get(b"authorization", b"")
         if not self.users or not given.lower().startswith(b"basic "):
@@ -250,3 +259,8 @@ class AuthMiddleware:
             return False
         expected = self.users.get(user)
         return expected is not None and secrets.compare_digest(expected, password)
+
+    def _from_the_proxy(self, headers: dict[bytes, bytes]) -> bool:
+        if self.secret is None:
+            return True
+        return secrets.compare_digest(headers.get(PROXY_SECRET_HEADER.encode(), b""), self.secret)

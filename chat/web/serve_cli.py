@@ -28,6 +28,12 @@ EXAMPLES_SHOWN = 6
 @click.option("--root-path", default="", envvar="CITEQA_ROOT_PATH", help="Prefix a reverse proxy serves citeqa under.")
 @click.option("--auth", "auth", multiple=True, envvar="CITEQA_AUTH", help="user:password for basic auth (repeatable).")
 @click.option("--auth-header", default=None, help="Trust this header, set by your proxy, as the signed-in user.")
+@click.option(
+    "--proxy-secret",
+    envvar="CITEQA_PROXY_SECRET",
+    default=None,
+    help="With --auth-header: trust it only on requests whose X-Citeqa-Proxy-Secret header is this (16+ chars).",
+)
 @click.option("--cors-origin", "cors_origins", multiple=True, help="An origin allowed to call the API (repeatable).")
 @click.option("--feedback", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Feedback JSONL file.")
 @click.option("--examples", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
@@ -40,6 +46,7 @@ def serve_command(
     root_path: str,
     auth: tuple[str, ...],
     auth_header: str | None,
+    proxy_secret: str | None,
     cors_origins: tuple[str, ...],
     feedback: Path | None,
     examples: Path | None,
@@ -55,13 +62,15 @@ def serve_command(
         root_path=root_path.rstrip("/") if root_path != "/" else "",
         users=parse_users(auth),
         auth_header=auth_header,
+        proxy_secret=proxy_secret,
         cors_origins=cors_origins,
         feedback=feedback or default_feedback_path(index_dir),
     )
-    if auth_header and host not in ("127.0.0.1", "::1", "localhost"):
+    if auth_header and not proxy_secret:
+        reach = "any process on this machine" if host in ("127.0.0.1", "::1", "localhost") else "anyone"
         click.echo(
-            f"citeqa: warning: --auth-header trusts {auth_header} from anyone who can reach {host}:{port}; "
-            "listen on 127.0.0.1 behind the proxy that sets it",
+            f"citeqa: warning: --auth-header trusts {auth_header} from {reach} that can reach {host}:{port}; "
+            "give --proxy-secret (or CITEQA_PROXY_SECRET) and have the proxy send it as X-Citeqa-Proxy-Secret",
             err=True,
         )
     listener = _listen(host, port)  # a port in use fails before minutes of loading
