@@ -6,6 +6,7 @@ import base64
 import html
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,26 @@ def test_health_says_what_is_served(client: TestClient, interviews: SearchIndex)
     assert body["status"] == "ok" and body["documents"] == len(interviews.documents) == 2
     assert body["model"] == interviews.manifest.settings.model
     assert len(body["answerer"]["reader"]["sha256"]) == 64  # which trained reader answers
+    assert body["index"] == {"generation": None, "reload_error": None}  # this service follows no folder
+
+
+def test_health_says_stale_when_the_newest_index_failed_to_load(tmp_path: Path, answerer: Answerer) -> None:
+    from citeqa.index import save_index
+
+    save_index(answerer.index, tmp_path / "idx", lock=True)
+    service = ChatService(answerer)
+    service.follow(tmp_path / "idx", interval=0.05)
+    try:
+        (tmp_path / "idx" / "CURRENT").write_bytes(b"\xff\xfe not a generation")
+        for client in _client(create_app(service)):
+            deadline = time.monotonic() + 10
+            while client.get("/api/health").json()["status"] != "stale" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            body = client.get("/api/health").json()
+            assert body["status"] == "stale" and "CURRENT" in body["index"]["reload_error"]
+            assert _ask(client, {"question": "When did APP and AZERTAC sign?"}).status_code == 200  # still answers
+    finally:
+        service.close()
 
 
 @pytest.mark.parametrize("record", [r for r in DEV if r["answers"]][:8], ids=lambda r: r["id"])
@@ -214,7 +235,9 @@ def test_service_refuses_bad_input_before_queueing(service: ChatService) -> None
 
 
 def test_auth_basic_and_trusted_header(service: ChatService) -> None:
-    options = ServeOptions(users=parse_users(["alice:s3cr:et"]), auth_header="X-Remote-User")
+    secret = {"X-Citeqa-Proxy-Secret": "proxy-secret-0123456789"}
+    users = parse_users(["alice:s3cr:et"])
+    options = ServeOptions(users=users, auth_header="X-Remote-User", proxy_secret=secret["X-Citeqa-Proxy-Secret"])
     for client in _client(create_app(service, options)):
         assert client.get("/api/health").status_code == 200  # open for load balancers
         refused = client.post("/api/ask", json={"question": "When?"})
@@ -225,8 +248,8 @@ def test_auth_basic_and_trusted_header(service: ChatService) -> None:
         assert client.get("/", headers={"Authorization": f"Basic {bad}"}).status_code == 401
         assert client.get("/", headers={"Authorization": "Basic ###"}).status_code == 401
         assert client.get("/", headers={"Authorization": f"Basic {good}"}).status_code == 200
-        assert client.get("/", headers={"X-Remote-User": "bob"}).status_code == 200
-        assert client.get("/", headers={"X-Remote-User": " "}).status_code == 401
+        assert client.get("/", headers={"X-Remote-User": "bob", **secret}).status_code == 200
+        assert client.get("/", headers={"X-Remote-User": " ", **secret}).status_code == 401
         # Only GET /api/health itself is open: not a POST to it, nor another route that ends the same way.
         assert client.post("/gradio_api/api/health", json={}).status_code == 401
         assert client.post("/api/health", json={}).status_code == 401
@@ -245,6 +268,8 @@ def test_the_trusted_header_counts_only_with_the_proxys_secret(service: ChatServ
         ServeOptions(auth_header="X-Remote-User", proxy_secret="short")
     with pytest.raises(CiteqaError, match="goes with --auth-header"):
         ServeOptions(proxy_secret=secret)
+    with pytest.raises(CiteqaError, match="needs --proxy-secret"):
+        ServeOptions(auth_header="X-Remote-User")
 
 
 def test_bad_auth_and_root_path_options_are_refused() -> None:

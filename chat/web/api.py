@@ -85,8 +85,8 @@ def api_router(service: ChatService) -> APIRouter:
         index = answerer.index
         stale = service.index_error
         return {
-            "status": "stale" if stale else "ok",
-            **({"index_error": stale} if stale else {}),
+            "status": "stale" if stale else "ok",  # stale: a newer index exists but failed to load
+            "index": {"generation": service.generation, "reload_error": stale},
             "documents": len(index.documents),
             "chunks": len(index.chunks),
             "model": index.manifest.settings.model,

@@ -52,6 +52,12 @@ class ServeOptions:
             raise CiteqaError(
                 f"--root-path {self.root_path!r} must start with / and not end with one", "e.g. --root-path /qa"
             )
+        if self.auth_header and not self.proxy_secret:
+            raise CiteqaError(
+                f"--auth-header {self.auth_header} needs --proxy-secret: without one, any process that reaches the "
+                "port can claim to be anyone",
+                "give --proxy-secret S (or CITEQA_PROXY_SECRET) and have the proxy send X-Citeqa-Proxy-Secret: S",
+            )
         if self.proxy_secret is not None and (not self.auth_header or len(self.proxy_secret) < 16):
             raise CiteqaError(
                 "--proxy-secret goes with --auth-header and must be at least 16 characters",

@@ -66,13 +66,6 @@ def serve_command(
         cors_origins=cors_origins,
         feedback=feedback or default_feedback_path(index_dir),
     )
-    if auth_header and not proxy_secret:
-        reach = "any process on this machine" if host in ("127.0.0.1", "::1", "localhost") else "anyone"
-        click.echo(
-            f"citeqa: warning: --auth-header trusts {auth_header} from {reach} that can reach {host}:{port}; "
-            "give --proxy-secret (or CITEQA_PROXY_SECRET) and have the proxy send it as X-Citeqa-Proxy-Secret",
-            err=True,
-        )
     listener = _listen(host, port)  # a port in use fails before minutes of loading
     try:
         _serve(listener, index_dir, options, examples)

@@ -98,6 +98,11 @@ class ChatService:
         return job.result
 
     @property
+    def generation(self) -> str | None:
+        """The index generation answering now, when the service follows an index folder."""
+        return self._watcher.generation if self._watcher is not None else None
+
+    @property
     def index_error(self) -> str | None:
         """Why the newest index generation could not be loaded (the one in hand keeps answering), if it could not."""
         error = self._watcher.error if self._watcher is not None else None
