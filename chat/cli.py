@@ -14,6 +14,7 @@ from citeqa.errors import CiteqaError
 from citeqa.index import open_index
 from citeqa.index.retrieval import RETRIEVAL_MODES
 from citeqa.options import index_option
+from citeqa.terminal import printable
 
 from .answer import Answer
 from .settings import DEFAULT_PASSAGES, MAX_PASSAGES, PASSAGES_HELP
@@ -95,25 +96,26 @@ def _show(answer: Answer, as_json: bool) -> None:
 
 def format_answer(answer: Answer, color: bool = False) -> str:
     """The answer for people: the span, its sentence with the span marked, and where it stands."""
+    # Every piece of document text goes through `printable`: a title or quote never commands the terminal.
     if answer.text is None:
         lines = [f"The documents don't answer this (confidence {answer.confidence:.2f})."]
         if answer.passages:
             best = answer.passages[0].chunk
-            lines.append(f"Closest passage ({best.source}, chars {best.start}-{best.end}):")
-            lines.append("  " + " ".join(best.text.split())[:400])
+            lines.append(f"Closest passage ({printable(best.source)}, chars {best.start}-{best.end}):")
+            lines.append("  " + printable(" ".join(best.text.split())[:400]))
         return "\n".join(lines)
     citation = answer.citations[0]
-    before = citation.quote[: citation.start - citation.quote_start]
-    after = citation.quote[citation.end - citation.quote_start :]
-    marked = click.style(answer.text, bold=True, underline=True) if color else f"«{answer.text}»"
+    text = printable(answer.text)
+    before = printable(citation.quote[: citation.start - citation.quote_start])
+    after = printable(citation.quote[citation.end - citation.quote_start :])
+    marked = click.style(text, bold=True, underline=True) if color else f"«{text}»"
     return "\n".join(
         [
-            f"Answer: {click.style(answer.text, bold=True) if color else answer.text}"
-            f"   (confidence {answer.confidence:.2f})",
+            f"Answer: {click.style(text, bold=True) if color else text}   (confidence {answer.confidence:.2f})",
             "",
             "  " + " ".join((before + marked + after).split()),
             "",
-            f"  — {citation.title}",
-            f"    {citation.source}, chars {citation.start}-{citation.end}",
+            f"  — {printable(citation.title)}",
+            f"    {printable(citation.source)}, chars {citation.start}-{citation.end}",
         ]
     )

@@ -10,6 +10,7 @@ import click
 
 from citeqa.options import index_option
 from citeqa.paths import default_index
+from citeqa.terminal import printable
 
 
 @click.group("docs")
@@ -44,11 +45,12 @@ def list_command(index_dir: Path | None, as_json: bool) -> None:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
-    width = max((len(r["source"]) for r in rows), default=6)
+    width = max((len(printable(r["source"])) for r in rows), default=6)
     click.echo(f"{'source':<{width}}  {'pages':>5}  {'chars':>9}  {'chunks':>6}  title")
     for r in rows:
         pages = str(r["pages"]) if r["pages"] else "-"
-        click.echo(f"{r['source']:<{width}}  {pages:>5}  {r['chars']:>9,}  {r['chunks']:>6}  {r['title']}")
+        source, title = printable(r["source"]), printable(r["title"])
+        click.echo(f"{source:<{width}}  {pages:>5}  {r['chars']:>9,}  {r['chunks']:>6}  {title}")
     click.echo(f"{len(rows)} document{'s' * (len(rows) != 1)}, {len(index.chunks)} chunks", err=True)
 
 

@@ -15,6 +15,8 @@ import pytest
 from citations import assert_cited_verbatim
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from citeqa.chat import Answerer
 from citeqa.chat.web.app import ServeOptions, create_app, parse_users
@@ -353,3 +355,20 @@ def test_a_huge_body_is_refused_before_it_is_read(client: TestClient) -> None:
     streamed = client.post("/api/ask", content=chunked(), headers={"content-type": "application/json"})
     assert streamed.status_code == 413
     assert _ask(client, {"question": "When did APP and AZERTAC sign?"}).status_code == 200
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        st.fixed_dictionaries({"question": st.text(max_size=300)}),
+        st.fixed_dictionaries({"question": st.text(max_size=50), "k": st.integers(-5, 200)}),
+        st.dictionaries(st.text(max_size=8), st.one_of(st.none(), st.integers(), st.text(max_size=20)), max_size=3),
+        st.text(max_size=40),
+        st.lists(st.integers(), max_size=3),
+    )
+)
+def test_any_json_body_gets_an_answer_or_a_json_4xx_never_a_5xx(client: TestClient, body: object) -> None:
+    response = client.post("/api/ask", content=json.dumps(body), headers={"content-type": "application/json"})
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert set(response.json()) == {"error", "message", "hint"}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from citations import assert_cited_verbatim
 from click.testing import CliRunner
+from conftest import CliRun
 
 from citeqa.cli import main
 from citeqa.paths import BUNDLED_CORPUS
@@ -99,3 +100,25 @@ def test_a_question_that_is_not_utf8_is_refused_with_one_message(tmp_path: Path)
     command: list[str | bytes] = [sys.executable, "-c", "from citeqa.cli import main; main()", "ask", b"What is \xff?"]
     done = subprocess.run(command, capture_output=True, env={**os.environ, "CITEQA_HOME": str(tmp_path)})
     assert done.returncode == 1 and b"not text" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_control_and_bidi_characters_from_documents_are_shown_not_obeyed() -> None:
+    from citeqa.terminal import printable
+
+    hostile = "Report\x1b]0;owned\x07 \x1b]52;c;ZXZpbA==\x07 \u202etxt.exe\u202c\tok\n"
+    shown = printable(hostile)
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown and "\u202c" not in shown
+    assert "\\x1b]0;owned\\x07" in shown and "\\u202etxt.exe" in shown and shown.endswith("\tok\n")
+    assert printable("Pakistan–Azerbaijan «80,924» ¿Cuántos?") == "Pakistan–Azerbaijan «80,924» ¿Cuántos?"
+
+
+def test_docs_list_shows_a_hostile_title_escaped(tmp_path: Path, cli: CliRun) -> None:
+    from fakes import HashingEmbedder
+
+    from citeqa.index import IndexSettings, build_index, save_index
+    from citeqa.ingest import Document
+
+    document = Document("evil.txt", "Some text.", "Title\x1b]52;c;ZXZpbA==\x07 \u202egnp.exe")
+    save_index(build_index([document], IndexSettings(model=HashingEmbedder.MODEL_ID), HashingEmbedder()), tmp_path)
+    code, out, _ = cli("docs", "list", "--index", str(tmp_path))
+    assert code == 0 and "\x1b" not in out and "\u202e" not in out and "\\x1b]52;c;ZXZpbA==\\x07" in out
