@@ -305,6 +305,9 @@ def test_unknown_api_routes_are_json_404(client: TestClient) -> None:
     response = client.get("/api/nothing")
     assert response.status_code == 404 and response.json()["error"] == "not_found"
     assert client.delete("/api/documents/x").status_code == 405
+    for method in ("OPTIONS", "HEAD", "TRACE", "PUT"):  # as docs/serving.md promises: 405 and what is allowed
+        response = client.request(method, "/api/ask")
+        assert response.status_code == 405 and response.headers["allow"] == "POST", method
 
 
 def test_the_documented_schema_is_the_contract(client: TestClient) -> None:

@@ -116,13 +116,15 @@ def api_router(service: ChatService) -> APIRouter:
         known = {"ask": "POST", "health": "GET"}
         if rest in known or rest.startswith("documents/"):
             allowed = known.get(rest, "GET")
-            return error(405, "method_not_allowed", f"{request.method} is not allowed here; use {allowed}")
+            response = error(405, "method_not_allowed", f"{request.method} is not allowed here; use {allowed}")
+            response.headers["Allow"] = allowed
+            return response
         return error(404, "not_found", f"no API route /api/{rest}", "see /docs")
 
     return router
 
 
-_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE"]  # (CORS preflights never reach here)
 
 
 def pages_router(service: ChatService) -> APIRouter:
