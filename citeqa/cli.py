@@ -5,6 +5,7 @@ Nothing heavy is imported here: `citeqa --help` must answer at once.
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import click
@@ -32,6 +33,12 @@ class _Citeqa(click.Group):
         except KeyboardInterrupt:
             click.echo("citeqa: interrupted", err=True)
             ctx.exit(130)
+        except OSError as exc:  # the machine's, not citeqa's: a full disk, a permission, a vanished folder
+            where = f" ({exc.filename})" if exc.filename else ""
+            click.echo(f"citeqa: error: {exc.strerror or exc}{where}", err=True)
+            hint = "free some space and run it again" if exc.errno == errno.ENOSPC else "check the path and rights"
+            click.echo(f"citeqa: hint: {hint}; what was there before is unchanged", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=_Citeqa, context_settings={"help_option_names": ["-h", "--help"]})

@@ -132,9 +132,13 @@ def remove_unused_generations(directory: Path) -> None:
 def write_atomically(path: Path, text: str) -> None:
     """Replace `path` by `text` in one step: a reader sees the old file or the new one."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    _fsync(tmp)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written .tmp behind
+        raise
     _fsync(path.parent)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,10 @@ def search_vectors(index: Any, queries: Vectors, k: int) -> tuple[npt.NDArray[np
 def write_vectors(index: Any, path: Path) -> None:
     import faiss
 
-    faiss.write_index(index, str(path))
+    try:
+        faiss.write_index(index, str(path))
+    except RuntimeError as exc:  # FAISS reports a failed write (a full disk) as a RuntimeError
+        raise OSError(errno.EIO, f"FAISS could not write the index ({str(exc).splitlines()[-1]})", str(path)) from exc
 
 
 def read_vectors(path: Path) -> Any:

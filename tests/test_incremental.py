@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -385,3 +386,34 @@ def test_a_generation_file_that_changed_size_is_refused_by_name(
         damaged.write(os.urandom(64))  # garbage after a valid file: FAISS and numpy would load it silently
     with pytest.raises(IndexDamagedError, match=name.split("/")[-1]):
         load_index(directory)
+
+
+def test_a_full_disk_is_one_message_and_the_index_is_unchanged(
+    tmp_path: Path, fake: HashingEmbedder, cli: CliRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    before = generation_id(directory)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(directory / "gen-new" / "documents.jsonl"))
+
+    monkeypatch.setattr("citeqa.index.build.write_records", full)
+    code, _, err = cli("docs", "remove", "ferry.txt", "--index", str(directory))
+    assert code == 1 and "No space left on device" in err and "free some space" in err and "Traceback" not in err
+    assert generation_id(directory) == before and "ferry.txt" in load_index(directory).documents
+
+
+def test_an_atomic_write_that_fails_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from citeqa.index.store import write_atomically
+
+    target = tmp_path / "metrics.json"
+    target.write_text("old", encoding="utf-8")
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("citeqa.index.store._fsync", full)
+    with pytest.raises(OSError, match="No space"):
+        write_atomically(target, "new")
+    assert target.read_text(encoding="utf-8") == "old" and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
