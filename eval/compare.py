@@ -9,7 +9,7 @@ from typing import Any
 
 from citeqa.errors import CiteqaError
 
-from .run import METRICS_FILE, OUTCOMES_FILE
+from .run import METRICS_FILE, OUTCOMES_FILE, text_sha256
 
 SECTIONS = ("retrieval", "answers", "citations", "abstention", "reliability", "speed")
 
@@ -32,7 +32,8 @@ class Change:
 def read_run(path: Path) -> SavedRun:
     try:
         metrics = json.loads((path / METRICS_FILE).read_text(encoding="utf-8"))
-        lines = (path / OUTCOMES_FILE).read_text(encoding="utf-8").splitlines()
+        text = (path / OUTCOMES_FILE).read_text(encoding="utf-8")
+        lines = text.splitlines()
         outcomes = [json.loads(line) for line in lines if line.strip()]
     except FileNotFoundError as exc:
         raise CiteqaError(
@@ -40,6 +41,12 @@ def read_run(path: Path) -> SavedRun:
         ) from exc
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise CiteqaError(f"cannot read the run at {path} ({exc})", "run the eval again") from exc
+    recorded = metrics.get("files", {}).get(OUTCOMES_FILE) if isinstance(metrics.get("files"), dict) else None
+    if recorded is not None and recorded != text_sha256(text):
+        raise CiteqaError(
+            f"the run at {path} mixes two runs: its {OUTCOMES_FILE} is not the one its {METRICS_FILE} was written with",
+            "run the eval again",
+        )
     return SavedRun(path, metrics, {o["id"]: o for o in outcomes})
 
 

@@ -7,6 +7,7 @@ scored), metrics.json (the numbers, the settings and the versions that made them
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -128,9 +129,19 @@ def run_metrics(run: EvalRun, settings: AnswerSettings, index: SearchIndex, **co
 
 
 def write_run(out: Path, run: EvalRun, metrics: dict[str, Any]) -> None:
+    """The run's files, tied together: metrics.json goes last and records the sha256 of the others, so a run
+    killed half-way, or a folder holding two runs' files, is refused by `compare` instead of compared."""
     out.mkdir(parents=True, exist_ok=True)
-    write_atomically(out / PREDICTIONS_FILE, "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in run.predictions))
-    write_atomically(
-        out / OUTCOMES_FILE, "".join(json.dumps(o.to_dict(), ensure_ascii=False) + "\n" for o in run.outcomes)
-    )
-    write_atomically(out / METRICS_FILE, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    (out / METRICS_FILE).unlink(missing_ok=True)  # until the new one lands, the folder is no finished run
+    texts = {
+        PREDICTIONS_FILE: "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in run.predictions),
+        OUTCOMES_FILE: "".join(json.dumps(o.to_dict(), ensure_ascii=False) + "\n" for o in run.outcomes),
+    }
+    for name, text in texts.items():
+        write_atomically(out / name, text)
+    files = {name: text_sha256(text) for name, text in texts.items()}
+    write_atomically(out / METRICS_FILE, json.dumps({**metrics, "files": files}, indent=2, ensure_ascii=False) + "\n")
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

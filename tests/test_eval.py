@@ -162,6 +162,10 @@ def test_compare_shows_deltas_and_the_questions_that_changed(cli: CliRun, index_
     assert "questions changed outcome" in out and "-> missed" in out
     code, _, err = cli("eval", "compare", str(tmp_path / "a"), str(tmp_path))
     assert code == 1 and "not an eval run folder" in err
+    # A folder holding one run's metrics and another's outcomes (an eval killed half-way) is refused, not compared.
+    (tmp_path / "b" / "outcomes.jsonl").write_bytes((tmp_path / "a" / "outcomes.jsonl").read_bytes())
+    code, _, err = cli("eval", "compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert code == 1 and "mixes two runs" in err
 
 
 BAD_SET = "\n".join(
