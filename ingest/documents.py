@@ -81,6 +81,9 @@ def load_documents(paths: Iterable[str | os.PathLike[str]], max_bytes: int = MAX
     return LoadResult(sorted(documents, key=lambda d: d.source), skipped, notes)
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def list_files(paths: Iterable[str | os.PathLike[str]], skipped: list[Skipped]) -> list[SourceFile]:
     """The supported files under `paths`; IngestError for a missing path or two files with one source name."""
     given = [Path(p) for p in paths]
@@ -96,6 +99,10 @@ def list_files(paths: Iterable[str | os.PathLike[str]], skipped: list[Skipped]) 
         except UnicodeEncodeError:  # a name in a legacy encoding: sources, chunk ids and the store are UTF-8
             where = os.fsencode(file.path).decode("utf-8", "backslashreplace")  # printable: caf\xe9.txt
             skipped.append(Skipped(where, "its file name is not valid UTF-8; rename it", "bad name"))
+            continue
+        if _CONTROL.search(file.source):  # a newline or escape in a name: no citation link could open it
+            where = str(file.path).encode("unicode_escape").decode("ascii")
+            skipped.append(Skipped(where, "its file name holds a control character; rename it", "bad name"))
             continue
         files.append(file)
     origins: dict[str, Path] = {}

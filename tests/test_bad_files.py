@@ -171,3 +171,14 @@ def test_a_docx_zip_bomb_is_refused_before_it_is_inflated(monkeypatch: pytest.Mo
     with pytest.raises(UnreadableFileError, match="expands to 4 MB") as refused:
         wordfile.read(bomb.getvalue())
     assert refused.value.kind == "too large"
+
+
+def test_a_file_name_with_a_newline_is_skipped_and_the_rest_is_ingested(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("The harbour opened in 1990.\n", encoding="utf-8")
+    (folder / "two\nlines.txt").write_text("A name no URL can hold.\n", encoding="utf-8")
+    loaded = load_documents([folder])
+    assert [d.source for d in loaded.documents] == ["notes.txt"]
+    (bad,) = loaded.skipped
+    assert "control character" in bad.reason and "two\\nlines.txt" in bad.path and "\n" not in bad.path
