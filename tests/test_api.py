@@ -375,3 +375,29 @@ def test_any_json_body_gets_an_answer_or_a_json_4xx_never_a_5xx(client: TestClie
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert set(response.json()) == {"error", "message", "hint"}
+
+
+def test_a_full_queue_turns_a_request_away_with_503_and_answers_the_rest(answerer: Answerer) -> None:
+    service = ChatService(answerer, max_waiting=2)
+    gate = threading.Event()
+    answer_now = service._answer
+
+    def held(batch: Any) -> None:  # the worker, stuck on a slow batch
+        gate.wait(60)
+        answer_now(batch)
+
+    service._answer = held  # type: ignore[method-assign]
+    try:
+        first = service.submit("When did APP and AZERTAC sign their memorandum of cooperation?")
+        deadline = time.monotonic() + 10
+        while service._jobs.qsize() and time.monotonic() < deadline:  # until the worker holds it
+            time.sleep(0.01)
+        waiting = [service.submit("In what year were ties established?") for _ in range(2)]  # the queue is full
+        for client in _client(create_app(service)):
+            response = _ask(client, {"question": "When did APP and AZERTAC sign?"})
+            assert response.status_code == 503 and response.headers["retry-after"] == "1"
+            assert response.json()["error"] == "busy"
+    finally:
+        gate.set()
+    assert first.result(60).text == "July 2024" and all(w.result(60).text == "1992" for w in waiting)
+    service.close()

@@ -22,7 +22,7 @@ from ..answer import AnswerRecord, CitationRecord
 from ..question import MAX_QUESTION_CHARS, QuestionError
 from ..settings import DEFAULT_PASSAGES, MAX_PASSAGES
 from .render import clamp_range, document_page
-from .service import ChatService
+from .service import ChatService, ServiceBusyError
 
 
 class AskRequest(BaseModel):
@@ -173,6 +173,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(QuestionError)
     async def bad_question(request: Request, exc: QuestionError) -> JSONResponse:
         return error(422, "bad_question", exc.message, exc.hint)
+
+    @app.exception_handler(ServiceBusyError)
+    async def busy(request: Request, exc: ServiceBusyError) -> JSONResponse:
+        response = error(503, "busy", exc.message, exc.hint)
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(CiteqaError)
     async def citeqa_error(request: Request, exc: CiteqaError) -> JSONResponse:

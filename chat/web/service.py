@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("citeqa.serve")
 
 MAX_BATCH = 32  # questions answered in one pass
+MAX_WAITING = 256  # questions queued behind the worker; past that a request is turned away at once (503)
+
+
+class ServiceBusyError(CiteqaError):
+    """More questions are waiting than the server will queue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +50,18 @@ class _Job:
 class ChatService:
     """Holds the current Answerer; answers questions from every request through one batching worker."""
 
-    def __init__(self, answerer: Answerer, examples: Sequence[str] = (), max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        answerer: Answerer,
+        examples: Sequence[str] = (),
+        max_batch: int = MAX_BATCH,
+        max_waiting: int = MAX_WAITING,
+    ) -> None:
         self._answerer = answerer
         self._lock = threading.Lock()
         self.examples = tuple(examples)
         self.max_batch = max_batch
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=max_waiting)
         self._closed = False
         self._watcher: IndexWatcher | None = None
         self._worker = threading.Thread(target=self._work, name="citeqa-answerer", daemon=True)
@@ -94,7 +105,12 @@ class ChatService:
         if self._closed:
             raise CiteqaError("the server is shutting down", "ask again in a moment")
         job = _Job(checked, k, Future())
-        self._jobs.put(job)
+        try:
+            self._jobs.put_nowait(job)
+        except queue.Full:
+            raise ServiceBusyError(
+                f"{self._jobs.maxsize} questions are already waiting", "ask again in a moment"
+            ) from None
         return job.result
 
     @property
