@@ -9,7 +9,6 @@ document, so the caller slices the answer from the document text itself: verbati
 from __future__ import annotations
 
 import bisect
-import hashlib
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from citeqa.errors import CiteqaError
+from citeqa.index.integrity import file_sha256
 from citeqa.ingest.sentences import Span
 
 READER_DIR = Path(__file__).resolve().parent / "models"
@@ -119,14 +119,6 @@ class ReaderManifest:
     def describe(self) -> dict[str, Any]:
         """The short record an eval run or an index keeps of which reader answered."""
         return {"version": self.version, "sha256": self.sha256, "base_model": self.base_model}
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def base_model_path() -> Path:

@@ -28,8 +28,8 @@ from citeqa.chat.reader import (
     base_model_path,
     decode,
     encode,
-    file_sha256,
 )
+from citeqa.index.integrity import file_sha256
 
 from .metrics import best_f1
 from .reader_data import Example

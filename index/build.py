@@ -19,8 +19,9 @@ from .config import read_config
 from .embedder import Embedder, Vectors
 from .errors import IndexMismatchError
 from .factory import apply_search, plan_vectors
+from .integrity import fingerprints
 from .lexical import PARAMETERS, LexicalIndex
-from .manifest import IndexSettings, Manifest, file_sizes
+from .manifest import IndexSettings, Manifest
 from .search import (
     CHUNKS_FILE,
     DOCUMENTS_FILE,
@@ -127,9 +128,9 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
         np.save(generation / EMBEDDINGS_FILE, np.asarray(index.embeddings, dtype=np.float32), allow_pickle=False)
         write_vectors(index.vectors, generation / VECTORS_FILE)
         index.lexical.save(generation / LEXICAL_FOLDER)
-        # The manifest goes last: a generation without one was never finished. It records every file's size, so
-        # that a file truncated or grown afterwards (appended garbage, a failed copy) is refused on load.
-        index.manifest = replace(index.manifest, sizes=file_sizes(generation))
+        # The manifest goes last: a generation without one was never finished. It fingerprints every file, so
+        # that one truncated, grown or edited afterwards (a failed copy, garbage, a hand edit) is refused on load.
+        index.manifest = replace(index.manifest, fingerprints=fingerprints(generation))
         (generation / MANIFEST_FILE).write_text(index.manifest.to_json(), encoding="utf-8")
     index.path = directory
     index.config = read_config(directory)

@@ -7,7 +7,6 @@ import json
 import platform
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from citeqa.errors import CiteqaError
@@ -50,7 +49,7 @@ class Manifest:
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     versions: dict[str, str] = field(default_factory=lambda: library_versions())
     vectors: VectorIndexPlan | None = None  # what was built for settings.factory (None: as the settings say)
-    sizes: dict[str, int] = field(default_factory=dict)  # bytes of each file of the generation, as written
+    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)  # each file's bytes and sha256
 
     @property
     def vector_plan(self) -> VectorIndexPlan:
@@ -75,7 +74,7 @@ class Manifest:
             "origin": self.origin,
             "created_at": self.created_at,
             "versions": self.versions,
-            "sizes": self.sizes,
+            "fingerprints": self.fingerprints,
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -112,31 +111,12 @@ class Manifest:
                 vectors=VectorIndexPlan(str(data["faiss"]["built"]), str(data["faiss"]["search"]))
                 if "built" in data["faiss"]
                 else None,
-                sizes={str(k): int(v) for k, v in data.get("sizes", {}).items()},
+                fingerprints=dict(data.get("fingerprints", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexDamagedError(
                 f"the index manifest is missing or has a bad field ({exc})", "rebuild it with citeqa ingest"
             ) from exc
-
-
-def file_sizes(generation: Path) -> dict[str, int]:
-    """Bytes of every file under a generation folder, by path relative to it (the manifest itself aside)."""
-    return {
-        p.relative_to(generation).as_posix(): p.stat().st_size
-        for p in sorted(generation.rglob("*"))
-        if p.is_file() and p.name != "manifest.json"
-    }
-
-
-def check_sizes(generation: Path, sizes: dict[str, int]) -> None:
-    """IndexDamagedError when a file of the generation is missing or not the size the manifest recorded."""
-    for name, expected in sizes.items():
-        path = generation / name
-        actual = path.stat().st_size if path.is_file() else None
-        if actual != expected:
-            found = "missing" if actual is None else f"{actual:,} bytes, not {expected:,}"
-            raise IndexDamagedError(f"{path} is damaged ({found})", "rebuild the index with citeqa ingest --rebuild")
 
 
 def library_versions() -> dict[str, str]:

@@ -19,8 +19,9 @@ from .config import IndexConfig, read_config
 from .embedder import Vectors
 from .errors import IndexDamagedError, IndexMismatchError
 from .factory import apply_search
+from .integrity import verify
 from .lexical import ANALYZER, LexicalIndex
-from .manifest import Manifest, check_sizes
+from .manifest import Manifest
 from .store import current_generation
 from .vectors import read_vectors, search_vectors
 
@@ -103,7 +104,7 @@ def load_index(directory: Path) -> SearchIndex:
     """Load the current generation of an index directory, checking that its parts agree."""
     generation = current_generation(directory)
     manifest = Manifest.from_json(_read_text(generation / MANIFEST_FILE))
-    check_sizes(generation, manifest.sizes)
+    verify(generation, manifest.fingerprints)
     try:
         documents, sentences, chunks = _read_store(generation)
     except (KeyError, TypeError, ValueError) as exc:

@@ -417,3 +417,23 @@ def test_an_atomic_write_that_fails_leaves_no_temporary_file(tmp_path: Path, mon
     with pytest.raises(OSError, match="No space"):
         write_atomically(target, "new")
     assert target.read_text(encoding="utf-8") == "old" and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_a_same_size_edit_is_found_and_a_verified_generation_is_not_hashed_again(
+    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    load_index(directory)  # verifies every file once, and remembers it
+
+    def no_hashing(path: Path) -> str:
+        raise AssertionError(f"{path} hashed again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("citeqa.index.integrity.file_sha256", no_hashing)
+        load_index(directory)  # sizes and times unchanged: nothing is read again
+    store = current_generation(directory) / "documents.jsonl"
+    text = store.read_text(encoding="utf-8")
+    store.write_text(text.replace("opened in 1990", "opened in 1890"), encoding="utf-8")  # same size, new answer
+    with pytest.raises(IndexDamagedError, match=r"documents\.jsonl is damaged \(its contents changed"):
+        load_index(directory)

@@ -23,12 +23,12 @@ from citeqa.chat.reader import (
     Window,
     decode,
     encode,
-    file_sha256,
     window_around,
 )
 from citeqa.chat.settings import AnswerSettings
 from citeqa.eval.questions import QuestionItem
 from citeqa.eval.reader_data import Corpus, make_examples
+from citeqa.index.integrity import file_sha256
 from citeqa.ingest.sentences import split_sentences
 
 MAX_WEIGHTS_BYTES = 50 * 1024 * 1024
