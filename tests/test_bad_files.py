@@ -182,3 +182,14 @@ def test_a_file_name_with_a_newline_is_skipped_and_the_rest_is_ingested(tmp_path
     assert [d.source for d in loaded.documents] == ["notes.txt"]
     (bad,) = loaded.skipped
     assert "control character" in bad.reason and "two\\nlines.txt" in bad.path and "\n" not in bad.path
+
+
+def test_a_reader_that_extracts_far_more_text_than_its_file_holds_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from citeqa.ingest import documents
+    from citeqa.ingest.files import SourceFile
+    from citeqa.ingest.formats import Extracted
+
+    monkeypatch.setattr(documents, "reader_for", lambda suffix: lambda data: Extracted("word " * 5000))
+    with pytest.raises(UnreadableFileError, match="over the limit") as refused:
+        documents.parse_document(SourceFile(Path("small.txt"), "small.txt"), b"tiny file")  # 9 bytes -> 25,000 chars
+    assert refused.value.kind == "too much text"
