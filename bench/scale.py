@@ -33,6 +33,7 @@ import numpy as np
 
 from citeqa.eval.train_cli import DEFAULT_COVIDQA, DEFAULT_SQUAD
 from citeqa.index.embedder import Embedder
+from citeqa.index.factory import inverted_lists
 from citeqa.index.lexical import LexicalIndex
 
 SAMPLE = 10_000
@@ -97,7 +98,7 @@ def grow(sample: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def factories(size: int) -> list[str]:
-    lists = 1 << round(np.log2(4 * np.sqrt(size)))  # about 4·sqrt(N) inverted lists, a power of two
+    lists = inverted_lists(size)  # the rule --factory auto uses
     return ["Flat", "HNSW32", f"IVF{lists},Flat", f"IVF{lists},PQ48,RFlat"]
 
 

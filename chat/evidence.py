@@ -194,19 +194,22 @@ SentenceWords = tuple[frozenset[str], frozenset[tuple[str, str]]]
 def sentence_words(text: str) -> SentenceWords:
     """The content stems of a sentence and its adjacent pairs of them. Remembered by text, so a sentence is
     analysed once, not on every question whose passages hold it (the analysis was ~40% of a question's time)."""
-    stems = [stem(t.text) for t in tokenize(text) if t.is_content]
+    stems = _content_stems(text)
     return frozenset(stems), frozenset(pairwise(stems))
 
 
 def pairs_of(text: str) -> set[tuple[str, str]]:
     """Adjacent pairs of content-word stems, in order: the phrases of `text`."""
-    stems = [stem(t.text) for t in tokenize(text) if t.is_content]
-    return set(pairwise(stems))
+    return set(pairwise(_content_stems(text)))
 
 
 def stems_of(text: str) -> set[str]:
     """Stems of the content words of `text`."""
-    return {stem(t.text) for t in tokenize(text) if t.is_content}
+    return set(_content_stems(text))
+
+
+def _content_stems(text: str) -> list[str]:
+    return [stem(t.text) for t in tokenize(text) if t.is_content]
 
 
 def pins_hold(question: Question, sentence: str, document_stems: set[str]) -> bool:

@@ -28,6 +28,7 @@ CURRENT = "CURRENT"
 LOCK = ".lock"
 GENERATION_PREFIX = "gen-"
 CONFIG = "config.json"
+UNREADABLE = "(unreadable)"  # what generation_id gives for a CURRENT that cannot be read
 _OWN_NAMES = (CURRENT, LOCK, CURRENT + ".tmp", CONFIG, CONFIG + ".tmp")
 
 
@@ -56,7 +57,7 @@ def generation_id(directory: Path) -> str | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, UnicodeDecodeError):
-        return "(unreadable)"  # a damaged CURRENT is a generation no loader can open: loading says why
+        return UNREADABLE  # a damaged CURRENT names no generation a loader can open: loading says why
 
 
 @contextlib.contextmanager

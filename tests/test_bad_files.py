@@ -193,3 +193,12 @@ def test_a_reader_that_extracts_far_more_text_than_its_file_holds_is_refused(mon
     with pytest.raises(UnreadableFileError, match="over the limit") as refused:
         documents.parse_document(SourceFile(Path("small.txt"), "small.txt"), b"tiny file")  # 9 bytes -> 25,000 chars
     assert refused.value.kind == "too much text"
+
+
+def test_the_absolute_text_cap_holds_whatever_the_file_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    from citeqa.ingest import documents
+    from citeqa.ingest.files import SourceFile
+
+    monkeypatch.setattr(documents, "MAX_TEXT_CHARS", 100)
+    with pytest.raises(UnreadableFileError, match="over the limit of 100"):
+        documents.parse_document(SourceFile(Path("plain.txt"), "plain.txt"), b"word " * 40)  # 200 chars, 200 bytes

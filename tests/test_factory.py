@@ -86,3 +86,17 @@ def test_an_index_written_before_the_choice_was_recorded_still_loads(tmp_path: P
     manifest_file.write_text(json.dumps(data))
     loaded = load_index(tmp_path)
     assert loaded.manifest.vector_plan.factory == EXACT and loaded.manifest.vector_plan.search == ""
+
+
+def test_the_ray_engine_without_ray_installed_says_which_extra_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from citeqa.errors import CiteqaError
+    from citeqa.index.ray_engine import ray_ingest
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    with pytest.raises(CiteqaError, match="needs Ray") as refused:
+        ray_ingest([tmp_path], tmp_path / "idx", IndexSettings())
+    assert "citeqa[scale]" in refused.value.hint
