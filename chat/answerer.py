@@ -296,6 +296,7 @@ class Answerer:
         citation = Citation(
             source=doc.source,
             title=doc.title,
+            text=doc.text[span.start : span.end],
             start=span.start,
             end=span.end,
             quote=doc.text[quote.start : quote.end],

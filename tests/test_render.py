@@ -37,7 +37,7 @@ def test_text_leaves_nothing_a_renderer_could_act_on(hostile: str) -> None:
 def _answer(document_text: str, answer: str, question: str = "What colour?") -> Answer:
     start = document_text.index(answer)
     citation = Citation(
-        "notes/lighthouse.md", "<b>Title</b>", start, start + len(answer), document_text, 0, len(document_text)
+        "notes/lighthouse.md", "<b>Title</b>", answer, start, start + len(answer), document_text, 0, len(document_text)
     )
     chunk = Chunk(1, "notes/lighthouse.md", 0, len(document_text), document_text)
     return Answer(question, answer, 0.9, (citation,), (Passage(chunk, 0.71),))
