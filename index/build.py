@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import sqlite3
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,24 +18,17 @@ from citeqa.ingest.sentences import Span, split_sentences
 from citeqa.ingest.tokens import load_encoding
 
 from .config import read_config
+from .docstore import STORE_PREFIX, STORE_SUFFIX, collect_garbage, write_records
 from .embedder import Embedder, Vectors
-from .errors import IndexMismatchError
+from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from .factory import apply_search, plan_vectors
 from .integrity import fingerprints
 from .lexical import PARAMETERS, LexicalIndex
 from .manifest import IndexSettings, Manifest
-from .search import (
-    CHUNKS_FILE,
-    DOCUMENTS_FILE,
-    EMBEDDINGS_FILE,
-    LEXICAL_FOLDER,
-    MANIFEST_FILE,
-    VECTORS_FILE,
-    SearchIndex,
-    write_records,
-)
-from .store import writing
+from .search import EMBEDDINGS_FILE, LEXICAL_FOLDER, MANIFEST_FILE, VECTORS_FILE, SearchIndex
+from .store import GENERATION_PREFIX, current_generation, writing
 from .vectors import build_vectors, write_vectors
+from .views import CHUNKS_FILE, MEMBERS_FILE, ChunksView, ChunkTable, DocumentSet, read_members, write_members
 
 
 def build_index(
@@ -73,58 +68,60 @@ def assemble(
     origin: str = "",
 ) -> SearchIndex:
     """The index of these documents from their chunks and the chunks' vectors (row i = chunk i)."""
-    ids = np.array([c.id for c in chunks], dtype=np.int64)
-    if len(set(ids.tolist())) != len(chunks):
+    held = DocumentSet.in_memory(documents, sentences)
+    table = ChunkTable.of(chunks, list(held.members))
+    return assemble_table(held, table, embeddings, settings, origin, texts=[c.text for c in chunks])
+
+
+def assemble_table(
+    documents: DocumentSet,
+    table: ChunkTable,
+    embeddings: Vectors,
+    settings: IndexSettings,
+    origin: str = "",
+    texts: Sequence[str] | None = None,
+) -> SearchIndex:
+    """The index of a document set and its chunk table (row i = vector i). `texts`: the chunks' texts when known,
+    else they are read from the documents (for BM25, which is built anew over all chunks)."""
+    ids = table.rows["id"]
+    if len(np.unique(ids)) != len(ids):
         raise CiteqaError("two chunks hash to the same id", "report this: it should not happen")
-    if len(embeddings) != len(chunks):
+    if len(embeddings) != len(table):
         raise CiteqaError("the chunks and their vectors differ in number", "report this: it should not happen")
     embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
-    plan = plan_vectors(settings.factory, len(chunks))
-    vectors = build_vectors(embeddings, ids, plan.factory)
+    plan = plan_vectors(settings.factory, len(table))
+    vectors = build_vectors(embeddings, ids.astype(np.int64), plan.factory)
     apply_search(vectors, plan.search)
-    lexical = LexicalIndex.build([c.text for c in chunks], ids.tolist())
+    if texts is None:
+        texts = [c.text for c in ChunksView(table, documents).values()]
+    lexical = LexicalIndex.build(texts, ids.tolist())
     manifest = Manifest(
         settings=settings,
         dimension=int(embeddings.shape[1]),
-        documents={d.source: d.checksum for d in documents},
-        chunks=len(chunks),
-        files={d.source: d.file_checksum for d in documents if d.file_checksum},
+        documents={s: m.checksum for s, m in documents.members.items()},
+        chunks=len(table),
+        files={s: m.file_checksum for s, m in documents.members.items() if m.file_checksum},
         readers=READERS_VERSION,
         origin=origin,
         lexical=dict(PARAMETERS),
         vectors=plan,
     )
-    return SearchIndex(manifest, documents, sentences, chunks, vectors, lexical=lexical, embeddings=embeddings)
+    return SearchIndex(manifest, documents, None, table, vectors, lexical=lexical, embeddings=embeddings)
 
 
 def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
     """Write `index` as the new current generation of `directory`; the old one stays until this succeeds.
 
-    `lock=False` when the caller already holds the index's write lock.
+    Its documents go to the store the current generation uses when `index` was read from it (only those not held
+    yet are written), else to a new store. `lock=False` when the caller already holds the index's write lock.
     """
     if index.embeddings is None:
         raise CiteqaError("this index keeps no chunk vectors to save", "build it with build_index")
     with writing(directory, lock=lock) as generation:
-        write_records(
-            generation / DOCUMENTS_FILE,
-            (
-                {
-                    "source": d.source,
-                    "title": d.title,
-                    "date": d.date,
-                    "checksum": d.checksum,
-                    "file_checksum": d.file_checksum,
-                    "pages": list(d.pages),
-                    "sentences": [list(s) for s in index.sentences[d.source]],
-                    "text": d.text,
-                }
-                for d in index.documents.values()
-            ),
-        )
-        write_records(
-            generation / CHUNKS_FILE,
-            ({"id": c.id, "source": c.source, "start": c.start, "end": c.end} for c in index.chunks.values()),
-        )
+        store, previous = _target_store(index, directory, generation)
+        write_records(directory / store, _unsaved(index.store, directory / store))
+        write_members(generation / MEMBERS_FILE, store, index.store)
+        np.save(generation / CHUNKS_FILE, index.table.rows, allow_pickle=False)
         np.save(generation / EMBEDDINGS_FILE, np.asarray(index.embeddings, dtype=np.float32), allow_pickle=False)
         write_vectors(index.vectors, generation / VECTORS_FILE)
         index.lexical.save(generation / LEXICAL_FOLDER)
@@ -132,5 +129,30 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
         # that one truncated, grown or edited afterwards (a failed copy, garbage, a hand edit) is refused on load.
         index.manifest = replace(index.manifest, fingerprints=fingerprints(generation))
         (generation / MANIFEST_FILE).write_text(index.manifest.to_json(), encoding="utf-8")
+    # CURRENT now names the new generation. Rows no generation since the previous one lists are garbage; the
+    # previous one's stay for a server that has not loaded the new generation yet.
+    with contextlib.suppress(sqlite3.Error, OSError):
+        collect_garbage(directory / store, [m.digest for m in index.store.members.values()] + previous)
     index.path = directory
     index.config = read_config(directory)
+
+
+def _target_store(index: SearchIndex, directory: Path, generation: Path) -> tuple[str, list[str]]:
+    """The store file to write into, and the digests the generation in use lists (kept until the next write)."""
+    reader = index.store.reader
+    try:
+        store, members = read_members(current_generation(directory) / MEMBERS_FILE)
+    except (IndexNotFoundError, IndexDamagedError):
+        store, members = "", []
+    if reader is not None and store and reader.path == directory / store:
+        return store, [d for _, d in members]
+    return STORE_PREFIX + generation.name.removeprefix(GENERATION_PREFIX) + STORE_SUFFIX, []
+
+
+def _unsaved(documents: DocumentSet, store: Path) -> Iterator[tuple[Document, list[Span]]]:
+    """The records `store` does not hold yet: all of them, unless the documents were read from it."""
+    reader = documents.reader
+    for source, member in documents.members.items():
+        if reader is not None and reader.path == store and member.digest not in documents.pending:
+            continue
+        yield documents.record(source)

@@ -16,7 +16,9 @@ from .embedder import PACKAGED_MODEL
 from .errors import IndexDamagedError, IndexMismatchError
 from .factory import AUTO, VectorIndexPlan, plan_vectors
 
-FORMAT_VERSION = 3  # 2: a BM25 index beside the vectors; 3: raw embeddings, file checksums and pages kept
+FORMAT_VERSION = 4  # 2: a BM25 index beside the vectors; 3: raw embeddings, file checksums and pages kept;
+# 4: documents in an SQLite store beside the generations, chunks in a binary table (index.docstore, index.views)
+LEGACY_FORMAT = 3  # JSONL documents and chunks: read only by an ingest, to upgrade it (index.legacy)
 DEFAULT_FACTORY = AUTO  # exact search for small collections, an IVF index for large ones (index/factory.py)
 
 
@@ -85,7 +87,7 @@ class Manifest:
             version = data["format_version"]
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexDamagedError("the index manifest is unreadable", "rebuild it with citeqa ingest") from exc
-        if version != FORMAT_VERSION:
+        if version not in (FORMAT_VERSION, LEGACY_FORMAT):
             raise IndexMismatchError(
                 f"the index has format version {version}; this citeqa reads version {FORMAT_VERSION}",
                 "rebuild it with citeqa ingest",

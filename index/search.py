@@ -1,9 +1,13 @@
-"""A loaded index: documents, their sentences, chunks and vectors, searchable by query vectors."""
+"""A loaded index: documents, their sentences, chunks and vectors, searchable by query vectors.
+
+A generation folder holds manifest.json, vectors.faiss, embeddings.npy, bm25/, members.json (its documents: source
+and digest of each one's row in the document store beside the generations, `index.docstore`) and chunks.npy (the
+chunk table: id, document, start, end of each chunk, row i = row i of the vectors and of BM25).
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,21 +20,32 @@ from citeqa.ingest.documents import Document
 from citeqa.ingest.sentences import Span
 
 from .config import IndexConfig, read_config
+from .docstore import REBUILD, StoreReader
 from .embedder import Vectors
 from .errors import IndexDamagedError, IndexMismatchError
 from .factory import apply_search
 from .integrity import verify
 from .lexical import ANALYZER, LexicalIndex
-from .manifest import Manifest
+from .manifest import FORMAT_VERSION, LEGACY_FORMAT, Manifest
 from .store import current_generation
 from .vectors import read_vectors, search_vectors
+from .views import (
+    CHUNKS_FILE,
+    MEMBERS_FILE,
+    ChunksView,
+    ChunkTable,
+    DocumentSet,
+    DocumentsView,
+    Member,
+    SentencesView,
+    read_members,
+    read_table,
+)
 
 MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.faiss"
-DOCUMENTS_FILE = "documents.jsonl"
-CHUNKS_FILE = "chunks.jsonl"
 LEXICAL_FOLDER = "bm25"
-EMBEDDINGS_FILE = "embeddings.npy"  # the chunks' vectors as embedded, row i = line i of chunks.jsonl
+EMBEDDINGS_FILE = "embeddings.npy"  # the chunks' vectors as embedded, row i = row i of chunks.npy
 
 
 class PassageRecord(TypedDict):
@@ -64,14 +79,15 @@ class Passage:
 
 
 class SearchIndex:
-    """Everything an index directory holds, in memory. Read-only once built."""
+    """An index directory's generation: FAISS and BM25 in memory, documents and chunks read from the store when
+    asked for (`documents`, `sentences` and `chunks` are read-only mappings). Read-only once built."""
 
     def __init__(
         self,
         manifest: Manifest,
-        documents: Sequence[Document],
-        sentences: dict[str, list[Span]],
-        chunks: Sequence[Chunk],
+        documents: Sequence[Document] | DocumentSet,
+        sentences: Mapping[str, list[Span]] | None,
+        chunks: Sequence[Chunk] | ChunkTable,
         vectors: Any,
         path: Path | None = None,
         config: IndexConfig | None = None,
@@ -79,13 +95,19 @@ class SearchIndex:
         embeddings: Vectors | None = None,
     ) -> None:
         self.manifest = manifest
-        self.documents = {d.source: d for d in documents}
-        self.sentences = sentences
-        self.chunks = {c.id: c for c in chunks}
+        if not isinstance(documents, DocumentSet):
+            documents = DocumentSet.in_memory(documents, sentences or {})
+        if not isinstance(chunks, ChunkTable):
+            chunks = ChunkTable.of(chunks, list(documents.members))
+        self.store = documents
+        self.table = chunks
+        self.documents: Mapping[str, Document] = DocumentsView(documents)
+        self.sentences: Mapping[str, list[Span]] = SentencesView(documents)
+        self.chunks: Mapping[int, Chunk] = ChunksView(chunks, documents)
         self.vectors = vectors
         self.path = path
         self.config = config or IndexConfig()
-        self.lexical = lexical or LexicalIndex.build([c.text for c in chunks], [c.id for c in chunks])
+        self.lexical = lexical or LexicalIndex.build([c.text for c in self.chunks.values()], chunks.rows["id"].tolist())
         # Row i is the vector of the i-th chunk (in `chunks` order); a re-ingest reuses them for unchanged text.
         self.embeddings = embeddings
 
@@ -101,58 +123,44 @@ class SearchIndex:
 
 
 def load_index(directory: Path) -> SearchIndex:
-    """Load the current generation of an index directory, checking that its parts agree."""
+    """Open the current generation of an index directory, checking that its parts agree; documents stay in the
+    store until asked for."""
     generation = current_generation(directory)
     manifest = Manifest.from_json(_read_text(generation / MANIFEST_FILE))
+    if manifest.format_version == LEGACY_FORMAT:
+        raise IndexMismatchError(
+            f"the index at {directory} keeps its documents in the JSONL files of format {LEGACY_FORMAT}, "
+            f"which this citeqa no longer loads (it reads format {FORMAT_VERSION}: an SQLite store)",
+            f"upgrade it in place, reusing its vectors, with: citeqa ingest PATH... --index {directory} "
+            "(the paths it was built from)",
+        )
     verify(generation, manifest.fingerprints)
-    try:
-        documents, sentences, chunks = _read_store(generation)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise IndexDamagedError(f"the chunk store of {directory} has a bad record ({exc})", _REBUILD) from exc
+    store_name, members = read_members(generation / MEMBERS_FILE)
+    if {s for s, _ in members} != set(manifest.documents) or len(members) != len(manifest.documents):
+        raise IndexDamagedError(f"the documents of the index at {directory} disagree with its manifest", _REBUILD)
+    reader = StoreReader(directory / store_name)
+    documents = DocumentSet(
+        {s: Member(d, manifest.documents[s], manifest.files.get(s, "")) for s, d in members}, reader
+    )
+    for source, _ in members[:1] + members[-1:]:
+        documents.record(source)  # the first and last rows read and checked now: a replaced store is refused here
+    table = ChunkTable(read_table(generation / CHUNKS_FILE, len(members)), [s for s, _ in members])
     vectors = read_vectors(generation / VECTORS_FILE)
     apply_search(vectors, manifest.vector_plan.search)
     embeddings = _read_embeddings(generation / EMBEDDINGS_FILE)
     if manifest.lexical.get("analyzer") != ANALYZER:
         raise IndexMismatchError(f"the BM25 index at {directory} was built with another word analyzer", _REBUILD)
     lexical = LexicalIndex.load(generation / LEXICAL_FOLDER)
-    checksums = {d.source: d.checksum for d in documents}
-    counts = {len(chunks), manifest.chunks, vectors.ntotal, len(lexical.chunk_ids), len(embeddings)}
-    if checksums != manifest.documents or len(counts) != 1:
+    counts = {len(table), manifest.chunks, vectors.ntotal, len(lexical.chunk_ids), len(embeddings)}
+    if len(counts) != 1:
         raise IndexDamagedError(f"the files of the index at {directory} disagree with its manifest", _REBUILD)
     if vectors.d != manifest.dimension:
         raise IndexDamagedError(f"the vectors are {vectors.d}-d but the manifest says {manifest.dimension}-d", _REBUILD)
     config = read_config(directory)
-    return SearchIndex(manifest, documents, sentences, chunks, vectors, directory, config, lexical, embeddings)
+    return SearchIndex(manifest, documents, None, table, vectors, directory, config, lexical, embeddings)
 
 
-_REBUILD = "rebuild the index with citeqa ingest --rebuild PATH..."
-
-
-def _read_store(generation: Path) -> tuple[list[Document], dict[str, list[Span]], list[Chunk]]:
-    documents: list[Document] = []
-    sentences: dict[str, list[Span]] = {}
-    for record in _read_jsonl(generation / DOCUMENTS_FILE):
-        documents.append(
-            Document(
-                record["source"],
-                record["text"],
-                record["title"],
-                record["date"],
-                record["checksum"],
-                tuple(record["pages"]),
-                record["file_checksum"],
-            )
-        )
-        sentences[record["source"]] = [Span(s, e) for s, e in record["sentences"]]
-    by_source = {d.source: d for d in documents}
-    chunks: list[Chunk] = []
-    for record in _read_jsonl(generation / CHUNKS_FILE):
-        doc = by_source.get(record["source"])
-        if doc is None:
-            raise IndexDamagedError(f"a chunk names an unknown document {record['source']!r}", _REBUILD)
-        start, end = record["start"], record["end"]
-        chunks.append(Chunk(record["id"], doc.source, start, end, doc.text[start:end]))
-    return documents, sentences, chunks
+_REBUILD = REBUILD
 
 
 def _read_embeddings(path: Path) -> Vectors:
@@ -171,19 +179,3 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise IndexDamagedError(f"cannot read {path}", _REBUILD) from exc
-
-
-def _read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
-    for number, line in enumerate(_read_text(path).split("\n"), 1):  # not splitlines(): U+2028 is text
-        if not line:
-            continue
-        try:
-            yield json.loads(line)
-        except ValueError as exc:
-            raise IndexDamagedError(f"{path} line {number} is not valid JSON", _REBUILD) from exc
-
-
-def write_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")

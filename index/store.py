@@ -1,13 +1,16 @@
 """The index directory on disk, written atomically.
 
     DIR/CURRENT          name of the generation in use (replaced atomically, last)
-    DIR/gen-<stamp>/     manifest.json, vectors.faiss, embeddings.npy, bm25/, documents.jsonl, chunks.jsonl
+    DIR/gen-<stamp>/     manifest.json, vectors.faiss, embeddings.npy, bm25/, members.json, chunks.npy
+    DIR/store-<stamp>.sqlite  the documents' text, sentences and metadata, shared by generations (index.docstore)
     DIR/config.json      settings chosen for this index after it was built (e.g. a calibrated threshold)
     DIR/.lock            held while a writer works
 
 A writer builds a new generation beside the old one, syncs it, then points CURRENT at it: a reader sees the
 old index or the new one, never half of either, and a writer killed at any point leaves the old one in use.
-The next writer removes what a killed one left behind. Readers that keep an index in memory can watch
+The next writer removes what a killed one left behind, and store files no generation names. The document store
+is appended to in one SQLite transaction before CURRENT is swapped; rows a killed writer added are unreferenced
+garbage, deleted by the next writer. Readers that keep an index in memory can watch
 `generation_id` (see `index.reload`) to load a newer one when a writer has swapped CURRENT.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import secrets
 import shutil
@@ -22,6 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .docstore import is_store_file
 from .errors import IndexBusyError, IndexDamagedError, IndexNotFoundError
 
 CURRENT = "CURRENT"
@@ -94,7 +99,9 @@ def check_writable(directory: Path) -> None:
         raise IndexNotFoundError(f"{directory} is a file, not an index folder", "choose another --index path")
     if directory.is_dir():
         strangers = [
-            p.name for p in directory.iterdir() if p.name not in _OWN_NAMES and not p.name.startswith(GENERATION_PREFIX)
+            p.name
+            for p in directory.iterdir()
+            if p.name not in _OWN_NAMES and not p.name.startswith(GENERATION_PREFIX) and not is_store_file(p.name)
         ]
         if strangers:
             raise IndexNotFoundError(
@@ -128,6 +135,21 @@ def remove_unused_generations(directory: Path) -> None:
     for path in directory.iterdir():
         if path.name.startswith(GENERATION_PREFIX) and path.name != current:
             shutil.rmtree(path, ignore_errors=True)
+    store = _store_of(directory / current) if current else None
+    if store is None and current and (directory / current / "members.json").exists():
+        return  # the current generation names a store that cannot be read: keep them all
+    for path in directory.iterdir():
+        if is_store_file(path.name) and path.name.split(".sqlite")[0] != (store or "").split(".sqlite")[0]:
+            path.unlink(missing_ok=True)
+
+
+def _store_of(generation: Path) -> str | None:
+    """The store file a generation names (None: it names none, being of format 3, or its list is unreadable)."""
+    try:
+        data = json.loads((generation / "members.json").read_text(encoding="utf-8"))
+        return str(data["store"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
 
 
 def write_atomically(path: Path, text: str) -> None:

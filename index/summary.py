@@ -6,6 +6,8 @@ from collections import Counter
 
 import click
 
+from citeqa.terminal import printable
+
 from .update import IngestReport
 
 
@@ -18,7 +20,25 @@ def print_report(report: IngestReport) -> None:
         click.echo(f"citeqa: warning: {source} could not be read again: its earlier version stays indexed", err=True)
     for note in report.notes:
         click.echo(f"citeqa: note: {note.path}: {note.reason}", err=True)
+    if report.gone:
+        click.echo(gone_line(report.gone), err=True)
     click.echo(summary_line(report))
+
+
+GONE_SHOWN = 10
+
+
+def gone_line(gone: list[str]) -> str:
+    """The indexed documents PATHS no longer hold, by name, and how to take them out."""
+    n = len(gone)
+    names = ", ".join(printable(s) for s in gone[:GONE_SHOWN])
+    if n > GONE_SHOWN:
+        names += f" and {n - GONE_SHOWN} more"
+    return (
+        f"citeqa: {n} indexed document{_s(n)} no longer under the given paths (deleted or moved?): {names}. "
+        f"{'They stay' if n != 1 else 'It stays'} in the index and can still be cited; "
+        "to remove them, run the same command with --prune"
+    )
 
 
 def summary_line(report: IngestReport) -> str:
@@ -30,9 +50,13 @@ def summary_line(report: IngestReport) -> str:
         f"{report.unchanged} unchanged",
         f"{len(report.removed)} removed",
     ]
+    if report.gone:
+        parts.append(f"{len(report.gone)} gone from the paths but kept (see --prune)")
     line = head + ": " + ", ".join(parts)
     if report.written:
         line += f"; {report.embedded} chunks embedded, {report.reused} reused"
+    elif report.gone:
+        line += "; no file changed, the index is as it was"
     else:
         line += "; nothing changed, the index is as it was"
     if report.skipped:

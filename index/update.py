@@ -28,15 +28,17 @@ from citeqa.ingest.chunking import Chunk, ChunkSettings
 from citeqa.ingest.documents import MAX_FILE_BYTES, Document, list_files, nothing_readable, parse_document, read_bytes
 from citeqa.ingest.files import Skipped, SourceFile
 from citeqa.ingest.formats import READERS_VERSION, UnreadableFileError
-from citeqa.ingest.sentences import Span
 
-from .build import assemble, check_model, chunk_documents, save_index
+from .build import assemble_table, check_model, chunk_documents, save_index
+from .docstore import Record, digest_of
 from .embedder import Embedder, Vectors
 from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
+from .legacy import load_legacy_index
 from .lexical import PARAMETERS
-from .manifest import IndexSettings, Manifest
+from .manifest import FORMAT_VERSION, LEGACY_FORMAT, IndexSettings, Manifest
 from .search import MANIFEST_FILE, SearchIndex, load_index
 from .store import check_writable, current_generation, locked, remove_unused_generations
+from .views import ChunksView, ChunkTable, DocumentSet, Member, stack_rows
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 EMBED_BATCH = 256
@@ -54,6 +56,7 @@ class IngestReport:
     kept: list[str] = field(default_factory=list)  # unreadable this time: their earlier version stays
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Skipped] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)  # indexed, but PATHS no longer hold them (kept: no --prune)
     embedded: int = 0  # chunks embedded in this run
     reused: int = 0  # chunks whose stored vector was reused
     rebuilt: str = ""  # why every document was re-chunked, when it was
@@ -148,6 +151,7 @@ class IngestPlan:
     fresh: dict[str, Document] = field(default_factory=dict)  # sources read now, new or changed
     kept: list[str] = field(default_factory=list)  # unreadable now: their indexed version stays
     removed: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)  # not under PATHS any more, kept for want of --prune
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Skipped] = field(default_factory=list)
 
@@ -180,6 +184,8 @@ class IngestPlan:
     def needs_writing(self) -> bool:
         if self.old is None or not self.same_settings or self.lexical_outdated or not self.readers_match:
             return True  # (new readers: one write records them, so the next run finds the files unchanged)
+        if self.old.format_version != FORMAT_VERSION:
+            return True  # an older format: upgraded by writing it anew, its vectors reused
         held = self.old.files
         return bool(self.removed) or any(held.get(s) != d.file_checksum for s, d in self.fresh.items())
 
@@ -216,6 +222,7 @@ class IngestPlan:
             kept=sorted(self.kept),
             skipped=self.skipped,
             notes=self.notes,
+            gone=self.gone,
             embedded=embedded,
             reused=reused,
             rebuilt="; ".join(self.reasons),
@@ -247,6 +254,11 @@ def plan_ingest(
         old = None
     if old is not None and old.lexical != PARAMETERS:
         reasons.append("the index's word analyzer is outdated: rebuilding its BM25 index")
+    if old is not None and old.format_version == LEGACY_FORMAT:
+        reasons.append(
+            f"upgrading the index from format {LEGACY_FORMAT} (JSONL documents) to format {FORMAT_VERSION} "
+            "(an SQLite document store): its chunks and vectors are kept"
+        )
     if old is not None and old.settings != settings:
         reasons.append(f"the settings changed ({_settings_change(old.settings, settings)}): re-chunking every document")
     plan = IngestPlan(directory, settings, origin, old, reasons, max_bytes, skipped=skipped)
@@ -266,8 +278,12 @@ def plan_ingest(
                 plan.kept.append(file.source)
     if not plan.unchanged and not plan.fresh:
         raise nothing_readable(skipped)
-    if prune and old is not None:
-        plan.removed = sorted(s for s in old.documents if s not in seen)
+    if old is not None:
+        absent = sorted(s for s in old.documents if s not in seen)
+        if prune:
+            plan.removed = absent
+        else:
+            plan.gone = absent
     return plan
 
 
@@ -285,42 +301,79 @@ class Applied:
 
 def apply_plan(plan: IngestPlan, embedder: Embedder, progress: Progress | None = None) -> tuple[SearchIndex, Applied]:
     """The new index the plan describes (not yet saved): kept documents with their sentences, chunks and vectors,
-    read ones chunked, and only text never embedded before embedded."""
+    read ones chunked, and only text never embedded before embedded. Kept documents stay rows of the store: their
+    text is read only to rebuild BM25."""
     old = _load_old(plan)
+    try:
+        return _apply(plan, old, embedder, progress)
+    except IndexDamagedError as exc:
+        if old is None:
+            raise
+        plan.without_old(f"the index could not be read ({exc.message}): rebuilding it")
+        return _apply(plan, None, embedder, progress)
+
+
+def _apply(
+    plan: IngestPlan, old: SearchIndex | None, embedder: Embedder, progress: Progress | None
+) -> tuple[SearchIndex, Applied]:
     same_settings = plan.same_settings
-    documents: dict[str, Document] = {}
-    sentences: dict[str, list[Span]] = {}
-    chunks_of: dict[str, list[Chunk]] = {}
+    members: dict[str, Member] = {}
+    pending: dict[str, Record] = {}
+    kept_rows: dict[str, np.ndarray] = {}  # source -> its rows in the old table: chunks and vectors kept as they are
+    to_chunk: list[Document] = []
+    old_rows = old.table.rows_by_source() if old is not None else {}
     if old is not None:
-        for source, doc in old.documents.items():
-            fresh = plan.fresh.get(source)
-            if source in plan.removed or (fresh is not None and fresh.checksum != doc.checksum):
+        for source, member in old.store.members.items():
+            if source in plan.removed or source in plan.fresh:
                 continue
-            documents[source] = doc
+            members[source] = member
+            if member.digest in old.store.pending:  # an old index read whole (format 3): its records in memory
+                pending[member.digest] = old.store.pending[member.digest]
             if same_settings:  # the same text cut the same way: its sentences and chunks stand
-                sentences[source] = old.sentences[source]
-    documents.update(plan.fresh)
-    to_chunk = [d for s, d in sorted(documents.items()) if s not in sentences]
-    if old is not None and same_settings:
-        for chunk in old.chunks.values():
-            if chunk.source in sentences:
-                chunks_of.setdefault(chunk.source, []).append(chunk)
+                kept_rows[source] = old_rows[source]
+            else:
+                to_chunk.append(old.documents[source])
+    for source, document in plan.fresh.items():
+        prior = old.store.members.get(source) if old is not None else None
+        if old is not None and same_settings and prior is not None and prior.checksum == document.checksum:
+            spans = old.sentences[source]  # read again, the same text: new metadata, the same sentences and chunks
+            kept_rows[source] = old_rows[source]
+            members[source] = Member(digest_of(document, spans), document.checksum, document.file_checksum)
+            pending[members[source].digest] = (document, spans)
+        else:
+            to_chunk.append(document)
+    chunks_of: dict[str, list[Chunk]] = {}
     if to_chunk:
-        new_sentences, new_chunks = chunk_documents(to_chunk, plan.settings, embedder)
-        sentences.update(new_sentences)
+        new_sentences, new_chunks = chunk_documents(sorted(to_chunk, key=lambda d: d.source), plan.settings, embedder)
         for chunk in new_chunks:
             chunks_of.setdefault(chunk.source, []).append(chunk)
-    ordered = [documents[s] for s in sorted(documents)]
-    chunks = [c for d in ordered for c in chunks_of.get(d.source, [])]
-    embeddings, embedded = _embeddings(chunks, old, plan.settings, embedder, progress)
-    index = assemble(ordered, sentences, chunks, embeddings, plan.settings, plan.origin)
-    return index, Applied(plan, embedded, len(chunks) - embedded)
+        for document in to_chunk:
+            spans = new_sentences[document.source]
+            members[document.source] = Member(digest_of(document, spans), document.checksum, document.file_checksum)
+            pending[members[document.source].digest] = (document, spans)
+    sources = sorted(members)
+    held = DocumentSet({s: members[s] for s in sources}, old.store.reader if old is not None else None, pending)
+    fresh_table = ChunkTable.of([c for s in sources for c in chunks_of.get(s, [])], sources)
+    fresh_rows = fresh_table.rows_by_source()
+    parts = []
+    for source in sources:
+        if source in kept_rows:
+            assert old is not None
+            parts.append((source, old.table.rows[kept_rows[source]]))
+        else:
+            parts.append((source, fresh_table.rows[fresh_rows[source]]))
+    table = ChunkTable(stack_rows(parts, sources), sources)
+    embeddings, embedded = _embeddings(table, kept_rows, held, old, plan.settings, embedder, progress)
+    index = assemble_table(held, table, embeddings, plan.settings, plan.origin)
+    return index, Applied(plan, embedded, len(table) - embedded)
 
 
 def _load_old(plan: IngestPlan) -> SearchIndex | None:
     if plan.old is None:
         return None
     try:
+        if plan.old.format_version == LEGACY_FORMAT:
+            return load_legacy_index(plan.directory)
         return load_index(plan.directory)
     except (IndexMismatchError, IndexDamagedError) as exc:
         plan.without_old(f"the index could not be read ({exc.message}): rebuilding it")
@@ -328,30 +381,51 @@ def _load_old(plan: IngestPlan) -> SearchIndex | None:
 
 
 def _embeddings(
-    chunks: Sequence[Chunk],
+    table: ChunkTable,
+    kept_rows: dict[str, np.ndarray],
+    documents: DocumentSet,
     old: SearchIndex | None,
     settings: IndexSettings,
     embedder: Embedder,
     progress: Progress | None,
 ) -> tuple[Vectors, int]:
-    """The chunks' vectors, stored ones for text embedded before (same model) and the rest embedded now; and how
-    many were embedded."""
-    stored: dict[str, int] = {}
-    if old is not None and old.embeddings is not None and old.manifest.settings.model == settings.model:
-        stored = {c.text: row for row, c in enumerate(old.chunks.values())}
-    missing = [i for i, c in enumerate(chunks) if c.text not in stored]
-    dimension = old.manifest.dimension if old is not None and stored else None
-    fresh = _encode(embedder, [chunks[i].text for i in missing], progress)
+    """The chunks' vectors: kept chunks' own, stored ones for text embedded before (same model, found by the text's
+    hash, no text read) and the rest embedded now; and how many were embedded."""
+    reuse = old is not None and old.embeddings is not None and old.manifest.settings.model == settings.model
+    source_rows: list[int] = []  # (row in the new table, row in the old one) of every vector reused
+    target_rows: list[int] = []
+    if reuse:
+        by_source = table.rows_by_source()
+        for source, rows in kept_rows.items():  # a kept document's rows were copied in their order
+            target_rows += by_source[source].tolist()
+            source_rows += rows.tolist()
+    filled = np.zeros(len(table), dtype=bool)
+    filled[target_rows] = True
+    stored: dict[int, int] = {}
+    if reuse:
+        assert old is not None
+        stored = {h: row for row, h in enumerate(old.table.rows["text_hash"].tolist())}
+    missing: list[int] = []
+    hashes = table.rows["text_hash"].tolist()
+    for row in np.flatnonzero(~filled).tolist():
+        theirs = stored.get(hashes[row])
+        if theirs is None:
+            missing.append(row)
+        else:
+            target_rows.append(row)
+            source_rows.append(theirs)
+    chunks = ChunksView(table, documents)
+    fresh = _encode(embedder, [chunks.at(row).text for row in missing], progress)
+    dimension = old.manifest.dimension if old is not None and target_rows else None
     if dimension is None:
         dimension = fresh.shape[1] if len(fresh) else embedder.dimension
-    out = np.zeros((len(chunks), dimension), dtype=np.float32)
+    out = np.zeros((len(table), dimension), dtype=np.float32)
     if missing:
         out[missing] = fresh
-    if old is not None and old.embeddings is not None and stored:
-        rows = [(i, stored[c.text]) for i, c in enumerate(chunks) if c.text in stored]
-        if rows:
-            mine, theirs = zip(*rows, strict=True)
-            out[list(mine)] = np.asarray(old.embeddings)[list(theirs)]
+    if target_rows:
+        assert old is not None and old.embeddings is not None
+        order = np.argsort(source_rows, kind="stable")  # read the stored vectors in file order
+        out[np.asarray(target_rows)[order]] = np.asarray(old.embeddings)[np.asarray(source_rows)[order]]
     return out, len(missing)
 
 
@@ -396,12 +470,13 @@ def remove_documents(directory: Path, sources: Sequence[str]) -> SearchIndex:
                 "that would leave the index empty", "delete the index folder instead, or ingest other documents first"
             )
         gone = set(sources)
-        documents = [d for s, d in index.documents.items() if s not in gone]
-        rows = [i for i, c in enumerate(index.chunks.values()) if c.source not in gone]
-        chunks = [c for c in index.chunks.values() if c.source not in gone]
+        kept = [s for s in index.store.members if s not in gone]
+        by_source = index.table.rows_by_source()
+        rows = np.concatenate([by_source[s] for s in kept])
+        table = ChunkTable(stack_rows([(s, index.table.rows[by_source[s]]) for s in kept], kept), kept)
         assert index.embeddings is not None  # a loaded index always has them
         embeddings = np.asarray(index.embeddings)[rows]
-        sentences = {d.source: index.sentences[d.source] for d in documents}
-        updated = assemble(documents, sentences, chunks, embeddings, index.manifest.settings, index.manifest.origin)
+        documents = DocumentSet({s: index.store.members[s] for s in kept}, index.store.reader)
+        updated = assemble_table(documents, table, embeddings, index.manifest.settings, index.manifest.origin)
         save_index(updated, directory, lock=False)
         return updated

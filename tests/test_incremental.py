@@ -157,7 +157,7 @@ def test_a_damaged_index_is_rebuilt_from_the_files_even_when_they_are_unchanged(
 ) -> None:
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
     ingest([docs], directory, FAKE, fake)
-    (current_generation(directory) / "chunks.jsonl").write_text("not json\n")
+    (current_generation(directory) / "chunks.npy").write_text("not a table\n")
     write_collection(docs, ["museum"])  # one new file, so the run writes and must read the old index
     index, report = ingest([docs], directory, FAKE, fake)
     assert index is not None and "could not be read" in report.rebuilt
@@ -190,7 +190,7 @@ def test_a_plan_says_what_an_ingest_would_do_and_writes_nothing(tmp_path: Path, 
 def test_every_reason_for_a_rebuild_is_kept(tmp_path: Path, fake: HashingEmbedder) -> None:
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
     ingest([docs], directory, FAKE, fake)
-    (current_generation(directory) / "chunks.jsonl").write_text("not json\n")  # found only when applying
+    (current_generation(directory) / "chunks.npy").write_text("not a table\n")  # found only when applying
     smaller = IndexSettings(model=HashingEmbedder.MODEL_ID, chunking=ChunkSettings(max_tokens=64, overlap_tokens=0))
     _, report = ingest([docs], directory, smaller, fake)
     first, second = report.rebuilt.split("; ")
@@ -374,7 +374,9 @@ def test_an_empty_embeddings_file_is_a_damaged_index_not_a_crash(tmp_path: Path,
     assert index is not None and "could not be read" in report.rebuilt and len(index.documents) == 5
 
 
-@pytest.mark.parametrize("name", ["vectors.faiss", "embeddings.npy", "bm25/params.index.json", "documents.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["vectors.faiss", "embeddings.npy", "bm25/params.index.json", "members.json", "chunks.npy"]
+)
 def test_a_generation_file_that_changed_size_is_refused_by_name(
     tmp_path: Path, fake: HashingEmbedder, name: str
 ) -> None:
@@ -396,7 +398,7 @@ def test_a_full_disk_is_one_message_and_the_index_is_unchanged(
     before = generation_id(directory)
 
     def full(*args: object, **kwargs: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device", str(directory / "gen-new" / "documents.jsonl"))
+        raise OSError(errno.ENOSPC, "No space left on device", str(directory / "store-new.sqlite"))
 
     monkeypatch.setattr("citeqa.index.build.write_records", full)
     code, _, err = cli("docs", "remove", "ferry.txt", "--index", str(directory))
@@ -432,8 +434,8 @@ def test_a_same_size_edit_is_found_and_a_verified_generation_is_not_hashed_again
     with monkeypatch.context() as patched:
         patched.setattr("citeqa.index.integrity.file_sha256", no_hashing)
         load_index(directory)  # sizes and times unchanged: nothing is read again
-    store = current_generation(directory) / "documents.jsonl"
-    text = store.read_text(encoding="utf-8")
-    store.write_text(text.replace("opened in 1990", "opened in 1890"), encoding="utf-8")  # same size, new answer
-    with pytest.raises(IndexDamagedError, match=r"documents\.jsonl is damaged \(its contents changed"):
+    members = current_generation(directory) / "members.json"
+    text = members.read_text(encoding="utf-8")
+    members.write_text(text.replace("harbour.txt", "harbour.TXT"), encoding="utf-8")  # same size, another source
+    with pytest.raises(IndexDamagedError, match=r"members\.json is damaged \(its contents changed"):
         load_index(directory)

@@ -134,7 +134,7 @@ def test_ingest_over_an_index_of_an_older_format_rebuilds_it(tmp_path: Path, emb
         load_index(directory)
     index, report = ingest([tmp_path / "docs"], directory, IndexSettings(), embedder)
     assert index is not None and report.written and "format version 2" in report.rebuilt
-    assert load_index(directory).manifest.format_version == FORMAT_VERSION == 3
+    assert load_index(directory).manifest.format_version == FORMAT_VERSION == 4
 
 
 def test_the_bundled_default_index_of_an_older_format_is_rebuilt_on_open(tmp_path: Path, embedder: Embedder) -> None:
