@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -23,7 +24,7 @@ from .embedder import Embedder, Vectors
 from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from .factory import apply_search, plan_vectors
 from .integrity import fingerprints
-from .lexical import PARAMETERS, LexicalIndex
+from .lexical import ANALYZER, PARAMETERS, LexicalIndex, analyze
 from .manifest import IndexSettings, Manifest
 from .search import EMBEDDINGS_FILE, LEXICAL_FOLDER, MANIFEST_FILE, VECTORS_FILE, SearchIndex
 from .store import GENERATION_PREFIX, current_generation, writing
@@ -92,9 +93,8 @@ def assemble_table(
     plan = plan_vectors(settings.factory, len(table))
     vectors = build_vectors(embeddings, ids.astype(np.int64), plan.factory)
     apply_search(vectors, plan.search)
-    if texts is None:
-        texts = [c.text for c in ChunksView(table, documents).values()]
-    lexical = LexicalIndex.build(texts, ids.tolist())
+    words, fresh = _chunk_terms(documents, table, texts)
+    lexical = LexicalIndex(_bm25(words), ids.tolist())
     manifest = Manifest(
         settings=settings,
         dimension=int(embeddings.shape[1]),
@@ -106,7 +106,37 @@ def assemble_table(
         lexical=dict(PARAMETERS),
         vectors=plan,
     )
-    return SearchIndex(manifest, documents, None, table, vectors, lexical=lexical, embeddings=embeddings)
+    index = SearchIndex(manifest, documents, None, table, vectors, lexical=lexical, embeddings=embeddings)
+    index.unsaved_terms = fresh
+    return index
+
+
+def _chunk_terms(
+    documents: DocumentSet, table: ChunkTable, texts: Sequence[str] | None
+) -> tuple[list[list[str]], dict[int, str]]:
+    """Each chunk's BM25 terms: stored ones for chunks the store has analyzed, the rest analyzed now (returned too,
+    by chunk id, to be stored)."""
+    ids = table.rows["id"].tolist()
+    stored = documents.reader.terms(set(ids), ANALYZER) if documents.reader is not None and texts is None else {}
+    chunks = ChunksView(table, documents)
+    words: list[list[str]] = []
+    fresh: dict[int, str] = {}
+    for row, chunk_id in enumerate(ids):
+        found = stored.get(chunk_id)
+        if found is None:
+            found = analyze(texts[row] if texts is not None else chunks.at(row).text)
+            fresh[chunk_id] = " ".join(found)
+        words.append(found)
+    return words, fresh
+
+
+def _bm25(words: Sequence[list[str]]) -> object:
+    """BM25 (bm25s) over analyzed chunks, as `LexicalIndex.build` makes it from texts."""
+    import bm25s
+
+    bm25 = bm25s.BM25(k1=PARAMETERS["k1"], b=PARAMETERS["b"], method=PARAMETERS["method"])
+    bm25.index([w or [""] for w in words], show_progress=False)  # an empty chunk still needs its row
+    return bm25
 
 
 def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
@@ -118,8 +148,9 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
     if index.embeddings is None:
         raise CiteqaError("this index keeps no chunk vectors to save", "build it with build_index")
     with writing(directory, lock=lock) as generation:
-        store, previous = _target_store(index, directory, generation)
-        write_records(directory / store, _unsaved(index.store, directory / store))
+        store, previous, previous_chunks = _target_store(index, directory, generation)
+        terms = index.unsaved_terms.items()
+        write_records(directory / store, _unsaved(index.store, directory / store), terms, ANALYZER)
         write_members(generation / MEMBERS_FILE, store, index.store)
         np.save(generation / CHUNKS_FILE, index.table.rows, allow_pickle=False)
         np.save(generation / EMBEDDINGS_FILE, np.asarray(index.embeddings, dtype=np.float32), allow_pickle=False)
@@ -132,27 +163,31 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
     # CURRENT now names the new generation. Rows no generation since the previous one lists are garbage; the
     # previous one's stay for a server that has not loaded the new generation yet.
     with contextlib.suppress(sqlite3.Error, OSError):
-        collect_garbage(directory / store, [m.digest for m in index.store.members.values()] + previous)
+        digests = [m.digest for m in index.store.members.values()] + previous
+        collect_garbage(directory / store, digests, itertools.chain(index.table.rows["id"].tolist(), previous_chunks))
     index.path = directory
     index.config = read_config(directory)
 
 
-def _target_store(index: SearchIndex, directory: Path, generation: Path) -> tuple[str, list[str]]:
-    """The store file to write into, and the digests the generation in use lists (kept until the next write)."""
+def _target_store(index: SearchIndex, directory: Path, generation: Path) -> tuple[str, list[str], list[int]]:
+    """The store file to write into, and the digests and chunk ids the generation in use lists (kept until the next
+    write, for servers that have not loaded the new one yet)."""
     reader = index.store.reader
     try:
-        store, members = read_members(current_generation(directory) / MEMBERS_FILE)
-    except (IndexNotFoundError, IndexDamagedError):
-        store, members = "", []
-    if reader is not None and store and reader.path == directory / store:
-        return store, [d for _, d in members]
-    return STORE_PREFIX + generation.name.removeprefix(GENERATION_PREFIX) + STORE_SUFFIX, []
+        current = current_generation(directory)
+        store, members = read_members(current / MEMBERS_FILE)
+        chunks = np.load(current / CHUNKS_FILE, allow_pickle=False)["id"].tolist()
+    except (IndexNotFoundError, IndexDamagedError, OSError, ValueError, KeyError, IndexError):
+        store, members, chunks = "", [], []
+    if reader is not None and store and reader.path.resolve() == (directory / store).resolve():
+        return store, [d for _, d in members], chunks
+    return STORE_PREFIX + generation.name.removeprefix(GENERATION_PREFIX) + STORE_SUFFIX, [], []
 
 
 def _unsaved(documents: DocumentSet, store: Path) -> Iterator[tuple[Document, list[Span]]]:
     """The records `store` does not hold yet: all of them, unless the documents were read from it."""
     reader = documents.reader
     for source, member in documents.members.items():
-        if reader is not None and reader.path == store and member.digest not in documents.pending:
+        if reader is not None and reader.path.resolve() == store.resolve() and member.digest not in documents.pending:
             continue
         yield documents.record(source)

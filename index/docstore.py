@@ -11,6 +11,10 @@ deleted after CURRENT is swapped (the previous one still serves readers that hav
 built anew (`--rebuild`, another collection, a damaged store) starts a new store file; the old one is removed
 once no generation names it.
 
+Beside the documents, each chunk's BM25 terms as the analyzer made them (`chunk_terms`, by chunk id, which is a
+hash of the chunk's source, offset and text): an ingest analyzes only new chunks' text to rebuild BM25. A terms row
+that does not match its checksum, or was made by another analyzer, is not used: the chunk is analyzed again.
+
 A row whose bytes changed no longer matches its digest, a truncated file no longer matches its header, a missing
 row is missing: each is refused with IndexDamagedError naming the fix.
 """
@@ -52,6 +56,12 @@ CREATE TABLE IF NOT EXISTS documents (
     sentences BLOB NOT NULL,
     text TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS chunk_terms (
+    id INTEGER PRIMARY KEY,
+    analyzer TEXT NOT NULL,
+    words TEXT NOT NULL,
+    checksum INTEGER NOT NULL
+);
 """
 
 Record = tuple[Document, list[Span]]  # a document and its sentences
@@ -85,9 +95,17 @@ def digest_of(document: Document, sentences: Sequence[Span]) -> str:
     return _digest(*_encode(document, sentences))
 
 
-def write_records(path: Path, records: Iterable[Record]) -> list[str]:
-    """Append `records` (those not held already) to the store at `path`, created if new, in one transaction;
-    their digests, in order. Committed durably (WAL, synchronous FULL) before it returns."""
+def terms_checksum(chunk_id: int, analyzer: str, words: str) -> int:
+    digest = hashlib.blake2b(f"{chunk_id}\x00{analyzer}\x00{words}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def write_records(
+    path: Path, records: Iterable[Record], terms: Iterable[tuple[int, str]] = (), analyzer: str = ""
+) -> list[str]:
+    """Append `records` (those not held already) and chunks' BM25 `terms` ((chunk id, words joined by spaces), made
+    by `analyzer`) to the store at `path`, created if new, in one transaction; the records' digests, in order.
+    Committed durably (WAL, synchronous FULL) before it returns."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=WAL")
@@ -105,6 +123,10 @@ def write_records(path: Path, records: Iterable[Record]) -> list[str]:
                  document.file_checksum, pages, spans, text),
             )  # fmt: skip
             digests.append(digest)
+        db.executemany(
+            "INSERT OR REPLACE INTO chunk_terms (id, analyzer, words, checksum) VALUES (?, ?, ?, ?)",
+            ((i, analyzer, w, terms_checksum(i, analyzer, w)) for i, w in terms),
+        )
         db.execute("COMMIT")
         return digests
     except BaseException:
@@ -115,9 +137,9 @@ def write_records(path: Path, records: Iterable[Record]) -> list[str]:
         db.close()
 
 
-def collect_garbage(path: Path, keep: Iterable[str]) -> int:
-    """Delete the rows whose digest is not in `keep`; how many were deleted. Best effort: a failure leaves garbage
-    that the next ingest collects."""
+def collect_garbage(path: Path, keep: Iterable[str], keep_chunks: Iterable[int] = ()) -> int:
+    """Delete the document rows whose digest is not in `keep` and the terms of chunks not in `keep_chunks`; how
+    many documents were deleted. Best effort: a failure leaves garbage that the next ingest collects."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA synchronous=FULL")
@@ -125,6 +147,9 @@ def collect_garbage(path: Path, keep: Iterable[str]) -> int:
         db.execute("BEGIN IMMEDIATE")
         db.executemany("INSERT OR IGNORE INTO temp.keep VALUES (?)", ((d,) for d in keep))
         deleted = db.execute("DELETE FROM documents WHERE digest NOT IN (SELECT digest FROM temp.keep)").rowcount
+        db.execute("CREATE TEMP TABLE chunks (id INTEGER PRIMARY KEY)")
+        db.executemany("INSERT OR IGNORE INTO temp.chunks VALUES (?)", ((int(i),) for i in keep_chunks))
+        db.execute("DELETE FROM chunk_terms WHERE id NOT IN (SELECT id FROM temp.chunks)")
         db.execute("COMMIT")
         with contextlib.suppress(sqlite3.Error):
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -172,6 +197,19 @@ class StoreReader:
                 _, (old, _) = self._cache.popitem(last=False)
                 self._cached_chars -= len(old.text)
             return record
+
+    def terms(self, chunk_ids: set[int], analyzer: str) -> dict[int, list[str]]:
+        """The stored BM25 terms of those of `chunk_ids` the store holds, made by `analyzer`, checksums matching."""
+        found: dict[int, list[str]] = {}
+        with self._lock:
+            try:
+                rows = self._db.execute("SELECT id, words, checksum FROM chunk_terms WHERE analyzer = ?", (analyzer,))
+                for chunk_id, words, checksum in rows:
+                    if chunk_id in chunk_ids and terms_checksum(chunk_id, analyzer, words) == checksum:
+                        found[chunk_id] = words.split(" ") if words else []
+            except sqlite3.Error:
+                return {}  # a cache: what cannot be read is analyzed again
+        return found
 
     def close(self) -> None:
         with self._lock:

@@ -110,6 +110,7 @@ class SearchIndex:
         self.lexical = lexical or LexicalIndex.build([c.text for c in self.chunks.values()], chunks.rows["id"].tolist())
         # Row i is the vector of the i-th chunk (in `chunks` order); a re-ingest reuses them for unchanged text.
         self.embeddings = embeddings
+        self.unsaved_terms: dict[int, str] = {}  # chunk id -> BM25 terms analyzed for this index, stored on save
 
     def search(self, queries: Vectors, k: int) -> list[list[Passage]]:
         """The k best passages for each query vector, best first."""

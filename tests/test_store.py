@@ -139,9 +139,11 @@ def test_an_edited_row_is_refused_with_the_fix_and_rebuild_repairs_it(
     code, err = _cli(["docs", "list", "--index", str(directory)], monkeypatch)
     assert code == 1 and "changed since it was written" in err and "--rebuild" in err and "Traceback" not in err
     (docs / "museum.txt").write_text("The museum opened in 1994 and holds 4,000 paintings.\n", encoding="utf-8")
-    _, report = ingest([docs], directory, FAKE, fake)  # the damage is found while reading the kept documents
-    assert report.written and "could not be read" in report.rebuilt
-    assert load_index(directory).documents["ferry.txt"].text.startswith("The ferry opened in 1992.")
+    ingest([docs], directory, FAKE, fake)  # an update reads no kept document: the damaged row is still refused
+    with pytest.raises(IndexDamagedError, match=r"ferry\.txt"):
+        load_index(directory).documents["ferry.txt"]
+    _, report = ingest([docs], directory, FAKE, fake, rebuild=True)  # the fix the message names
+    assert report.written and load_index(directory).documents["ferry.txt"].text.startswith("The ferry opened in 1992.")
 
 
 def test_a_truncated_or_missing_store_is_refused_on_load(tmp_path: Path, fake: HashingEmbedder) -> None:
@@ -232,14 +234,14 @@ import citeqa.index.build as build
 moment = sys.argv[4]
 if moment == "store":  # inside the store's transaction, after two rows
     real = build.write_records
-    def slow(path, records):
+    def slow(path, records, *rest):
         def paused():
             for n, record in enumerate(records):
                 yield record
                 if n == 1:
                     print("PAUSED", file=sys.stderr, flush=True)
                     time.sleep(300)
-        return real(path, paused())
+        return real(path, paused(), *rest)
     build.write_records = slow
 else:  # the store committed, the generation not finished
     real_members = build.write_members
@@ -308,3 +310,28 @@ def test_ingest_names_the_files_gone_from_disk_and_suggests_prune(
     assert code == 0 and "1 removed" in out and "no longer under" not in out
     code, out = _cli(["ingest", str(docs), *model], monkeypatch)
     assert code == 0 and "nothing changed, the index is as it was" in out
+
+
+def test_bm25_terms_are_stored_so_a_reingest_analyzes_only_new_text(
+    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from citeqa.index import build as build_module
+
+    docs, directory = write_collection(tmp_path / "docs", TOPICS), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    analyzed: list[str] = []
+    real = build_module.analyze
+
+    def counted(text: str) -> list[str]:
+        analyzed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(build_module, "analyze", counted)
+    (docs / "ferry.txt").write_text("The ferry closed in 2001.\n", encoding="utf-8")
+    with sqlite3.connect(store_of(directory)) as db:  # a tampered cache entry is not trusted: analyzed again
+        db.execute("UPDATE chunk_terms SET words = 'museum' WHERE id = (SELECT min(id) FROM chunk_terms)")
+    updated, _ = ingest([docs], directory, FAKE, fake)
+    assert updated is not None and len(analyzed) == 2 and "The ferry closed in 2001." in analyzed
+    full = build_index(load_documents([docs]).documents, FAKE, fake)
+    for query in ("ferry closed", "museum director", "railway employees"):
+        assert updated.lexical.search([query], 3) == full.lexical.search([query], 3)
