@@ -119,6 +119,11 @@ def create_app(service: ChatService, options: ServeOptions | None = None) -> Fas
     def embed_example() -> FileResponse:
         return FileResponse(EMBED_EXAMPLE, media_type="text/html")
 
+    # The <citeqa-chat> widget for other sites' pages (cross-origin module scripts need CORS: the middleware
+    # below answers for the --cors-origin origins), and the script the chat loads to fit an iframe it is in.
+    for name in (WIDGET_SCRIPT, FRAME_SCRIPT):
+        app.add_api_route(f"/{name}", _script(STATIC / name), methods=["GET"], include_in_schema=False)
+
     feedback = FeedbackLog(options.feedback or default_feedback_path(service.index.path))
     chat: gr.Blocks = build_chat(service, feedback, options.queue_concurrency)
     theme = gr.themes.Default(
@@ -135,6 +140,7 @@ def create_app(service: ChatService, options: ServeOptions | None = None) -> Fas
         mcp_server=False,
         theme=theme,
         css=CSS,
+        head=f'<script type="module" src="{FRAME_SCRIPT}"></script>',  # relative: works under --root-path
         pwa=False,
     )
     # Outermost last: CORS answers preflights (which carry no credentials) before auth looks at them.
@@ -153,6 +159,20 @@ def create_app(service: ChatService, options: ServeOptions | None = None) -> Fas
     return app
 
 
+STATIC = Path(__file__).resolve().parent / "static"
+WIDGET_SCRIPT = "widget.js"  # <citeqa-chat>: docs/serving.md
+FRAME_SCRIPT = "frame.js"  # loaded by the chat: in an iframe, it drops the header and posts its height
+
+
+def _script(path: Path) -> Any:
+    def script() -> FileResponse:
+        # no-cache: revalidated (ETag) on each load, so a citeqa upgrade reaches every embedding page at once.
+        headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+        return FileResponse(path, media_type="text/javascript; charset=utf-8", headers=headers)
+
+    return script
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -163,6 +183,7 @@ def _version() -> str:
 
 
 HEALTH_PATH = "/api/health"
+OPEN_PATHS = (HEALTH_PATH, f"/{WIDGET_SCRIPT}")  # no auth: load balancers, and the widget's public code
 PROXY_SECRET_HEADER = "x-citeqa-proxy-secret"
 MAX_BODY_BYTES = 1 << 20  # a question is at most 1,000 characters; no route takes uploads
 
@@ -226,7 +247,8 @@ class AuthMiddleware:
     The trusted header is only as safe as the network: use it when citeqa listens on 127.0.0.1 (or a
     private address) behind the proxy that sets it and strips it from what clients send; with a secret, the
     header counts only on requests that also carry the secret (so another local process cannot forge it).
-    `/api/health` stays open so load balancers can probe.
+    `/api/health` stays open so load balancers can probe, and `/widget.js` (public code, no data) so that pages on
+    other origins can load it: a cross-origin module script is fetched without credentials.
     """
 
     def __init__(self, app: ASGIApp, users: dict[str, str], header: str | None, secret: str | None = None) -> None:
@@ -251,7 +273,7 @@ class AuthMiddleware:
         await response(scope, receive, send)
 
     def _allowed(self, scope: Scope) -> bool:
-        if scope.get("method") in ("GET", "HEAD") and _route(scope) == HEALTH_PATH:  # that one route, not a suffix
+        if scope.get("method") in ("GET", "HEAD") and _route(scope) in OPEN_PATHS:  # those routes, not suffixes
             return True
         headers = dict(scope.get("headers") or [])
         if self.header is not None and headers.get(self.header, b"").strip() and self._from_the_proxy(headers):
