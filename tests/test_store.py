@@ -315,18 +315,17 @@ def test_ingest_names_the_files_gone_from_disk_and_suggests_prune(
 def test_bm25_terms_are_stored_so_a_reingest_analyzes_only_new_text(
     tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from citeqa.index import build as build_module
+    from citeqa.index.lexical import analyze as real
 
     docs, directory = write_collection(tmp_path / "docs", TOPICS), tmp_path / "idx"
     ingest([docs], directory, FAKE, fake)
     analyzed: list[str] = []
-    real = build_module.analyze
 
     def counted(text: str) -> list[str]:
         analyzed.append(text)
         return real(text)
 
-    monkeypatch.setattr(build_module, "analyze", counted)
+    monkeypatch.setattr("citeqa.index.build.analyze", counted)
     (docs / "ferry.txt").write_text("The ferry closed in 2001.\n", encoding="utf-8")
     with sqlite3.connect(store_of(directory)) as db:  # a tampered cache entry is not trusted: analyzed again
         db.execute("UPDATE chunk_terms SET words = 'museum' WHERE id = (SELECT min(id) FROM chunk_terms)")
