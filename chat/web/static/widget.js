@@ -34,7 +34,7 @@ mark { background: var(--citeqa-mark, #fde68a); color: var(--citeqa-mark-text, #
 .meta, .understood, .searched, .hint, .count { font-size: .875em; }
 .sources { margin: .4em 0; padding-left: 1.4em; }
 .sources li { margin: .4em 0; }
-.notice, .abstained, .error { font-weight: 600; }
+.abstained, .error { font-weight: 600; }
 a { color: var(--citeqa-link, inherit); text-decoration: underline; text-underline-offset: .15em; }
 form { display: grid; gap: .35em; }
 label { font-weight: 600; }
@@ -245,7 +245,7 @@ export class CiteqaChat extends HTMLElement {
       if (!noticed) {
         turn.append(el("p", { class: "abstained" }, "The documents don't answer this."));
       }
-      turn.append(el("p", { class: "meta" }, `Confidence ${percent(data.confidence)}`));
+      if (!noticed) turn.append(el("p", { class: "meta" }, `Confidence ${percent(data.confidence)}`));
       return;
     }
     const answer = el("p", { class: "answer" }, String(data.answer));
