@@ -158,6 +158,7 @@ export class CiteqaChat extends HTMLElement {
     if (!question || this.#busy) return;
     if ([...question].length > MAX_QUESTION_CHARS) {
       this.#showCount();
+      this.#count.setAttribute("role", "alert"); // say why nothing was asked
       this.#input.focus();
       return;
     }
@@ -212,6 +213,7 @@ export class CiteqaChat extends HTMLElement {
 
   #showCount() {
     const length = [...this.#input.value].length;
+    this.#count.removeAttribute("role");
     this.#count.hidden = length < MAX_QUESTION_CHARS * 0.8;
     this.#count.toggleAttribute("data-over", length > MAX_QUESTION_CHARS);
     this.#count.textContent =
