@@ -1,16 +1,18 @@
 """A real headless Chromium (Debian's) against the live server: the chat, the embedded chat, the cited
-document, a document full of markup that must stay inert, and not one request off 127.0.0.1.
+document, a document full of markup that must stay inert, and not one request off 127.0.0.1; axe-core's
+accessibility check on the chat, a document page and the eval report.
 
 Screenshots go to artifacts/screenshots/ (desktop 1280 px and phone 390 px wide).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -38,6 +40,9 @@ FLAGS = [
     "--disable-domain-reliability",
 ]
 TIMEOUT_MS = 90_000
+# axe-core, from npm, never fetched by a test: .ci/run installs it with
+# npm install --no-save --prefix build/axe axe-core@4
+AXE = ROOT / "build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 LOCAL_HOSTS = ("127.0.0.1",)
 
 if CHROMIUM is None:
@@ -88,8 +93,8 @@ def requests_made() -> Requests:
     return Requests()
 
 
-def _context(browser: Browser, requests: Requests, width: int, height: int = 900) -> BrowserContext:
-    context = browser.new_context(viewport={"width": width, "height": height}, service_workers="block")
+def _context(browser: Browser, requests: Requests, width: int, height: int = 900, **options: Any) -> BrowserContext:
+    context = browser.new_context(viewport={"width": width, "height": height}, service_workers="block", **options)
     context.set_default_timeout(TIMEOUT_MS)
     requests.attach(context)
     return context
@@ -98,8 +103,12 @@ def _context(browser: Browser, requests: Requests, width: int, height: int = 900
 def _ask(frame: Page | Frame, question: str, answers_before: int) -> None:
     frame.locator("#cq-question textarea").fill(question)
     frame.locator("#cq-ask").click()
+    _wait_for_messages(frame, answers_before + 1)
+
+
+def _wait_for_messages(frame: Page | Frame, count: int) -> None:
     frame.wait_for_function(
-        f"document.querySelectorAll('#cq-chat .cq-message, #cq-chat .cq-error').length > {answers_before}",
+        f"document.querySelectorAll('#cq-chat .cq-message, #cq-chat .cq-error').length >= {count}",
         timeout=TIMEOUT_MS,
     )
 
@@ -118,9 +127,32 @@ def _feedback(server: LiveServer) -> list[dict[str, Any]]:
     return [json.loads(line) for line in server.feedback.read_text().splitlines()]
 
 
+def _wait_for_feedback(server: LiveServer, done: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 90  # a loaded CI machine can take a while
+    while not done(_feedback(server)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return _feedback(server)
+
+
 def _shot(page: Page, name: str, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name), full_page=full_page)
+
+
+def _require_axe() -> None:
+    if not AXE.is_file():
+        pytest.skip(f"axe-core is not installed at {AXE}: npm install --no-save --prefix build/axe axe-core@4")
+
+
+def _serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it stands, one line per element."""
+    page.add_script_tag(path=str(AXE))
+    found: list[str] = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}) ${n.target.join(" ")}: ${n.failureSummary}`))"""
+    )
+    return found
 
 
 def test_chat_answers_marks_the_quote_and_opens_the_document(
@@ -134,18 +166,31 @@ def test_chat_answers_marks_the_quote_and_opens_the_document(
     assert message.locator(".cq-short strong").inner_text() == "80,924"
     assert message.locator("blockquote mark.cq-answer").inner_text() == "80,924"
     assert "Pakistani citizens visiting Azerbaijan in 2024" in message.locator("blockquote").inner_text()
-    assert "003_5db9bb21355ded0f.txt" in message.locator(".cq-cite").inner_text()
+    cite = message.locator(".cq-cite").first
+    assert "Brotherhood Beyond Borders" in cite.locator("a.cq-link").inner_text()  # the title, linked ...
+    assert cite.locator(".cq-file").inner_text() == "003_5db9bb21355ded0f.txt"  # ... the file name beside
+
+    sources = message.locator("details.cq-sources")  # this message's own sources, folded
+    assert not sources.locator("ol").is_visible()
+    sources.locator("summary").click()
+    first = sources.locator("li").first
+    assert "#1 · holds the answer · similarity" in first.inner_text() and first.locator(".cq-file").count() == 1
+    assert "not what the list is sorted by" in sources.locator(".cq-order").inner_text()
+    assert len(first.locator("a.cq-link").get_attribute("title") or "") > 40  # a hover preview of the passage
 
     _ask(page, "And in the first seven months of 2025?", 1)  # a follow-up
     follow_up = _last_message(page)
     assert "Understood as" in follow_up.inner_text() and "46,000" in follow_up.locator("mark").inner_text()
 
-    page.get_by_text("Retrieved passages and scores").click()
-    assert "score" in page.locator("#cq-passages").inner_text()
+    page.get_by_text("Retrieved passages for each question").click()
+    panel = page.locator("#cq-passages")
+    assert panel.locator("section").count() == 2  # both questions' passages, the latest first
+    assert "Question 2: And in the first seven months of 2025?" in panel.locator("h2").first.inner_text()
+    assert "similarity" in panel.inner_text() and "Brotherhood Beyond Borders" in panel.inner_text()
     _shot(page, "chat-desktop-1280.png")
 
     with context.expect_page() as opened:
-        follow_up.locator("a.cq-link").first.click()
+        follow_up.locator(".cq-cite a.cq-link").first.click()
     document = opened.value
     document.wait_for_load_state()
     marked = document.locator("#cited")
@@ -154,14 +199,15 @@ def test_chat_answers_marks_the_quote_and_opens_the_document(
     box = marked.bounding_box()
     assert box is not None and 0 <= box["y"] < 900  # scrolled into view
     _shot(document, "document-desktop-1280.png", full_page=False)  # what the reader sees: the quote, in view
+    document.locator("#back").click()  # the way back: the chat, wherever it is served
+    document.wait_for_selector("#cq-question textarea")
+    assert document.url == live_server.url + "/"
 
     page.locator("#cq-chat button[aria-label='Like']").last.click()
-    deadline = time.monotonic() + 90  # a loaded CI machine can take a while
-    while not live_server.feedback.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    records = [json.loads(line) for line in live_server.feedback.read_text().splitlines()]
+    records = _wait_for_feedback(live_server, bool)
     assert records[-1]["verdict"] == "like" and "46,000" in records[-1]["answer"]
     assert records[-1]["asked"] == "And in the first seven months of 2025?"
+    page.get_by_text("Thanks — recorded").wait_for()
     context.close()
     assert requests_made.seen and requests_made.outside == []
 
@@ -175,24 +221,138 @@ def test_chat_fits_a_phone(browser: Browser, live_server: LiveServer, requests_m
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     _shot(page, "chat-phone-390.png")
 
-    _ask(page, "Who is the current President of Pakistan?", 1)  # the documents don't say
+    # A long answer with two sources: the chat shows its start (the verdict), not its bottom.
+    _ask(
+        page,
+        "From which Pakistani cities are there currently direct flights to Azerbaijan, according to the IT minister?",
+        1,
+    )
+    newest = _last_message(page)
+    page.wait_for_timeout(300)  # the page's script scrolls on the next frame
+    verdict = newest.locator(".cq-short")
+    assert _in_view(page, verdict), "the newest answer's verdict is not in view"
+    _shot(page, "answer-start-phone-390.png", full_page=False)
+
+    _ask(page, "Who is the current President of Pakistan?", 2)  # the documents don't say
     abstained = _last_message(page)
     assert "The documents don't answer this" in abstained.inner_text()
     assert abstained.locator(".cq-closest li").count() >= 1
-    _shot(page, "abstention-phone-390.png")
+    page.wait_for_timeout(300)
+    assert _in_view(page, abstained.locator(".cq-abstain"))
+    _shot(page, "abstention-phone-390.png", full_page=False)
 
-    page.get_by_text("What share of Pakistan's population is young people?").click()  # an example question
+    example = "What share of Pakistan's population is young people?"
+    page.get_by_role("button", name=example, exact=True).click()  # an example question, named in full
     page.wait_for_function("() => document.querySelector('#cq-question textarea').value.startsWith('What share')")
 
     page.locator("#cq-chat button[aria-label='Clear']").first.click()  # a new conversation ...
     page.wait_for_function("() => document.querySelectorAll('#cq-chat .cq-message').length === 0")
     _ask(page, "In what year were diplomatic relations between Pakistan and Azerbaijan established?", 0)
     page.locator("#cq-chat button[aria-label='Dislike']").last.click()  # ... whose verdicts are about its answers
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not any(r["verdict"] == "dislike" for r in _feedback(live_server)):
-        time.sleep(0.2)
-    disliked = [r for r in _feedback(live_server) if r["verdict"] == "dislike"]
+    records = _wait_for_feedback(live_server, lambda rs: any(r["verdict"] == "dislike" for r in rs))
+    disliked = [r for r in records if r["verdict"] == "dislike"]
     assert disliked and disliked[-1]["answer"] == "1992" and disliked[-1]["question"].startswith("In what year")
+    context.close()
+    assert requests_made.outside == []
+
+
+def _in_view(page: Page, locator: Any) -> bool:
+    """The element's top is inside the window and inside the chat's scrolled box."""
+    return bool(
+        locator.evaluate(
+            """(e) => {
+                const top = e.getBoundingClientRect().top;
+                const chat = document.querySelector("#cq-chat .bubble-wrap").getBoundingClientRect();
+                return top >= 0 && top < window.innerHeight && top >= chat.top - 1 && top < chat.bottom;
+            }"""
+        )
+    )
+
+
+def test_chat_is_accessible(browser: Browser, live_server: LiveServer, requests_made: Requests) -> None:
+    """axe-core finds nothing serious or critical on the chat (light and dark, with an answer, an abstention and
+    every panel open), on a document page or on the eval report; messages are named and copied as plain text."""
+    _require_axe()
+    for scheme in ("light", "dark"):
+        context = _context(browser, requests_made, 1280, color_scheme=scheme, bypass_csp=True)
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page = context.new_page()
+        page.goto(live_server.url + "/")
+        page.locator("#cq-question textarea").wait_for()
+        assert page.get_by_role("textbox", name="Question", exact=True).count() == 1  # the box says what it is
+        _ask(page, "From which Pakistani cities are there currently direct flights to Azerbaijan?", 0)
+        _ask(page, "Who is the current President of Pakistan?", 1)
+        message = page.locator("#cq-chat .cq-message").first
+        message.locator("details.cq-sources summary").click()
+        page.get_by_text("Retrieved passages for each question").click()
+        assert _serious_violations(page) == []
+        _shot(page, f"chat-{scheme}-1280.png")
+
+        # Each message's name is its plain text, and Copy copies that text with the citations' links.
+        names = page.locator("#cq-chat [role='article']").evaluate_all("(es) => es.map((e) => e.ariaLabel)")
+        assert len(names) == 4 and names[1].startswith("citeqa: Answer: ") and names[0].startswith("You asked: ")
+        assert not any("<" in name or "&#" in name for name in names)
+        message.locator("button.cq-copy").click()
+        copied = page.evaluate("() => navigator.clipboard.readText()")
+        assert copied.startswith("Answer: ") and "Quote: “" in copied and "\nSource: " in copied
+        assert f"Link: {live_server.url}/documents/" in copied and "<" not in copied
+
+        document = context.new_page()
+        document.goto(f"{live_server.url}/documents/003_5db9bb21355ded0f.txt?start=8445&end=8462#cited")
+        assert _serious_violations(document) == []
+        _shot(document, f"document-{scheme}-1280.png", full_page=False)
+        context.close()
+
+    from test_report import make_metrics, mixed_outcomes
+
+    from citeqa.eval.report import render_html
+
+    context = _context(browser, requests_made, 1280, bypass_csp=True)
+    report = context.new_page()
+    report.set_content(render_html(make_metrics(), mixed_outcomes()))
+    assert _serious_violations(report) == []
+    context.close()
+    assert requests_made.outside == []
+
+
+def test_a_long_paste_is_counted_and_refused_never_cut(
+    browser: Browser, live_server: LiveServer, requests_made: Requests
+) -> None:
+    context = _context(browser, requests_made, 390, 844)
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    page.locator("#cq-question textarea").fill("When did APP sign? ")
+    assert page.locator("#cq-count").inner_text() == "19 / 1,000 characters"
+    pasted = "How many Pakistani citizens visited Azerbaijan in 2024? " * 22  # 1,232 characters
+    page.locator("#cq-question textarea").fill(pasted)
+    assert page.locator("#cq-count").inner_text() == f"{len(pasted):,} / 1,000 characters"
+    assert "Too long" in page.get_by_role("alert").inner_text()
+    page.locator("#cq-ask").click()
+    _wait_for_messages(page, 1)
+    refusal = page.locator("#cq-chat .cq-error").last.inner_text()
+    assert f"{len(pasted.strip()):,} characters long" in refusal and "up to 1,000" in refusal
+    assert page.locator("#cq-question textarea").input_value() == pasted  # all of it, still in the box
+    _shot(page, "long-question-phone-390.png", full_page=False)
+    context.close()
+    assert requests_made.outside == []
+
+
+def test_understood_as_can_be_asked_as_typed(
+    browser: Browser, live_server: LiveServer, requests_made: Requests
+) -> None:
+    context = _context(browser, requests_made, 1280)
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    _ask(page, "How many JF-17 Block III fighter jets did Pakistan commit to deliver to Azerbaijan?", 0)
+    _ask(page, "And in 2025?", 1)
+    resolved = _last_message(page)
+    assert "Understood as" in resolved.inner_text()
+    resolved.get_by_role("button", name="Ask as typed").click()
+    _wait_for_messages(page, 3)
+    as_typed = _last_message(page)
+    assert "Understood as" not in as_typed.inner_text()
+    asked = page.locator("#cq-chat [role='article']").evaluate_all("(es) => es.map((e) => e.ariaLabel)")
+    assert asked[-2] == "You asked: And in 2025?"
     context.close()
     assert requests_made.outside == []
 
@@ -204,7 +364,7 @@ def test_markup_in_documents_stays_text(browser: Browser, live_server: LiveServe
     _ask(page, "What colour was the harbour lighthouse painted in 1911?", 0)
     message = _last_message(page)
     shown = message.inner_text()
-    page.get_by_text("Retrieved passages and scores").click()
+    page.get_by_text("Retrieved passages for each question").click()
     shown += page.locator("#cq-passages").inner_text()
     for literal in (
         '<script>window.__pwned = "script"</script>',
@@ -282,3 +442,38 @@ def test_behind_a_reverse_proxy_with_root_path(
         assert upstream.outbound() == []
     assert requests_made.outside == []
     assert all(url.startswith(f"{proxy}/qa/") for url in requests_made.seen if url.startswith("http"))
+
+
+def test_feedback_is_a_toggle_with_a_reason(browser: Browser, live_server: LiveServer, requests_made: Requests) -> None:
+    from citeqa.chat.web.feedback import FeedbackLog
+
+    if "reason" not in inspect.signature(FeedbackLog.record).parameters:
+        pytest.skip("FeedbackLog.record does not take a reason or 'withdrawn' yet (chat/web/feedback.py, issue 14)")
+    context = _context(browser, requests_made, 1280)
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    question = "How long does cargo take from China to Baku on the Middle Corridor?"
+    _ask(page, question, 0)
+
+    def mine(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in records if r["question"] == question]
+
+    like, dislike = (page.locator(f"#cq-chat button[aria-label='{name}']").last for name in ("Like", "Dislike"))
+    like.click()
+    _wait_for_feedback(live_server, lambda rs: len(mine(rs)) >= 1)
+    page.locator("#cq-chat button[aria-label='Liked']").last.click()  # un-like
+    records = mine(_wait_for_feedback(live_server, lambda rs: len(mine(rs)) >= 2))
+    assert [r["verdict"] for r in records] == ["like", "withdrawn"]
+    page.locator("#cq-feedback-status").get_by_text("Your verdict is withdrawn — recorded.").wait_for()
+    dislike.click()
+    reason = page.get_by_role("textbox", name="What was wrong with this answer? (optional)")
+    reason.wait_for()
+    reason.fill("It should say 8-10 days by rail")
+    page.get_by_role("button", name="Send reason").click()
+    page.get_by_text("Thanks — recorded, with your reason.").wait_for()
+    records = mine(_wait_for_feedback(live_server, lambda rs: any(r.get("reason") for r in mine(rs))))
+    assert records[-1]["verdict"] == "dislike" and records[-1]["reason"] == "It should say 8-10 days by rail"
+    assert not reason.is_visible()
+    _shot(page, "feedback-desktop-1280.png", full_page=False)
+    context.close()
+    assert requests_made.outside == []

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from .app import ServeOptions
 
 EXAMPLES_SHOWN = 6
+# The example questions offered on the bundled interviews: drawn from both, each one the answerer gets right
+# (tests/test_render.py checks that against the gold answers).
+BUNDLED_EXAMPLES = BUNDLED_QUESTIONS.with_name("examples.jsonl")
 
 
 @click.command("serve")
@@ -37,8 +40,8 @@ EXAMPLES_SHOWN = 6
 @click.option("--cors-origin", "cors_origins", multiple=True, help="An origin allowed to call the API (repeatable).")
 @click.option("--feedback", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Feedback JSONL file.")
 @click.option("--examples", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
-              help="JSONL question set whose first questions are offered as examples (default: the bundled set, "
-              "with the default index).")  # fmt: skip
+              help="JSONL question set whose questions are offered as examples, taken in turn from each document "
+              "(default: the bundled examples, with the default index).")  # fmt: skip
 def serve_command(
     host: str,
     port: int,
@@ -113,7 +116,7 @@ def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOption
     from .app import create_app
     from .service import ChatService
 
-    questions = read_examples(examples or (BUNDLED_QUESTIONS if index_dir is None else None))
+    questions = read_examples(examples or (BUNDLED_EXAMPLES if index_dir is None else None))
     service = ChatService.open(index_dir, questions)
     service.follow(index_dir or default_index())  # a later `citeqa ingest` there is picked up without a restart
     app = create_app(service, options)
@@ -131,17 +134,26 @@ def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOption
 
 
 def read_examples(path: Path | None, count: int = EXAMPLES_SHOWN) -> list[str]:
-    """The first answerable questions of a JSONL question set (lines that are not questions are skipped)."""
+    """Up to `count` answerable questions of a JSONL question set, taken in turn from each document its lines
+    name as `source` (in the order the documents first appear), so that every document is represented.
+
+    Lines that are not questions, and questions with no answer (`"answers": []`), are skipped.
+    """
     if path is None or not path.is_file():
         return []
-    found: list[str] = []
+    by_source: dict[str | None, list[str]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
         if isinstance(record, dict) and isinstance(record.get("question"), str) and record.get("answers") != []:
-            found.append(record["question"])
-        if len(found) >= count:
-            break
+            source = record.get("source")
+            by_source.setdefault(source if isinstance(source, str) else None, []).append(record["question"])
+    found: list[str] = []
+    queues = [list(questions) for questions in by_source.values()]
+    while len(found) < count and any(queues):
+        for queue in queues:
+            if queue and len(found) < count:
+                found.append(queue.pop(0))
     return found

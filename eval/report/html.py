@@ -303,8 +303,8 @@ mark{background:#fde68a;padding:0 2px;border-radius:2px}
 .tally .badge{margin-left:.6em}.tally .badge:first-child{margin-left:0}
 .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:.75rem;font-weight:600;color:#fff;
 white-space:nowrap;background:#6b7280}
-.badge.v-wrong{background:#dc2626}.badge.v-answered-noans{background:#9333ea}.badge.v-missed{background:#d97706}
-.badge.v-partial{background:#ca8a04}.badge.v-correct{background:#16a34a}.badge.v-abstained{background:#0d9488}
+.badge.v-wrong{background:#dc2626}.badge.v-answered-noans{background:#9333ea}.badge.v-missed{background:#b45309}
+.badge.v-partial{background:#a16207}.badge.v-correct{background:#15803d}.badge.v-abstained{background:#0f766e}
 tr.v-wrong td:first-child{box-shadow:inset 3px 0 #dc2626}
 tr.v-answered-noans td:first-child{box-shadow:inset 3px 0 #9333ea}
 tr.v-missed td:first-child{box-shadow:inset 3px 0 #d97706}
