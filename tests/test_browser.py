@@ -296,6 +296,7 @@ def test_chat_is_accessible(browser: Browser, live_server: LiveServer, requests_
         copied = page.evaluate("() => navigator.clipboard.readText()")
         assert copied.startswith("Answer: ") and "Quote: “" in copied and "\nSource: " in copied
         assert f"Link: {live_server.url}/documents/" in copied and "<" not in copied
+        page.locator(".cq-sr").get_by_text("Copied the answer").wait_for(state="attached")  # said to screen readers
 
         document = context.new_page()
         document.goto(f"{live_server.url}/documents/003_5db9bb21355ded0f.txt?start=8445&end=8462#cited")
@@ -434,6 +435,9 @@ def test_behind_a_reverse_proxy_with_root_path(
         document = opened.value
         document.wait_for_load_state()
         assert document.url.startswith(f"{proxy}/qa/documents/") and document.locator("mark.answer").count() == 1
+        document.locator("#back").click()  # back to the chat, under the prefix
+        document.wait_for_selector("#cq-question textarea")
+        assert document.url == f"{proxy}/qa/"
         docs = context.new_page()
         docs.goto(f"{proxy}/qa/docs")  # Swagger UI, its files from citeqa, reading /qa/openapi.json
         docs.locator(".opblock-summary-path", has_text="/api/ask").first.wait_for()

@@ -66,6 +66,7 @@ border-radius:6px;background:var(--background-fill-secondary);color:var(--body-t
 .cq-count[data-over]{color:var(--cq-alert);font-weight:600}
 .cq-too-long:empty{display:none}
 .cq-too-long{margin:.2rem;color:var(--cq-alert);font-weight:600}
+.cq-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .cq-turn-passages h2{font-size:1rem;margin:.8rem 0 .2rem}
 #cq-feedback-status p{margin:.2rem;font-size:.9em}
 .cq-example{white-space:normal !important;text-align:left !important;height:auto !important;
@@ -145,6 +146,15 @@ SCRIPT = """
     over = n > LIMIT;
   }
 
+  const live = document.createElement("p");  // what the page says to screen readers about its own actions
+  live.className = "cq-sr";
+  live.setAttribute("aria-live", "polite");
+  document.body.append(live);
+  function announce(message) {
+    live.textContent = "";
+    setTimeout(() => { live.textContent = message; }, 50);
+  }
+
   async function copy(button) {
     const message = button.closest(".cq-message");
     const hidden = message && message.querySelector(".cq-plain");
@@ -164,6 +174,7 @@ SCRIPT = """
       area.remove();
     }
     button.textContent = "Copied";
+    announce("Copied the answer, its quotes and sources as text.");
     setTimeout(() => { button.textContent = "Copy"; }, 2000);
   }
 
@@ -333,6 +344,7 @@ def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) ->
                 elem_id="cq-question",
                 scale=5,
                 min_width=180,
+                max_lines=6,
                 autofocus=True,
             )
             ask = gr.Button("Ask", variant="primary", elem_id="cq-ask", scale=1, min_width=70)
