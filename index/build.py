@@ -22,7 +22,7 @@ from .config import read_config
 from .docstore import STORE_PREFIX, STORE_SUFFIX, collect_garbage, write_records
 from .embedder import Embedder, Vectors
 from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
-from .factory import apply_search, plan_vectors
+from .factory import EXACT, apply_search, plan_vectors
 from .integrity import fingerprints
 from .lexical import ANALYZER, PARAMETERS, LexicalIndex, analyze
 from .manifest import IndexSettings, Manifest
@@ -81,9 +81,11 @@ def assemble_table(
     settings: IndexSettings,
     origin: str = "",
     texts: Sequence[str] | None = None,
+    previous: SearchIndex | None = None,
 ) -> SearchIndex:
     """The index of a document set and its chunk table (row i = vector i). `texts`: the chunks' texts when known,
-    else they are read from the documents (for BM25, which is built anew over all chunks)."""
+    else they are read from the documents (for BM25, which is built anew over all chunks). `previous`: the index
+    this one updates; its FAISS training is reused when the same factory is built over vectors of the same model."""
     ids = table.rows["id"]
     if len(np.unique(ids)) != len(ids):
         raise CiteqaError("two chunks hash to the same id", "report this: it should not happen")
@@ -91,7 +93,10 @@ def assemble_table(
         raise CiteqaError("the chunks and their vectors differ in number", "report this: it should not happen")
     embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
     plan = plan_vectors(settings.factory, len(table))
-    vectors = build_vectors(embeddings, ids.astype(np.int64), plan.factory)
+    trained = None
+    if previous is not None and _same_space(previous.manifest, settings, int(embeddings.shape[1]), plan.factory):
+        trained = previous.vectors
+    vectors = build_vectors(embeddings, ids.astype(np.int64), plan.factory, trained)
     apply_search(vectors, plan.search)
     words, fresh = _chunk_terms(documents, table, texts)
     lexical = LexicalIndex(_bm25(words), ids.tolist())
@@ -109,6 +114,13 @@ def assemble_table(
     index = SearchIndex(manifest, documents, None, table, vectors, lexical=lexical, embeddings=embeddings)
     index.unsaved_terms = fresh
     return index
+
+
+def _same_space(previous: Manifest, settings: IndexSettings, dimension: int, factory: str) -> bool:
+    """The previous index was trained for the same factory over vectors of the same model (exact search has no
+    training to reuse)."""
+    same_vectors = previous.settings.model == settings.model and previous.dimension == dimension
+    return same_vectors and previous.vector_plan.factory == factory != EXACT
 
 
 def _chunk_terms(
@@ -186,8 +198,8 @@ def _target_store(index: SearchIndex, directory: Path, generation: Path) -> tupl
 
 def _unsaved(documents: DocumentSet, store: Path) -> Iterator[tuple[Document, list[Span]]]:
     """The records `store` does not hold yet: all of them, unless the documents were read from it."""
-    reader = documents.reader
+    held = documents.reader is not None and documents.reader.path.resolve() == store.resolve()
     for source, member in documents.members.items():
-        if reader is not None and reader.path.resolve() == store.resolve() and member.digest not in documents.pending:
+        if held and member.digest not in documents.pending:
             continue
         yield documents.record(source)

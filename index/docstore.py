@@ -26,6 +26,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -96,8 +97,8 @@ def digest_of(document: Document, sentences: Sequence[Span]) -> str:
 
 
 def terms_checksum(chunk_id: int, analyzer: str, words: str) -> int:
-    digest = hashlib.blake2b(f"{chunk_id}\x00{analyzer}\x00{words}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
+    """A CRC of a terms row: finds a damaged row (they are a cache, so it is analyzed again), cheaply."""
+    return zlib.crc32(f"{chunk_id}\x00{analyzer}\x00{words}".encode())
 
 
 def write_records(
@@ -165,9 +166,10 @@ class StoreReader:
         self.path = path
         check_file(path)
         try:
-            self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            self._db.execute("SELECT count(*) FROM (SELECT 1 FROM documents LIMIT 1)").fetchone()
+            try:
+                self._db, version = _open(path, "mode=ro")
+            except sqlite3.OperationalError:  # a read-only folder where SQLite cannot make its WAL index: no writer
+                self._db, version = _open(path, "mode=ro&immutable=1")
         except sqlite3.Error as exc:
             raise IndexDamagedError(f"the document store {path} cannot be read ({exc})", REBUILD) from exc
         if version != SCHEMA_VERSION:
@@ -214,6 +216,17 @@ class StoreReader:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _open(path: Path, mode: str) -> tuple[sqlite3.Connection, int]:
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, check_same_thread=False)
+    try:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        db.execute("SELECT count(*) FROM (SELECT 1 FROM documents LIMIT 1)").fetchone()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db, version
 
 
 def _decode(row: tuple[object, ...], digest: str, path: Path) -> Record:

@@ -364,7 +364,7 @@ def _apply(
             parts.append((source, fresh_table.rows[fresh_rows[source]]))
     table = ChunkTable(stack_rows(parts, sources), sources)
     embeddings, embedded = _embeddings(table, kept_rows, held, old, plan.settings, embedder, progress)
-    index = assemble_table(held, table, embeddings, plan.settings, plan.origin)
+    index = assemble_table(held, table, embeddings, plan.settings, plan.origin, previous=old)
     return index, Applied(plan, embedded, len(table) - embedded)
 
 
@@ -477,6 +477,7 @@ def remove_documents(directory: Path, sources: Sequence[str]) -> SearchIndex:
         assert index.embeddings is not None  # a loaded index always has them
         embeddings = np.asarray(index.embeddings)[rows]
         documents = DocumentSet({s: index.store.members[s] for s in kept}, index.store.reader)
-        updated = assemble_table(documents, table, embeddings, index.manifest.settings, index.manifest.origin)
+        settings, origin = index.manifest.settings, index.manifest.origin
+        updated = assemble_table(documents, table, embeddings, settings, origin, previous=index)
         save_index(updated, directory, lock=False)
         return updated

@@ -17,13 +17,21 @@ from .errors import IndexDamagedError
 Ids = npt.NDArray[np.int64]
 
 
-def build_vectors(vectors: Vectors, ids: Ids, factory: str) -> Any:
-    """A FAISS index holding `vectors` under `ids`; any factory string, wrapped in an id map if it lacks one."""
+def build_vectors(vectors: Vectors, ids: Ids, factory: str, trained: Any = None) -> Any:
+    """A FAISS index holding `vectors` under `ids`; any factory string, wrapped in an id map if it lacks one.
+
+    `trained`: an index of the same factory and dimension whose training (an IVF's coarse centroids) is reused
+    instead of training again, as an update of a collection does: it is copied and emptied, then filled.
+    """
     import faiss
 
     spec = factory if factory.startswith("IDMap") else f"IDMap2,{factory}"
     try:
-        index = faiss.index_factory(vectors.shape[1], spec, faiss.METRIC_INNER_PRODUCT)
+        if trained is not None and trained.d == vectors.shape[1] and trained.is_trained:
+            index = faiss.clone_index(trained)
+            index.reset()
+        else:
+            index = faiss.index_factory(vectors.shape[1], spec, faiss.METRIC_INNER_PRODUCT)
         if not index.is_trained:
             index.train(vectors)
         index.add_with_ids(vectors, ids)

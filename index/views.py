@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,9 +116,8 @@ class ChunkTable:
     def __init__(self, rows: np.ndarray, sources: Sequence[str]) -> None:
         self.rows = rows
         self.sources = list(sources)
-        ids = rows["id"]
-        self._order = np.argsort(ids, kind="stable")
-        self._sorted_ids = ids[self._order]
+        self._lock = threading.Lock()
+        self._by_id: tuple[np.ndarray, np.ndarray] | None = None  # (row order by id, the ids so sorted), when needed
 
     @classmethod
     def of(cls, chunks: Sequence[Chunk], sources: Sequence[str]) -> ChunkTable:
@@ -130,14 +130,23 @@ class ChunkTable:
     def rows_by_source(self) -> dict[str, np.ndarray]:
         """The row numbers of each document's chunks, in row order."""
         documents = self.rows["document"]
-        order = np.argsort(documents, kind="stable")
+        if np.all(documents[:-1] <= documents[1:]):  # as saved: each document's chunks together, in order
+            order = np.arange(len(documents))
+        else:
+            order = np.argsort(documents, kind="stable")
         bounds = np.searchsorted(documents[order], np.arange(len(self.sources) + 1))
         return {s: order[bounds[i] : bounds[i + 1]] for i, s in enumerate(self.sources)}
 
     def row_of(self, chunk_id: int) -> int | None:
-        at = int(np.searchsorted(self._sorted_ids, chunk_id))
-        if at < len(self._sorted_ids) and self._sorted_ids[at] == chunk_id:
-            return int(self._order[at])
+        if self._by_id is None:
+            with self._lock:
+                if self._by_id is None:
+                    order = np.argsort(self.rows["id"], kind="stable")
+                    self._by_id = (order, self.rows["id"][order])
+        order, ids = self._by_id
+        at = int(np.searchsorted(ids, chunk_id))
+        if at < len(ids) and ids[at] == chunk_id:
+            return int(order[at])
         return None
 
     def __len__(self) -> int:

@@ -334,3 +334,26 @@ def test_bm25_terms_are_stored_so_a_reingest_analyzes_only_new_text(
     full = build_index(load_documents([docs]).documents, FAKE, fake)
     for query in ("ferry closed", "museum director", "railway employees"):
         assert updated.lexical.search([query], 3) == full.lexical.search([query], 3)
+
+
+def test_an_update_reuses_the_ivf_training_of_the_index_it_updates(tmp_path: Path, fake: HashingEmbedder) -> None:
+    import faiss
+
+    from citeqa.index import IndexSettings
+
+    ivf = IndexSettings(model=HashingEmbedder.MODEL_ID, factory="IVF4,Flat")
+    docs, directory = write_collection(tmp_path / "docs", TOPICS[:6]), tmp_path / "idx"
+    ingest([docs], directory, ivf, fake)
+
+    def centroids(index: object) -> np.ndarray:
+        quantizer = faiss.extract_index_ivf(index).quantizer
+        return np.asarray(quantizer.reconstruct_n(0, quantizer.ntotal))
+
+    before = load_index(directory)
+    write_collection(docs, TOPICS[6:])
+    updated, _ = ingest([docs], directory, ivf, fake)
+    assert updated is not None and updated.vectors.ntotal == 8
+    assert np.array_equal(centroids(updated.vectors), centroids(before.vectors))  # not trained again
+    query = fake.encode_queries(["When did the stadium open?"])
+    faiss.extract_index_ivf(updated.vectors).nprobe = 4  # every list: exact over what it holds
+    assert updated.search(query, 1)[0][0].chunk.source == "stadium.txt"
