@@ -220,6 +220,14 @@ def test_chat_fits_a_phone(browser: Browser, live_server: LiveServer, requests_m
     assert _last_message(page).locator("mark.cq-answer").inner_text() == "July 2024"
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     _shot(page, "chat-phone-390.png")
+    with context.expect_page() as opened:
+        _last_message(page).locator(".cq-cite a.cq-link").first.click()
+    document = opened.value
+    document.wait_for_load_state()
+    assert document.locator("mark.answer").inner_text() == "July 2024" and document.locator("#back").is_visible()
+    assert document.evaluate("() => document.documentElement.scrollWidth") <= 390
+    _shot(document, "document-phone-390.png", full_page=False)
+    document.close()
 
     # A long answer with two sources: the chat shows its start (the verdict), not its bottom.
     _ask(
