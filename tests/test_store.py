@@ -104,8 +104,10 @@ def test_an_incremental_ingest_appends_to_the_store_and_collects_what_no_generat
     store = store_of(directory)
     inode = store.stat().st_ino
     first = rows(store)
+    serving = load_index(directory)  # a server that has not loaded the next generation yet
     (docs / "ferry.txt").write_text("The ferry closed in 2001.\n", encoding="utf-8")
     ingest([docs], directory, FAKE, fake)
+    assert serving.documents["ferry.txt"].text.startswith("The ferry opened in 1992.")  # its rows are still there
     assert store_of(directory) == store and store.stat().st_ino == inode  # the same file, appended to
     second = rows(store)
     assert len(second) == 5 and set(first) < set(second)  # the old ferry stays for the previous generation ...
@@ -120,8 +122,10 @@ def test_a_rebuild_starts_a_new_store_and_removes_the_old_one(tmp_path: Path, fa
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
     ingest([docs], directory, FAKE, fake)
     old = store_of(directory)
+    serving = load_index(directory)  # a server on the old generation, nothing read yet but the first and last rows
     ingest([docs], directory, FAKE, fake, rebuild=True)
     assert store_of(directory) != old and not old.exists()
+    assert serving.documents["harbour.txt"].text.startswith("The harbour opened")  # its open store still reads
     assert sorted(p.name for p in directory.iterdir() if p.name.endswith(".sqlite")) == [store_of(directory).name]
 
 
