@@ -11,8 +11,8 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, replace
+from functools import cache, cached_property
 from pathlib import Path
 
 from citeqa.index.embedder import Embedder
@@ -23,12 +23,15 @@ from citeqa.ingest.sentences import Span
 
 from .answer import Answer, Citation
 from .confidence import CONFIDENCE_FILE, CandidateFeatures, ConfidenceModel
+from .conversation import Turn, follow_up
 from .evidence import Evidence, TermWeights, find_evidence, pins_hold, stems_of
+from .intake import Intake, take
 from .question import Question, analyze, check_question
 from .reader import READER_DIR, ReadSpan, SpanReader, Window, window_around
 from .settings import RULES_MIN_CONFIDENCE, AnswerSettings
 from .shape import shaped, wants_explanation, whole_sentences
 from .spans import Extraction, extract
+from .spelling import Speller
 
 _SENTENCES_TRIED = 3  # rules: the best few sentences each get a span reader; the best span wins
 DEFAULT_MIN_CONFIDENCE = 0.5  # answer when the answer is more likely right than not
@@ -57,6 +60,11 @@ class _Candidate:
     evidence: Evidence  # the sentence the window is centred on
     rank: int  # its place in the evidence order
     window: Window
+
+
+# A candidate as `_decide` weighs it: whether its sentence holds the question's years, its probability, the
+# candidate and the reader's span in it.
+_Scored = tuple[bool, float, "_Candidate", ReadSpan]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,21 +132,42 @@ class Answerer:
         total = sum(self.weights(t) for t in question.terms) or 1.0
         return lambda text: sum(self.weights(t) for t in question.terms & stems_of(text)) / total
 
-    def answer(self, question: str, k: int | None = None) -> Answer:
-        return self.answer_batch([question], k)[0]
+    def answer(self, question: str, k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
+        return self.answer_batch([question], k, [history])[0]
 
-    def answer_batch(self, questions: Sequence[str], k: int | None = None) -> list[Answer]:
-        """Answers in the order of `questions`. A bad question raises QuestionError before any work."""
-        retrieved = self.retrieve_batch(questions, k)
-        return self.answer_all(questions, retrieved, k)
+    def answer_batch(
+        self, questions: Sequence[str], k: int | None = None, histories: Sequence[Sequence[Turn]] | None = None
+    ) -> list[Answer]:
+        """Answers in the order of `questions`, each a follow-up of its history (earlier turns, oldest first) when
+        one is given. A bad question raises QuestionError before any work."""
+        checked = [check_question(q, self.settings.max_question_chars) for q in questions]
+        follow_ups = [follow_up(q, h) for q, h in zip(checked, histories or [()] * len(checked), strict=True)]
+        asking = [f.question for f in follow_ups if f.notice is None]
+        answered = iter(self.answer_all(asking, self.retrieve_batch(asking, k), k))
+        answers = []
+        for asked, f in zip(checked, follow_ups, strict=True):
+            answer = Answer(f.question, None, 0.0, notice=f.notice) if f.notice else next(answered)
+            answers.append(replace(answer, asked=asked) if asked != f.question else answer)
+        return answers
+
+    def understand(self, question: str) -> Intake:
+        """What to search for to answer `question` (typography made plain, spelling corrected), or a notice of why
+        citeqa will not search (not English, nothing to look for)."""
+        return take(question, None if "spelling" in self.settings.disabled else self.speller)
+
+    @cached_property
+    def speller(self) -> Speller:
+        """Spelling corrected against this index's own terms (built on first use)."""
+        return Speller(self.index.lexical.vocabulary())
 
     def retrieve_batch(self, questions: Sequence[str], k: int | None = None) -> list[list[Passage]]:
         """The passages for each question, all questions embedded in one pass."""
         checked = [check_question(q, self.settings.max_question_chars) for q in questions]
-        if not checked:
+        searched = [self.understand(q).searched for q in checked]
+        if not searched:
             return []
         pool = max(k or self.settings.k, self.settings.candidates)  # more than shown: sentence evidence reranks
-        return retrieve(self.index, checked, self.embedder.encode_queries(checked), pool, self.settings.retrieval)
+        return retrieve(self.index, searched, self.embedder.encode_queries(searched), pool, self.settings.retrieval)
 
     def answer_retrieved(self, text: str, passages: Sequence[Passage], k: int | None = None) -> Answer:
         """The answer to one question from its retrieved passages."""
@@ -149,17 +178,32 @@ class Answerer:
     ) -> list[Answer]:
         """Answers to questions from their retrieved passages; every window of every question read in one pass."""
         texts = [check_question(t, self.settings.max_question_chars) for t in texts]
+        intakes = [self.understand(t) for t in texts]
+        shown = k or self.settings.k
+        answers: list[Answer | None] = [
+            Answer(t, None, 0.0, passages=tuple(p[:shown]), notice=i.notice) if i.notice else None
+            for t, i, p in zip(texts, intakes, retrieved, strict=True)
+        ]
+        asking = [
+            (n, i.searched, p) for n, (i, p) in enumerate(zip(intakes, retrieved, strict=True)) if i.notice is None
+        ]
         if self.reader is None:
-            return [self._rule_answer(t, p, k) for t, p in zip(texts, retrieved, strict=True)]
-        plans = [self._plan(t, p) for t, p in zip(texts, retrieved, strict=True)]
-        reads = self.reader.read([(plan.text, c.window) for plan in plans for c in plan.candidates])
-        answers: list[Answer] = []
-        first = 0
-        for plan in plans:
-            count = len(plan.candidates)
-            answers.append(self._decide(plan, reads[first : first + count], k))
-            first += count
-        return answers
+            for n, searched, passages in asking:
+                answers[n] = self._rule_answer(searched, passages, k)
+        else:
+            plans = [self._plan(searched, passages) for _, searched, passages in asking]
+            reads = self.reader.read([(plan.text, c.window) for plan in plans for c in plan.candidates])
+            first = 0
+            for (n, _, _), plan in zip(asking, plans, strict=True):
+                count = len(plan.candidates)
+                answers[n] = self._decide(plan, reads[first : first + count], k)
+                first += count
+        # Each answer names the question as given; the text searched for only when spelling changed it.
+        return [
+            replace(a, question=t, searched_for=i.searched if i.corrected else None)
+            for t, i, a in zip(texts, intakes, answers, strict=True)
+            if a is not None
+        ]
 
     def candidates_of(self, text: str, passages: Sequence[Passage]) -> list[tuple[CandidateFeatures, str, Span]]:
         """Every candidate of one question: features, document and the span as it would be answered (for fitting
@@ -244,7 +288,7 @@ class Answerer:
     def _decide(self, plan: _Plan, reads: Sequence[ReadSpan], k: int | None) -> Answer:
         assert self.confidence is not None
         shown = k or self.settings.k
-        scored: list[tuple[bool, float, _Candidate, ReadSpan]] = []
+        scored: list[_Scored] = []
         for candidate, read, features in self._readings(plan, reads):
             p = self.confidence.probability(features, self.settings.disabled_features)
             scored.append((self._holds_years(plan.question, features), p, candidate, read))
@@ -252,11 +296,35 @@ class Answerer:
             return Answer(plan.text, None, 0.0, passages=tuple(plan.passages[:shown]))
         # A year the question states picks the figure given for that year, not one compared with it: candidates
         # whose sentence holds the years come first.
-        _, confidence, candidate, read = max(scored, key=lambda s: (s[0], s[1]))
+        best = max(scored, key=lambda s: (s[0], s[1]))
+        _, confidence, candidate, read = best
         source = candidate.evidence.source
         span = self._shaped(plan.question, source, Span(read.start, read.end))
         quote = self._sentences_covering(source, span.start, span.end)
-        return self._answer(plan.text, plan, source, span, quote, confidence, shown)
+        answer = self._answer(plan.text, plan, source, span, quote, confidence, shown)
+        if answer.text is None:
+            return answer
+        return replace(answer, citations=(*answer.citations, *self._also_answering(plan, scored, best)))
+
+    def _also_answering(self, plan: _Plan, scored: Sequence[_Scored], best: _Scored) -> list[Citation]:
+        """A citation in each other document whose own best candidate would have been answered too (as likely as
+        the threshold asks, and as pinned to the question's years as the answer): where documents agree, or
+        where one adds to another, the reader sees each."""
+        chosen = best[2].evidence.source
+        by_source: dict[str, _Scored] = {}
+        for entry in scored:
+            held, p, candidate, _ = entry
+            source = candidate.evidence.source
+            if source == chosen or p < self.min_confidence or held < best[0]:
+                continue
+            if source not in by_source or p > by_source[source][1]:
+                by_source[source] = entry
+        citations = []
+        for _, _, candidate, read in sorted(by_source.values(), key=lambda e: -e[1]):
+            source = candidate.evidence.source
+            span = self._shaped(plan.question, source, Span(read.start, read.end))
+            citations.append(self._citation(source, span, self._sentences_covering(source, span.start, span.end)))
+        return citations
 
     @property
     def _shapes(self) -> bool:
@@ -292,8 +360,13 @@ class Answerer:
         else:
             coverage = self._coverage_of(plan.question)
             ordered = _rerank(plan.passages, plan.evidence, source, quote, coverage)[:shown]
+        citation = self._citation(source, span, quote)
+        answer = Answer(text, citation.text, confidence, (citation,), ordered)
+        return answer.decided(self.min_confidence)
+
+    def _citation(self, source: str, span: Span, quote: Span) -> Citation:
         doc = self.index.documents[source]
-        citation = Citation(
+        return Citation(
             source=doc.source,
             title=doc.title,
             text=doc.text[span.start : span.end],
@@ -304,8 +377,6 @@ class Answerer:
             quote_end=quote.end,
             page=doc.page_at(span.start),
         )
-        answer = Answer(text, doc.text[span.start : span.end], confidence, (citation,), ordered)
-        return answer.decided(self.min_confidence)
 
     def _rule_answer(self, text: str, passages: Sequence[Passage], k: int | None) -> Answer:
         """The hand-written path (reader off): rule spans in the best few sentences, hand-set confidence."""

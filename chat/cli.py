@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -17,7 +17,10 @@ from citeqa.options import index_option
 from citeqa.terminal import printable
 
 from .answer import Answer
+from .conversation import MAX_HISTORY, Turn
 from .settings import DEFAULT_PASSAGES, MAX_PASSAGES, PASSAGES_HELP
+
+Ask = Callable[[str, Sequence[Turn]], Answer]  # a question and the turns before it -> its answer
 
 
 @click.command("ask")
@@ -37,16 +40,18 @@ from .settings import DEFAULT_PASSAGES, MAX_PASSAGES, PASSAGES_HELP
 def ask_command(
     question: str | None, as_json: bool, k: int, retrieval: str, index_dir: Path | None, server: str | None
 ) -> None:
-    """Answer QUESTION from the documents. Without QUESTION, read questions line by line."""
+    """Answer QUESTION from the documents. Without QUESTION, read questions line by line: a session, in which a
+    follow-up ("And in 2025?", "Who signed it?") builds on the answer before it."""
     from .question import QuestionError, check_question
 
     if question is not None:
         check_question(question)  # a bad question fails before the model loads
     answer = _remote(server, k, retrieval, index_dir) if server else _local(index_dir, k, retrieval)
     if question is not None:
-        _show(answer(question), as_json)
+        _show(answer(question, ()), as_json)
         return
     interactive = sys.stdin.isatty()
+    history: list[Turn] = []
     if isinstance(sys.stdin, io.TextIOWrapper):
         sys.stdin.reconfigure(errors="surrogateescape")  # a line that is not UTF-8 is refused, not a crash
     while True:
@@ -56,20 +61,30 @@ def ask_command(
         if not line.strip():
             continue
         try:
-            _show(answer(line), as_json)
+            reply = answer(line, history)
         except QuestionError as exc:
             click.echo(f"citeqa: {exc}", err=True)
+            continue
+        _show(reply, as_json)
+        history = [*history, Turn(reply.question, reply.text)][-MAX_HISTORY:]
 
 
-def _local(index_dir: Path | None, k: int, retrieval: str) -> Callable[[str], Answer]:
+def _local(index_dir: Path | None, k: int, retrieval: str) -> Ask:
+    # Loading torch, the embedding model and the reader takes seconds: say so, on stderr, only to a person.
+    loading = sys.stderr.isatty()
+    if loading:
+        click.echo("citeqa: loading the index and models…", err=True, nl=False)
     from .answerer import Answerer
     from .settings import AnswerSettings
 
     index, embedder = open_index(index_dir)
-    return Answerer(index, embedder, AnswerSettings.for_index(index, k=k, retrieval=retrieval)).answer
+    answerer = Answerer(index, embedder, AnswerSettings.for_index(index, k=k, retrieval=retrieval))
+    if loading:
+        click.echo(" ready.", err=True)
+    return lambda question, history: answerer.answer(question, history=history)
 
 
-def _remote(server: str, k: int, retrieval: str, index_dir: Path | None) -> Callable[[str], Answer]:
+def _remote(server: str, k: int, retrieval: str, index_dir: Path | None) -> Ask:
     from .remote import ask_server
 
     if index_dir is not None or retrieval != "hybrid":
@@ -77,7 +92,7 @@ def _remote(server: str, k: int, retrieval: str, index_dir: Path | None) -> Call
             "--server asks a running server, which answers from its own index and retrieval",
             "drop --index and --retrieval, or ask without --server",
         )
-    return lambda question: ask_server(server, question, k)
+    return lambda question, history: ask_server(server, question, k, history)
 
 
 def _read_question(interactive: bool) -> str | None:
@@ -97,25 +112,38 @@ def _show(answer: Answer, as_json: bool) -> None:
 def format_answer(answer: Answer, color: bool = False) -> str:
     """The answer for people: the span, its sentence with the span marked, and where it stands."""
     # Every piece of document text goes through `printable`: a title or quote never commands the terminal.
+    lines = []
+    if answer.asked is not None:
+        lines.append(f"(Understood as: {printable(answer.question)})")
+    if answer.searched_for is not None:
+        lines.append(f"(Searched for: {printable(answer.searched_for)})")
+    if answer.notice is not None:
+        return "\n".join([*lines, answer.notice.message])
     if answer.text is None:
-        lines = [f"The documents don't answer this (confidence {answer.confidence:.2f})."]
+        lines.append(f"The documents don't answer this (confidence {answer.confidence:.2f}).")
         if answer.passages:
             best = answer.passages[0].chunk
             lines.append(f"Closest passage ({printable(best.source)}, chars {best.start}-{best.end}):")
             lines.append("  " + printable(" ".join(best.text.split())[:400]))
         return "\n".join(lines)
     citation = answer.citations[0]
+    also = [
+        f"  Also in {printable(c.title)} ({printable(c.source)}, chars {c.start}-{c.end}): {printable(c.text)}"
+        for c in answer.citations[1:]
+    ]
     text = printable(answer.text)
     before = printable(citation.quote[: citation.start - citation.quote_start])
     after = printable(citation.quote[citation.end - citation.quote_start :])
     marked = click.style(text, bold=True, underline=True) if color else f"«{text}»"
     return "\n".join(
         [
+            *lines,
             f"Answer: {click.style(text, bold=True) if color else text}   (confidence {answer.confidence:.2f})",
             "",
             "  " + " ".join((before + marked + after).split()),
             "",
             f"  — {printable(citation.title)}",
             f"    {printable(citation.source)}, chars {citation.start}-{citation.end}",
+            *(["", *also] if also else []),
         ]
     )

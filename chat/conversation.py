@@ -8,16 +8,22 @@ Two general English patterns, nothing keyed to a collection:
 - a pronoun ("Who signed it?", "When did they meet?") is replaced by what it most likely points at: the
   previous answer when that was a name or a thing, otherwise the noun phrase the previous question was about.
 
-A question that already stands on its own is returned unchanged. Pure functions; no model.
+A question that already stands on its own is returned unchanged. `follow_up` applies this to a conversation:
+only an answered turn can be built on, and a question that leans on a turn that is not there (a pronoun, "and
+in 2025?") gets a clarifying notice instead of a guess. Pure functions; no model.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
 from citeqa.ingest.words import AUXILIARIES, WH_WORDS
+
+from .answer import Notice
+from .language import foreign_language
 
 _WORD = re.compile(r"\$?\d[\d,.]*%?|\w+(?:[-'’&]\w+)*|[^\w\s]")
 _YEAR = re.compile(r"^(1[5-9]|20)\d\d$")
@@ -49,12 +55,83 @@ _BE = frozenset("is are was were be been".split())
 _POSSESSIVE_PRONOUNS = {"its": "possessive", "their": "plural", "his": "person", "her": "person"}
 
 
+# Requests that stand on their own although they hold no wh-word: "tell me about cybersecurity".
+_REQUESTS = (
+    ("tell", "me"),
+    ("tell", "us"),
+    ("describe",),
+    ("explain",),
+    ("list",),
+    ("name",),
+    ("summarize",),
+    ("summarise",),
+    ("give", "me"),
+    ("show", "me"),
+)
+MAX_HISTORY = 20  # earlier turns a caller may send; only the last answered one is used
+_ENDS = ("?", ".", "!")
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One answered turn: the question as it was answered (after resolution) and the answer, if any."""
+    """One turn: the question as it was answered (after resolution) and the answer; None when it abstained."""
 
     question: str
     answer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    question: str  # the question to answer: as asked, or rewritten to stand on its own
+    notice: Notice | None = None  # set: the question leans on a turn that is not there; ask instead of answering
+
+
+def follow_up(asked: str, history: Sequence[Turn]) -> FollowUp:
+    """The question to answer after `history` (oldest first). A follow-up builds only on the last turn, and only
+    when that turn was answered; one that needs an earlier turn and has none gets a clarifying notice."""
+    text = asked.strip()
+    if foreign_language(text) is not None:
+        return FollowUp(text)  # English rules would mangle it; the answerer says it reads English
+    last = history[-1] if history else None
+    previous = last if last is not None and last.answer is not None else None
+    if previous is not None:
+        return FollowUp(resolve(text, previous))
+    leaning = _leans_on_previous(text)
+    if leaning is None:
+        return FollowUp(text)
+    why = (
+        "The previous question was not answered, so"
+        if last is not None
+        else "There is no earlier question in this conversation, so"
+    )
+    return FollowUp(
+        text,
+        Notice(
+            "unclear_reference",
+            f"{why} citeqa cannot tell what “{leaning}” refers to. Please ask the whole question, "
+            "naming what you mean.",
+        ),
+    )
+
+
+def _leans_on_previous(text: str) -> str | None:
+    """The words of `text` that need an earlier turn to mean anything (a pronoun, a fragment), if any."""
+    words = _words(text)
+    lowered = [w.lower() for w in words]
+    request = _is_request(lowered)
+    lead = 0 if request else _lead_in(lowered)
+    rest = [w for w in words[lead:] if w not in _ENDS]
+    if not rest:
+        return None
+    if not request and (_is_fragment(lowered[lead:], leaning=lead > 0) or _is_wh_fragment(lowered[lead:])):
+        return text.rstrip("?.! ")
+    if lead == 0 and len(rest) > 9:
+        return None  # a long question is taken to carry its own referents
+    for i, w in enumerate(words):
+        kind, possessive = _pronoun_kind(words, i)
+        if kind is not None or possessive is not None:
+            return w
+    return None
 
 
 def resolve(question: str, previous: Turn | None) -> str:
@@ -64,16 +141,52 @@ def resolve(question: str, previous: Turn | None) -> str:
         return text
     words = _words(text)
     lowered = [w.lower() for w in words]
+    if _is_request(lowered):  # "tell me about it": only its pronouns lean on the previous turn
+        rewritten = _replace_pronouns(words, previous)
+        return rewritten if rewritten is not None else text
     lead = _lead_in(lowered)
     rest, rest_lower = words[lead:], lowered[lead:]
-    content = [w for w in rest if w not in ("?", ".", "!")]
+    content = [w for w in rest if w not in _ENDS]
     if not content:
         return text
+    if _is_wh_fragment(rest_lower):
+        return _replace_wh(previous.question, content) or text
     if _is_fragment(rest_lower, leaning=lead > 0):
-        return _replace_fragment(previous.question, [w for w in rest if w not in ("?", ".", "!")])
+        return _replace_fragment(previous.question, content)
     if lead == 0 and len(content) > 9:
         return text  # a long question is taken to carry its own referents
-    return _replace_pronouns(rest, previous) if lead else _replace_pronouns(words, previous)
+    rewritten = _replace_pronouns(rest, previous) if lead else _replace_pronouns(words, previous)
+    return rewritten if rewritten is not None else text
+
+
+def _is_request(lowered: list[str]) -> bool:
+    start = 1 if lowered[:1] == ["please"] else 0
+    return any(tuple(lowered[start : start + len(r)]) == r for r in _REQUESTS)
+
+
+def _is_wh_fragment(lowered: list[str]) -> bool:
+    """A question word with at most a preposition or a quantity word: "By when?", "Where?", "How much?"."""
+    words = [w for w in lowered if w not in (*_ENDS, ",")]
+    if not words or not any(w in WH_WORDS for w in words) or len(words) > 3:
+        return False
+    return all(w in WH_WORDS or w in _PREPOSITIONS or w in ("much", "many", "long", "often", "exactly") for w in words)
+
+
+def _replace_wh(previous: str, fragment: list[str]) -> str | None:
+    """The previous question asked with another question word: "How many jets did Pakistan commit to deliver?"
+    + "By when?" -> "By when did Pakistan commit to deliver the jets?". None when its shape does not allow it."""
+    words, end = _previous_parts(previous)
+    low = [w.lower() for w in words]
+    first_aux = next((i for i, w in enumerate(low) if w in AUXILIARIES), None)
+    wh = next((i for i, w in enumerate(low) if w in WH_WORDS), None)
+    if wh is None or first_aux is None or first_aux <= wh:
+        return None
+    # The words between the question word and the auxiliary are what was asked about ("many JF-17 jets").
+    asked_about = [w for w in words[wh + 1 : first_aux] if w.lower() not in ("many", "much", "long", "often")]
+    rest = words[first_aux:]
+    if asked_about:
+        rest = [*rest, *asked_about]
+    return _join([*words[:wh], *fragment, *rest]) + end
 
 
 def _words(text: str) -> list[str]:
@@ -83,7 +196,7 @@ def _words(text: str) -> list[str]:
 def _join(words: list[str]) -> str:
     out = ""
     for w in words:
-        if out and not (len(w) == 1 and w in ",.?!;:)'’") and not out.endswith(("(", "$")):
+        if out and not (len(w) == 1 and w in ",.?!;:)'’") and not out.endswith(("(", "$", "¿", "¡")):
             out += " "
         out += w
     return out
@@ -245,29 +358,39 @@ def _answer_is_referent(previous: Turn, kind: str) -> bool:
     return first in ("what", "which", "who")
 
 
-def _replace_pronouns(words: list[str], previous: Turn) -> str:
+def _pronoun_kind(words: list[str], i: int) -> tuple[str | None, str | None]:
+    """What the word at `i` points at when it is a pronoun (thing, plural, person, place), and the kind of
+    a possessive pronoun; (None, None) for any other word."""
+    word, low = words[i], words[i].lower()
+    if len(word) > 1 and word.isupper() and not all(w.isupper() for w in words if w.isalpha()):
+        return None, None  # "IT", "US": an acronym, not a pronoun (unless the whole question is in capitals)
+    following = words[i + 1].lower() if i + 1 < len(words) else ""
+    kind = (
+        "thing"
+        if low in _THING_PRONOUNS
+        else "plural"
+        if low in _PLURAL_PRONOUNS
+        else "person"
+        if low in _PERSON_PRONOUNS
+        else None
+    )
+    if low in ("this", "that") and following not in ("", "?", ".", "!", ","):
+        kind = None  # a determiner ("that agreement") or a conjunction: leave it
+    preceding = words[i - 1].lower() if i else ""
+    if low == "there" and following not in _BE and preceding not in _BE:
+        kind = "place"  # "there is" is existential; "live there" points at a place
+    possessive = _POSSESSIVE_PRONOUNS.get(low)
+    if low == "her" and following in ("", "?", ".", "!", ","):
+        kind, possessive = "person", None
+    return kind, possessive
+
+
+def _replace_pronouns(words: list[str], previous: Turn) -> str | None:
+    """The words with their first pronoun replaced by its referent; None when there was none to replace."""
     out: list[str] = []
     replaced = False
     for i, w in enumerate(words):
-        low = w.lower()
-        following = words[i + 1].lower() if i + 1 < len(words) else ""
-        kind = (
-            "thing"
-            if low in _THING_PRONOUNS
-            else "plural"
-            if low in _PLURAL_PRONOUNS
-            else "person"
-            if low in _PERSON_PRONOUNS
-            else None
-        )
-        if low in ("this", "that") and following not in ("", "?", ".", "!", ","):
-            kind = None  # a determiner ("that agreement") or a conjunction: leave it
-        preceding = words[i - 1].lower() if i else ""
-        if low == "there" and following not in _BE and preceding not in _BE:
-            kind = "place"  # "there is" is existential; "live there" points at a place
-        possessive = _POSSESSIVE_PRONOUNS.get(low)
-        if low == "her" and following in ("", "?", ".", "!", ","):
-            kind, possessive = "person", None
+        kind, possessive = _pronoun_kind(words, i)
         if (kind is None and possessive is None) or replaced:
             out.append(w)
             continue
@@ -279,6 +402,8 @@ def _replace_pronouns(words: list[str], previous: Turn) -> str:
         if kind == "place":
             referent = ["in", *referent]
         out.extend([*referent, "'s"] if possessive else referent)
+    if not replaced:
+        return None
     text = _join(out)
     return text.replace(" 's", "'s")
 

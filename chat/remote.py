@@ -9,19 +9,26 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from typing import Any
 
 from citeqa.errors import CiteqaError
 
 from .answer import Answer
+from .conversation import Turn
 from .question import QuestionError
 
 TIMEOUT_S = 60.0
 
 
-def ask_server(url: str, question: str, k: int | None = None, timeout: float = TIMEOUT_S) -> Answer:
-    """The answer of the server at `url` (its root, e.g. http://127.0.0.1:7860) to `question`."""
+def ask_server(
+    url: str, question: str, k: int | None = None, history: Sequence[Turn] = (), timeout: float = TIMEOUT_S
+) -> Answer:
+    """The answer of the server at `url` (its root, e.g. http://127.0.0.1:7860) to `question`, a follow-up of
+    `history` (earlier turns, oldest first)."""
     body: dict[str, Any] = {"question": question} if k is None else {"question": question, "k": k}
+    if history:
+        body["history"] = [{"question": t.question, "answer": t.answer} for t in history]
     request = urllib.request.Request(
         url.rstrip("/") + "/api/ask",
         data=json.dumps(body).encode("utf-8"),

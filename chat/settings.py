@@ -15,9 +15,21 @@ from .question import MAX_QUESTION_CHARS
 # Parts of the answerer that an ablation can switch off (`citeqa eval --disable`), each measured on its own.
 # reader: today's rule spans and hand-set confidence instead of the trained reader; choice: the reader reads only
 # the best-evidenced sentence's window (no learned choice among windows); shape: reader spans as they come (no
-# whole sentences for explanations, no currency sign or unit added). The rest are parts of the sentence evidence.
+# whole sentences for explanations, no currency sign or unit added); spelling: questions searched as typed (no
+# typo correction against the documents' words). The rest are parts of the sentence evidence.
 Component = Literal[
-    "reader", "choice", "shape", "neighbours", "passage", "phrases", "verb", "pins", "answer-type", "spans", "rerank"
+    "reader",
+    "choice",
+    "shape",
+    "spelling",
+    "neighbours",
+    "passage",
+    "phrases",
+    "verb",
+    "pins",
+    "answer-type",
+    "spans",
+    "rerank",
 ]
 COMPONENTS: tuple[str, ...] = get_args(Component)
 # Limits and defaults of the settings, shared by the command line and the API.

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from citeqa.chat.cli import ask_command
+from citeqa.chat.web.feedback_cli import feedback_group
 from citeqa.chat.web.serve_cli import serve_command
 from citeqa.errors import CiteqaError
 from citeqa.eval.cli import eval_command
@@ -54,6 +55,7 @@ main.add_command(ingest_command)
 main.add_command(docs_group)
 main.add_command(ask_command)
 main.add_command(serve_command)
+main.add_command(feedback_group)
 main.add_command(eval_command)
 main.add_command(train_command)
 

@@ -17,7 +17,7 @@ from citeqa.ingest.words import terms, tokenize
 
 from .errors import IndexDamagedError
 
-ANALYZER = "citeqa-words-2"  # the analyzer's name is recorded in the manifest: a change means a rebuild
+ANALYZER = "citeqa-words-3"  # the analyzer's name is recorded in the manifest: a change means a rebuild
 PARAMETERS = {"analyzer": ANALYZER, "method": "lucene", "k1": 1.2, "b": 0.75}
 _IDS_FILE = "chunk_ids.json"
 
@@ -53,6 +53,10 @@ class LexicalIndex:
             top = np.argsort(-scores, kind="stable")[: min(k, n)]
             results.append([(int(self.chunk_ids[i]), float(scores[i])) for i in top if scores[i] > 0])
         return results
+
+    def vocabulary(self) -> list[str]:
+        """Every term the index holds (analysed: lower case, lightly stemmed)."""
+        return list(getattr(self._bm25, "vocab_dict", {}) or {})
 
     def save(self, folder: Path) -> None:
         folder.mkdir()

@@ -6,9 +6,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-# Numbers (with thousands separators, decimals, ranges stay separate), words (keeping inner hyphens and
-# apostrophes: "fund-of-funds", "Pakistan’s"), and single punctuation marks.
-_TOKEN = re.compile(r"\$?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?|\$?\d+(?:\.\d+)?%?|\w+(?:[-'’&]\w+)*|[^\w\s]")
+# Numbers (with thousands separators, decimals, ranges stay separate), words (keeping inner hyphens, en dashes and
+# apostrophes: "fund-of-funds", "January–September", "Pakistan’s"), and single punctuation marks.
+_TOKEN = re.compile(r"\$?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?|\$?\d+(?:\.\d+)?%?|\w+(?:[-\u2010\u2011\u2013'’&]\w+)*|[^\w\s]")
+# Hyphens, an en dash between words, and a curly apostrophe compare as the plain ones: "January–September" in a
+# document is the "January-September" of a question.
+_PLAIN = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2013": "-", "’": "'"})
 _POSSESSIVE = re.compile(r"['’]s$")
 
 STOPWORDS = frozenset(
@@ -61,7 +64,7 @@ def tokenize(text: str, offset: int = 0) -> list[Token]:
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light, conservative stem so that "signed", "signing" and "signs" compare equal."""
-    w = _POSSESSIVE.sub("", word.lower())
+    w = _POSSESSIVE.sub("", word.lower()).translate(_PLAIN)
     if len(w) <= 3 or not w.isalpha():
         return w
     for suffix, replacement in (("ies", "y"), ("sses", "ss"), ("xes", "x"), ("ches", "ch"), ("shes", "sh")):

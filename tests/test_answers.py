@@ -82,10 +82,22 @@ def test_the_answer_passage_comes_first(answers: dict[str, Answer]) -> None:
 
 def test_answers_to_dict_follow_the_contract(answers: dict[str, Answer]) -> None:
     data = answers["dev-014"].to_dict()
-    assert set(data) == {"question", "answer", "abstained", "confidence", "citations", "passages"}
+    assert set(data) == {
+        "question",
+        "asked",
+        "searched_for",
+        "notice",
+        "answer",
+        "abstained",
+        "confidence",
+        "citations",
+        "passages",
+    }
+    assert data["asked"] == data["question"] and data["notice"] is None and data["searched_for"] is None
     assert set(data["citations"][0]) == {
         "source",
         "title",
+        "text",
         "start",
         "end",
         "quote",
@@ -93,6 +105,7 @@ def test_answers_to_dict_follow_the_contract(answers: dict[str, Answer]) -> None
         "quote_end",
         "page",
     }
+    assert data["citations"][0]["text"] == data["answer"]
     assert set(data["passages"][0]) == {"source", "start", "end", "score", "text"}
     abstained = answers["dev-027"].to_dict()
     assert abstained["answer"] is None and abstained["abstained"] is True and abstained["citations"] == []

@@ -25,8 +25,18 @@ from citeqa.errors import CiteqaError
 from citeqa.index import SearchIndex
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTRACT_KEYS = {"question", "answer", "abstained", "confidence", "citations", "passages"}
-CITATION_KEYS = {"source", "title", "start", "end", "quote", "quote_start", "quote_end", "page"}
+CONTRACT_KEYS = {
+    "question",
+    "asked",
+    "searched_for",
+    "notice",
+    "answer",
+    "abstained",
+    "confidence",
+    "citations",
+    "passages",
+}
+CITATION_KEYS = {"source", "title", "text", "start", "end", "quote", "quote_start", "quote_end", "page"}
 DEV = [json.loads(line) for line in (ROOT / "eval" / "questions" / "dev.jsonl").read_text().splitlines()]
 
 
@@ -324,7 +334,7 @@ def test_the_documented_schema_is_the_contract(client: TestClient) -> None:
     assert set(documented["AnswerRecord"]["properties"]) == CONTRACT_KEYS
     assert set(documented["CitationRecord"]["properties"]) == CITATION_KEYS
     start = documented["CitationRecord"]["properties"]["start"]
-    assert start["description"] == "document_text[start:end] == answer"  # the core's docstrings document it
+    assert start["description"] == "document_text[start:end] == text"  # the core's docstrings document it
 
 
 def test_a_closed_service_refuses_new_questions(answerer: Answerer) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.chat.conversation import Turn, resolve
+from citeqa.chat.conversation import FollowUp, Turn, follow_up, resolve
 
 VISITORS = Turn("How many Pakistani citizens visited Azerbaijan in 2024?", "80,924")
 MEMORANDUM = Turn("When did APP and AZERTAC sign their memorandum of cooperation?", "July 2024")
@@ -82,3 +82,54 @@ def test_without_a_previous_turn_nothing_changes() -> None:
 def test_a_date_answer_is_not_taken_for_a_thing() -> None:
     # "it" after a When-question means what the question was about, never the date that answered it
     assert "July" not in resolve("Who signed it?", MEMORANDUM)
+
+
+JETS = Turn("How many JF-17 jets did Pakistan commit to deliver?", "40")
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "expected"),
+    [
+        ("By when?", [JETS], "By when did Pakistan commit to deliver JF-17 jets?"),
+        ("Where?", [JETS], "Where did Pakistan commit to deliver JF-17 jets?"),
+        ("And in 2025?", [VISITORS], "How many Pakistani citizens visited Azerbaijan in 2025?"),
+        # a request stands on its own: it is not a fragment of the previous question
+        ("tell me about cybersecurity", [JETS], "tell me about cybersecurity"),
+        ("Please describe the Startup Fund", [JETS], "Please describe the Startup Fund"),
+        # an acronym is not a pronoun
+        ("Who is the IT minister?", [MEMORANDUM], "Who is the IT minister?"),
+        # only the last turn counts, and text in another language is left as it was typed
+        ("¿Cuántos jets?", [VISITORS, JETS], "¿Cuántos jets?"),
+    ],
+)
+def test_follow_ups_in_a_conversation(question: str, history: list[Turn], expected: str) -> None:
+    resolved = follow_up(question, history)
+    assert resolved.notice is None
+    assert resolved.question == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "referent"),
+    [
+        ("Who signed it?", [], "it"),
+        ("When did they meet?", [], "they"),
+        ("And in 2025?", [], "And in 2025"),
+        # a turn that abstained is not built on: "the population of Azerbaijan in 2025" would be a guess
+        ("and in 2025?", [Turn("What is the population of Azerbaijan?", None)], "and in 2025"),
+        ("Who signed it?", [MEMORANDUM, Turn("What is the population of Azerbaijan?", None)], "it"),
+    ],
+)
+def test_a_question_leaning_on_a_missing_turn_is_asked_back(question: str, history: list[Turn], referent: str) -> None:
+    resolved = follow_up(question, history)
+    assert resolved.question == question
+    assert resolved.notice is not None and resolved.notice.code == "unclear_reference"
+    assert f"“{referent}”" in resolved.notice.message
+    assert ("not answered" in resolved.notice.message) == bool(history)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Who signed the memorandum of cooperation?", "Is there a direct flight to Baku?", "Tell me about the Ignite fund"],
+)
+def test_a_question_that_stands_alone_needs_no_history(question: str) -> None:
+    assert follow_up(question, []) == FollowUp(question)

@@ -71,3 +71,39 @@ def test_default_location_is_beside_the_index_never_in_it(tmp_path: Path) -> Non
     assert default_feedback_path(tmp_path / "notes") == tmp_path / "notes.feedback.jsonl"
     default = default_index().parent / "feedback.jsonl"
     assert default_feedback_path(None) == default_feedback_path(default_index()) == default
+
+
+def test_the_last_record_of_an_answer_is_its_verdict(tmp_path: Path) -> None:
+    log = FeedbackLog(tmp_path / "feedback.jsonl")
+    other = {**ANSWER, "question": "Who signed it?", "answer": "APP"}
+    log.record("like", ANSWER)
+    log.record("dislike", other)
+    log.record("withdrawn", ANSWER)  # un-liked
+    log.record("dislike", other, reason="  wrong agency  ")
+    assert [r["verdict"] for r in log.read()] == ["like", "dislike", "withdrawn", "dislike"]  # the log keeps all
+    latest = log.latest()
+    assert len(latest) == 1 and latest[0]["answer"] == "APP" and latest[0]["reason"] == "wrong agency"
+    log.record("like", ANSWER)  # liked again
+    assert [r["verdict"] for r in log.latest()] == ["dislike", "like"]
+    assert len({r["answer_id"] for r in log.read()}) == 2
+
+
+def test_feedback_export_writes_jsonl_and_spreadsheet_safe_csv(tmp_path: Path, cli: Any) -> None:
+    import csv
+
+    path = tmp_path / "feedback.jsonl"
+    log = FeedbackLog(path)
+    log.record("dislike", {**ANSWER, "answer": "=HYPERLINK(1)"}, reason="+1 wrong")
+    log.record("like", ANSWER)
+    log.record("withdrawn", ANSWER)
+    code, out, _ = cli("feedback", "export", "--feedback", str(path))
+    assert code == 0 and [json.loads(line)["verdict"] for line in out.splitlines()] == ["dislike"]
+    code, out, _ = cli("feedback", "export", "--feedback", str(path), "--all")
+    assert code == 0 and len(out.splitlines()) == 3
+    code, _, err = cli("feedback", "export", "--feedback", str(path), "--format", "csv", "-o", str(tmp_path / "f.csv"))
+    assert code == 0 and "1 records written" in err
+    rows = list(csv.DictReader((tmp_path / "f.csv").open(encoding="utf-8")))
+    assert len(rows) == 1 and rows[0]["verdict"] == "dislike" and rows[0]["source"] == "003.txt"
+    assert rows[0]["answer"] == "'=HYPERLINK(1)" and rows[0]["reason"] == "'+1 wrong"  # never a formula
+    code, _, err = cli("feedback", "export", "--feedback", str(tmp_path / "none.jsonl"))
+    assert code == 1 and "no feedback has been recorded" in err and "Traceback" not in err

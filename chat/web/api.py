@@ -18,15 +18,26 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from citeqa.errors import CiteqaError
 from citeqa.index.search import PassageRecord
 
-from ..answer import AnswerRecord, CitationRecord
+from ..answer import AnswerRecord, CitationRecord, NoticeRecord
+from ..conversation import MAX_HISTORY, Turn
 from ..question import MAX_QUESTION_CHARS, QuestionError
 from ..settings import DEFAULT_PASSAGES, MAX_PASSAGES
 from .render import clamp_range, document_page
 from .service import ChatService, ServiceBusyError
 
 
+class EarlierTurn(BaseModel):
+    """One earlier turn of the conversation, as an earlier response gave it."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)  # a client may send back a whole earlier response
+
+    question: str = Field(max_length=MAX_QUESTION_CHARS, description="that response's `question`")
+    answer: str | None = Field(max_length=100_000, description="that response's `answer` (null: it abstained)")
+
+
 class AskRequest(BaseModel):
-    """A question; `k` is how many retrieved passages to return with the answer."""
+    """A question; `k` is how many retrieved passages to return with the answer; `history` the conversation so far,
+    for follow-ups ("By when?", "Who signed it?")."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -36,11 +47,18 @@ class AskRequest(BaseModel):
     k: int | None = Field(
         default=None, ge=1, le=MAX_PASSAGES, description=f"Passages to return (default {DEFAULT_PASSAGES})."
     )
+    history: list[EarlierTurn] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY,
+        description="Earlier turns, oldest first (at most "
+        f"{MAX_HISTORY}). A follow-up builds on the last one when it was answered; the response's `question` is "
+        "the follow-up made to stand on its own, `asked` what was typed. Send none to ask as typed.",
+    )
 
 
 # The answer contract's schema is the core's own TypedDicts (what `Answer.to_dict` returns); their attribute
 # docstrings become the field descriptions in /docs.
-for _record in (AnswerRecord, CitationRecord, PassageRecord):
+for _record in (AnswerRecord, CitationRecord, NoticeRecord, PassageRecord):
     with_config(ConfigDict(use_attribute_docstrings=True))(_record)
 
 
@@ -76,7 +94,8 @@ def api_router(service: ChatService) -> APIRouter:
     )
     async def ask(body: AskRequest) -> JSONResponse:
         """The answer contract: a verbatim span with its citation, or `abstained: true` and `answer: null`."""
-        answer = await asyncio.wrap_future(service.submit(body.question, body.k))
+        history = [Turn(turn.question, turn.answer) for turn in body.history]
+        answer = await asyncio.wrap_future(service.submit(body.question, body.k, history))
         return JSONResponse(answer.to_dict())
 
     @router.get("/health", summary="Whether the server is up, and what it answers from")

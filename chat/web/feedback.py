@@ -1,19 +1,28 @@
-"""Like / dislike from the chat, appended to a local JSONL file an admin can read (one verdict a line)."""
+"""Like / dislike from the chat, appended to a local JSONL file an admin can read (one verdict a line).
+
+The file is a log: a person who likes an answer, then dislikes it, then takes the dislike back writes three
+records. Each record names its answer (`answer_id`, a hash of the question, the answer and where it stands), and
+**the last record of an answer is the verdict in force**: "withdrawn" means none. `latest` (and `citeqa feedback
+export`) gives the verdicts in force, one per answer; `read` gives the whole log.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from citeqa.errors import CiteqaError
 from citeqa.paths import citeqa_home, default_index
 
-Verdict = Literal["like", "dislike"]
+Verdict = Literal["like", "dislike", "withdrawn"]
+VERDICTS: tuple[str, ...] = get_args(Verdict)
+MAX_REASON_CHARS = 2000
 
 
 def default_feedback_path(index_dir: Path | None) -> Path:
@@ -31,19 +40,26 @@ def default_feedback_path(index_dir: Path | None) -> Path:
 class FeedbackLog:
     path: Path
 
-    def record(self, verdict: Verdict, answer: dict[str, Any], asked: str | None = None) -> dict[str, Any]:
+    def record(
+        self, verdict: Verdict, answer: dict[str, Any], asked: str | None = None, reason: str | None = None
+    ) -> dict[str, Any]:
         """Append one verdict on an answer (the answer contract) and return the record written.
 
-        `asked` is what the person typed when it differs from the question answered (a resolved follow-up).
-        One `write` of one line on a file opened for appending: lines from concurrent writers, threads or
-        processes, never interleave (POSIX appends are atomic for a single write of this size).
+        `asked` is what the person typed when it differs from the question answered (a resolved follow-up);
+        `reason` what they said was wrong or right, if anything. One `write` of one line on a file opened for
+        appending: lines from concurrent writers, threads or processes, never interleave (POSIX appends are
+        atomic for a single write of this size).
         """
-        if verdict not in ("like", "dislike"):
-            raise CiteqaError(f"unknown verdict {verdict!r}", "use like or dislike")
+        if verdict not in VERDICTS:
+            raise CiteqaError(f"unknown verdict {verdict!r}", f"use one of {', '.join(VERDICTS)}")
+        reason = (reason or "").strip()[:MAX_REASON_CHARS] or None
         citations = answer.get("citations") or []
+        asked = asked if asked is not None else answer.get("asked")
         record = {
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "answer_id": answer_id(answer),
             "verdict": verdict,
+            "reason": reason,
             "question": answer.get("question"),
             "asked": asked if asked is not None and asked != answer.get("question") else None,
             "answer": answer.get("answer"),
@@ -77,6 +93,28 @@ class FeedbackLog:
             except json.JSONDecodeError:
                 continue
         return records
+
+    def latest(self) -> list[dict[str, Any]]:
+        """The verdict in force on each answer: its last record, unless that withdrew it; oldest answer first."""
+        last: dict[str, dict[str, Any]] = {}
+        for record in self.read():
+            key = record.get("answer_id") or _legacy_id(record)
+            last.pop(key, None)  # re-inserted: ordered by each answer's last verdict
+            last[key] = record
+        return [r for r in last.values() if r.get("verdict") != "withdrawn"]
+
+
+def answer_id(answer: dict[str, Any]) -> str:
+    """A short, stable name for an answer: the same question answered the same way at the same place."""
+    citations = answer.get("citations") or []
+    where = citations[0] if citations else {}
+    key = [answer.get("question"), answer.get("answer"), where.get("source"), where.get("start")]
+    return hashlib.sha256(json.dumps(key, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+
+
+def _legacy_id(record: dict[str, Any]) -> str:
+    """The id of a record written before records carried one."""
+    return answer_id({**record, "citations": [record.get("citation") or {}]})
 
 
 _LOCK = threading.Lock()

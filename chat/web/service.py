@@ -24,6 +24,7 @@ from citeqa.ingest.documents import Document
 
 from ..answer import Answer
 from ..answerer import Answerer
+from ..conversation import MAX_HISTORY, Turn
 from ..question import check_question
 from ..settings import check_passages
 
@@ -44,6 +45,7 @@ class ServiceBusyError(CiteqaError):
 class _Job:
     question: str
     k: int | None
+    history: tuple[Turn, ...]
     result: Future[Answer]
 
 
@@ -93,18 +95,25 @@ class ChatService:
         """An ingested document by its source name; never a file looked up on disk."""
         return self.index.documents.get(source)
 
-    def ask(self, question: str, k: int | None = None, timeout: float | None = None) -> Answer:
-        """The answer to one question. A bad question raises QuestionError at once, before queueing."""
-        return self.submit(question, k).result(timeout)
+    def ask(
+        self, question: str, k: int | None = None, timeout: float | None = None, history: Sequence[Turn] = ()
+    ) -> Answer:
+        """The answer to one question, a follow-up of `history` (earlier turns, oldest first). A bad question
+        raises QuestionError at once, before queueing."""
+        return self.submit(question, k, history).result(timeout)
 
-    def submit(self, question: str, k: int | None = None) -> Future[Answer]:
+    def submit(self, question: str, k: int | None = None, history: Sequence[Turn] = ()) -> Future[Answer]:
         """Queue one question; the future holds its answer. Async callers await it without holding a thread."""
-        checked = check_question(question, self.answerer().settings.max_question_chars)
+        limit = self.answerer().settings.max_question_chars
+        checked = check_question(question, limit)
+        turns = tuple(history)[-MAX_HISTORY:]
+        for turn in turns:
+            check_question(turn.question, limit)
         if k is not None:
             check_passages(k)
         if self._closed:
             raise CiteqaError("the server is shutting down", "ask again in a moment")
-        job = _Job(checked, k, Future())
+        job = _Job(checked, k, turns, Future())
         try:
             self._jobs.put_nowait(job)
         except queue.Full:
@@ -168,7 +177,7 @@ class ChatService:
             by_k.setdefault(job.k, []).append(job)
         for k, jobs in by_k.items():
             try:
-                answers = answerer.answer_batch([j.question for j in jobs], k)
+                answers = answerer.answer_batch([j.question for j in jobs], k, [j.history for j in jobs])
             except Exception:
                 log.exception("a batch of %d questions failed; answering them one by one", len(jobs))
                 for job in jobs:
@@ -180,6 +189,6 @@ class ChatService:
 
 def _settle_one(answerer: Answerer, job: _Job) -> None:
     try:
-        job.result.set_result(answerer.answer(job.question, job.k))
+        job.result.set_result(answerer.answer(job.question, job.k, job.history))
     except Exception as exc:  # handed to the request that asked; it decides what the user sees
         job.result.set_exception(exc)
