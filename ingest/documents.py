@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import IngestError
 from .files import Skipped, SourceFile, find_files
-from .formats import SUFFIXES, UnreadableFileError, reader_for
+from .formats import SUFFIXES, UnreadableFileError, reader_for, text_budget, too_much_text
 
 SUPPORTED_SUFFIXES = SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -144,12 +144,6 @@ def read_bytes(file: SourceFile, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     return data
 
 
-# What a reader may extract: text is never much longer than the file that holds it, except when the file is
-# compressed (a .docx, a PDF's streams) and then rarely 20 times; and never more than the chunker should meet.
-TEXT_PER_BYTE = 20
-MAX_TEXT_CHARS = 200_000_000
-
-
 def _too_large(size: int, max_bytes: int) -> UnreadableFileError:
     return UnreadableFileError(
         "too large",
@@ -171,13 +165,8 @@ def parse_document(file: SourceFile, data: bytes, notes: list[Skipped] | None = 
         raise UnreadableFileError("unreadable", f"could not be read ({type(exc).__name__}: {detail})") from exc
     if not extracted.text.strip():
         raise UnreadableFileError("empty", "empty")
-    budget = min(TEXT_PER_BYTE * len(data), MAX_TEXT_CHARS)
-    if len(extracted.text) > budget:  # text no honest file of this size holds: an expansion bomb
-        raise UnreadableFileError(
-            "too much text",
-            f"extracts to {len(extracted.text):,} characters from {len(data):,} bytes, over the limit of "
-            f"{budget:,}; split the file",
-        )
+    if len(extracted.text) > text_budget(len(data)):  # text no honest file of this size holds: an expansion bomb
+        raise too_much_text(len(extracted.text), len(data))
     if extracted.note and notes is not None:
         notes.append(Skipped(str(file.path), extracted.note, "note"))
     text = extracted.text

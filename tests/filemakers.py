@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 
-def pdf_bytes(pages: Sequence[Sequence[str]], title: str | None = None) -> bytes:
-    """A valid PDF whose page i shows the lines pages[i] in Helvetica (Latin-1 text), with a text layer."""
+def pdf_bytes(pages: Sequence[Sequence[str]], title: str | None = None, compress: bool = False) -> bytes:
+    """A valid PDF whose page i shows the lines pages[i] in Helvetica (Latin-1 text), with a text layer;
+    `compress`: its content streams deflated (FlateDecode), as most PDFs have them."""
     objects: dict[int, bytes] = {
         1: b"<< /Type /Catalog /Pages 2 0 R >>",
         3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
@@ -18,7 +20,10 @@ def pdf_bytes(pages: Sequence[Sequence[str]], title: str | None = None) -> bytes
     for lines in pages:
         shown = b" ".join(b"(" + _escape(line) + b") '" for line in lines)
         stream = b"BT /F1 11 Tf 72 740 Td 14 TL " + shown + b" ET"
-        objects[number] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
+        flate = b""
+        if compress:
+            stream, flate = zlib.compress(stream, 9), b" /Filter /FlateDecode"
+        objects[number] = b"<< /Length %d%s >>\nstream\n" % (len(stream), flate) + stream + b"\nendstream"
         objects[number + 1] = (
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
             b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % number

@@ -196,9 +196,28 @@ def test_a_reader_that_extracts_far_more_text_than_its_file_holds_is_refused(mon
 
 
 def test_the_absolute_text_cap_holds_whatever_the_file_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    from citeqa.ingest import documents
+    from citeqa.ingest import documents, formats
     from citeqa.ingest.files import SourceFile
 
-    monkeypatch.setattr(documents, "MAX_TEXT_CHARS", 100)
+    monkeypatch.setattr(formats, "MAX_TEXT_CHARS", 100)
     with pytest.raises(UnreadableFileError, match="over the limit of 100"):
         documents.parse_document(SourceFile(Path("plain.txt"), "plain.txt"), b"word " * 40)  # 200 chars, 200 bytes
+
+
+def test_a_pdf_whose_pages_expand_past_the_budget_is_refused_page_by_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deflated pages of one repeated line: a few KB on disk, far more text than 20 characters a byte. The reader
+    stops at the page that passes the budget instead of extracting every page first."""
+    from citeqa.ingest.formats import pdfpages
+
+    page = ["The same line of text, over and over. " * 4] * 400
+    bomb = pdf_bytes([page] * 30, compress=True)
+    assert len(bomb) < 40_000
+    extracted: list[int] = []
+    real = pdfpages._page_text
+    monkeypatch.setattr(pdfpages, "_page_text", lambda p: extracted.append(1) or real(p))
+    with pytest.raises(UnreadableFileError, match="over the limit") as refused:
+        read_pdf(bomb)
+    assert refused.value.kind == "too much text"
+    assert len(extracted) < 30, "refused before every page was extracted"
+    # the same pages, honestly sized, read as ever
+    assert read_pdf(pdf_bytes([["A short page."]] * 3, compress=True)).text.count("A short page.") == 3

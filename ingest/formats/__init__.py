@@ -41,6 +41,25 @@ class UnreadableFileError(Exception):
 
 Reader = Callable[[bytes], Extracted]
 
+# What a reader may extract: text is never much longer than the file that holds it, except when the file is
+# compressed (a .docx, a PDF's streams) and then rarely 20 times; and never more than the chunker should meet.
+TEXT_PER_BYTE = 20
+MAX_TEXT_CHARS = 200_000_000
+
+
+def text_budget(file_bytes: int) -> int:
+    """The most characters of text a file of this size may give."""
+    return min(TEXT_PER_BYTE * file_bytes, MAX_TEXT_CHARS)
+
+
+def too_much_text(chars: int, file_bytes: int) -> UnreadableFileError:
+    """The refusal of an expansion bomb: text no honest file of this size holds."""
+    return UnreadableFileError(
+        "too much text",
+        f"extracts to {chars:,} characters from {file_bytes:,} bytes, over the limit of "
+        f"{text_budget(file_bytes):,}; split the file",
+    )
+
 
 def reader_for(suffix: str) -> Reader | None:
     """The reader of files ending in `suffix` (lower-case, with its dot); None when citeqa cannot read them."""

@@ -2,6 +2,10 @@
 
 A PDF that needs a password, has no text layer (a scan: OCR it first) or cannot be parsed is refused with a
 message saying which. Owner-password-only PDFs (printable, not editable) open with the empty user password.
+
+Memory stays bounded whatever the file: pypdf caps every decompressed stream (75 MB by default), and pages are
+extracted one at a time against the text budget, so a bomb of many small pages that each expand is refused as
+soon as its text passes the budget, not after all of it is held.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import io
 import logging
 from collections.abc import Iterator
 
-from . import Extracted, UnreadableFileError
+from . import Extracted, UnreadableFileError, text_budget, too_much_text
 
 PAGE_BREAK = "\n\n"
 _NEEDS_PASSWORD = "an encrypted PDF that needs a password; save a copy without one"
@@ -30,7 +34,7 @@ def read(data: bytes) -> Extracted:
                 raise UnreadableFileError(
                     "encrypted", "an encrypted PDF that needs a password; save a copy without one"
                 )
-            texts = [_page_text(page) for page in reader.pages]
+            texts = _page_texts(reader, text_budget(len(data)), len(data))
             title = _title(reader)
         except UnreadableFileError:
             raise
@@ -50,6 +54,17 @@ def read(data: bytes) -> Extracted:
         pages.append(len(text))
         text += page_text
     return Extracted(text + "\n", tuple(pages), title=title)
+
+
+def _page_texts(reader: object, budget: int, file_bytes: int) -> list[str]:
+    texts: list[str] = []
+    total = 0
+    for page in reader.pages:  # type: ignore[attr-defined]
+        texts.append(_page_text(page))
+        total += len(texts[-1]) + len(PAGE_BREAK)
+        if total > budget:
+            raise too_much_text(total, file_bytes)
+    return texts
 
 
 def _page_text(page: object) -> str:
