@@ -212,9 +212,14 @@ def test_a_pdf_whose_pages_expand_past_the_budget_is_refused_page_by_page(monkey
     page = ["The same line of text, over and over. " * 4] * 400
     bomb = pdf_bytes([page] * 30, compress=True)
     assert len(bomb) < 40_000
-    extracted: list[int] = []
+    extracted: list[object] = []
     real = pdfpages._page_text
-    monkeypatch.setattr(pdfpages, "_page_text", lambda p: extracted.append(1) or real(p))
+
+    def counted(page: object) -> str:
+        extracted.append(page)
+        return real(page)
+
+    monkeypatch.setattr(pdfpages, "_page_text", counted)
     with pytest.raises(UnreadableFileError, match="over the limit") as refused:
         read_pdf(bomb)
     assert refused.value.kind == "too much text"
