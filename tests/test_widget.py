@@ -324,6 +324,69 @@ def test_widget_by_keyboard_alone(browser: Browser, host: Host) -> None:
     context.close()
 
 
+def test_widget_follow_ups_send_the_conversation(browser: Browser, host: Host) -> None:
+    context, page, requests, watch = _open(browser, host, "widget.html", 1280)
+    sent: list[dict[str, Any]] = []
+    page.on("request", lambda r: sent.append(json.loads(r.post_data or "{}")) if r.url.endswith("/api/ask") else None)
+    first = _widget_ask(page, "How many Pakistani citizens visited Azerbaijan in 2024?")
+    assert first.locator("mark").inner_text() == "80,924"
+    follow_up = _widget_ask(page, "And in the first seven months of 2025?")
+    assert "46,000" in follow_up.locator("mark").inner_text()
+    assert "Understood as:" in follow_up.locator(".understood").inner_text()
+    assert "history" not in sent[0]  # a first question goes as typed
+    earlier = sent[1]["history"]
+    assert len(earlier) == 1 and earlier[0]["answer"] == "80,924" and earlier[0]["question"].startswith("How many")
+    page.get_by_role("button", name="New conversation").click()
+    assert page.locator("citeqa-chat .turn").count() == 0
+    _widget_ask(page, "When did APP and AZERTAC sign their memorandum of cooperation?")
+    assert "history" not in sent[-1]  # a new conversation forgets the old one
+    _clean(page, requests, watch, host)
+    context.close()
+
+
+def test_widget_lists_every_source_and_says_what_happened(browser: Browser, host: Host) -> None:
+    context, page, requests, watch = _open(browser, host, "widget.html", 390, 844)
+    both = _widget_ask(page, "Which Pakistani cities have direct flights to Baku?")  # the two interviews differ
+    sources = both.locator("ol.sources > li")
+    assert sources.count() == 2 and "2 documents answer this" in both.inner_text()
+    assert sources.nth(0).locator("mark").inner_text() == both.locator(".answer").inner_text()
+    assert sources.nth(1).locator("mark").inner_text() == "Lahore and Islamabad"
+    hrefs = [sources.nth(i).locator("a").get_attribute("href") or "" for i in range(2)]
+    assert "003_5db9bb21355ded0f.txt" in hrefs[0] and "000_cd9edb64798435a2.txt" in hrefs[1]
+    spanish = _widget_ask(page, "¿Cuántos aviones JF-17 entregará Pakistán?")
+    assert "citeqa reads questions in English" in spanish.locator(".notice").inner_text()
+    assert "don't answer" not in spanish.inner_text()  # not a false "the documents don't answer"
+    page.get_by_role("button", name="New conversation").click()
+    unclear = _widget_ask(page, "Who signed it?")  # no earlier turn: what is "it"?
+    assert unclear.locator(".notice").count() == 1 and unclear.locator(".answer").count() == 0
+    _shot(page, "widget-sources-phone-390.png")
+    _clean(page, requests, watch, host)
+    context.close()
+
+
+def test_widget_refuses_a_long_paste_visibly_and_shows_server_errors(browser: Browser, host: Host) -> None:
+    context, page, requests, watch = _open(browser, host, "widget.html", 1280)
+    box = page.locator("citeqa-chat textarea")
+    box.fill("When was the lamp fitted? " * 50)  # 1,300 characters: never cut silently
+    box.press("Enter")
+    count = page.locator("citeqa-chat .count")
+    assert count.get_attribute("role") == "alert" and "at most 1,000" in count.inner_text()
+    assert page.locator("citeqa-chat .turn").count() == 0 and len(box.input_value()) == 1300
+    page.route(
+        "**/api/ask",
+        lambda route: route.fulfill(
+            status=503,
+            content_type="application/json",
+            body=json.dumps({"error": "busy", "message": "citeqa is busy: <b>try</b> again", "hint": "wait"}),
+        ),
+    )
+    turn = _widget_ask(page, "When was the lamp fitted?")
+    assert turn.locator(".error").inner_text() == "citeqa is busy: <b>try</b> again"  # the message, as text
+    assert turn.locator("b").count() == 0 and "wait" in turn.inner_text()
+    _clean(page, requests, watch, host)
+    context.close()
+
+
 def test_widget_script_and_api_across_origins(host: Host) -> None:
     def get(url: str, origin: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str]]:
         request = urllib.request.Request(url, method=method, headers={"Origin": origin, **headers})
