@@ -346,22 +346,28 @@ def test_a_long_paste_is_counted_and_refused_never_cut(
     assert requests_made.outside == []
 
 
-def test_understood_as_can_be_asked_as_typed(
+def test_follow_ups_are_understood_and_can_be_asked_as_typed(
     browser: Browser, live_server: LiveServer, requests_made: Requests
 ) -> None:
     context = _context(browser, requests_made, 1280)
     page = context.new_page()
     page.goto(live_server.url + "/")
-    _ask(page, "How many JF-17 Block III fighter jets did Pakistan commit to deliver to Azerbaijan?", 0)
-    _ask(page, "And in 2025?", 1)
+    _ask(page, "Who signed it?", 0)  # "it" with nothing before it: asked back, not answered
+    unclear = _last_message(page)
+    assert unclear.locator(".cq-notice").count() == 1 and "answer this" not in unclear.inner_text()
+
+    _ask(page, "How many JF-17 Block III fighter jets did Pakistan commit to deliver to Azerbaijan?", 1)
+    _ask(page, "By when?", 2)
     resolved = _last_message(page)
-    assert "Understood as" in resolved.inner_text()
-    resolved.get_by_role("button", name="Ask as typed").click()
-    _wait_for_messages(page, 3)
+    assert "Understood as" in resolved.inner_text() and "JF-17" in resolved.locator(".cq-resolved em").inner_text()
+    assert "2025" in resolved.locator("mark.cq-answer").inner_text()
+    _shot(page, "follow-up-desktop-1280.png", full_page=False)
+    resolved.get_by_role("button", name="Ask as typed").click()  # the rewrite undone in one click
+    _wait_for_messages(page, 4)
     as_typed = _last_message(page)
-    assert "Understood as" not in as_typed.inner_text()
+    assert "Understood as" not in as_typed.inner_text() and as_typed.locator(".cq-notice").count() == 1
     asked = page.locator("#cq-chat [role='article']").evaluate_all("(es) => es.map((e) => e.ariaLabel)")
-    assert asked[-2] == "You asked: And in 2025?"
+    assert asked[-2] == "You asked: By when?"
     context.close()
     assert requests_made.outside == []
 

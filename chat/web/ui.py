@@ -1,4 +1,5 @@
-"""The Gradio chat. Callbacks call the service with the conversation so far and format what it returns.
+"""The Gradio chat. Callbacks call the service with the conversation so far and format what it returns
+(the service resolves a follow-up against the earlier turns; "Ask as typed" sends none).
 
 The page's own behaviour (plain-text names and copy for messages, "Ask as typed", the question's character
 count, scrolling to the start of each new answer) is one small script, `SCRIPT`, run once when the page loads.
@@ -6,7 +7,6 @@ count, scrolling to the start of each new answer) is one small script, `SCRIPT`,
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import json
 import logging
@@ -18,8 +18,8 @@ from gradio.events import api as gr_api
 from citeqa.errors import CiteqaError
 
 from ..answer import Answer
-from ..conversation import Turn, resolve
-from .feedback import FeedbackLog
+from ..conversation import Turn
+from .feedback import FeedbackLog, Verdict
 from .render import Titles, answer_html, conversation_passages_html, plain_html, text
 from .service import ChatService
 
@@ -232,12 +232,6 @@ def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) ->
             titles.update(titles_of(answer))
         return conversation_passages_html(answers, titles)
 
-    def answer(typed: str, earlier: list[Turn]) -> Answer:
-        """The service's answer to `typed` after the `earlier` turns (oldest first)."""
-        question = resolve(typed, earlier[-1]) if earlier else typed
-        found = service.ask(question)
-        return dataclasses.replace(found, asked=typed) if question != typed else found
-
     def reply(
         message: str, history: list[dict[str, Any]], turns: list[dict[str, Any] | None], follow: bool
     ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any] | None], Any]:
@@ -263,12 +257,12 @@ def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) ->
         earlier = [Turn(t["question"], t["answer"]) for t in turns if t is not None] if follow else []
         history.append({"role": "user", "content": text(typed, collapse=False)})
         try:
-            found = answer(typed, earlier)
+            found = service.ask(typed, history=earlier)  # the service resolves a follow-up against them
         except CiteqaError as exc:
             history.append({"role": "assistant", "content": _error_html(str(exc))})
             turns.append(None)
             return "", history, turns, panel(turns)
-        history.append({"role": "assistant", "content": answer_html(found, asked=typed, titles=titles_of(found))})
+        history.append({"role": "assistant", "content": answer_html(found, titles=titles_of(found))})
         turns.append(dict(found.to_dict()))
         return "", history, turns, panel(turns)
 
@@ -288,7 +282,7 @@ def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) ->
         turn = turns[index // 2] if turns and 0 <= index // 2 < len(turns) else None
         if turn is None:
             return "", gr.update(visible=False), gr.skip(), None
-        verdict = "like" if data.liked is True else "dislike" if data.liked is False else "withdrawn"
+        verdict: Verdict = "like" if data.liked is True else "dislike" if data.liked is False else "withdrawn"
         if not record(verdict, turn):
             return _status("Your feedback could not be saved."), gr.update(visible=False), gr.skip(), None
         if verdict == "dislike":
@@ -305,13 +299,10 @@ def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) ->
             return _status("Your reason could not be saved."), gr.skip(), reason
         return _status("Thanks — recorded, with your reason."), gr.update(visible=False), ""
 
-    def record(verdict: str, turn: dict[str, Any], reason: str | None = None) -> bool:
+    def record(verdict: Verdict, turn: dict[str, Any], reason: str | None = None) -> bool:
         contract = dict(turn)
         try:
-            # Until FeedbackLog.record takes the reason and "withdrawn" (issue 14), keep its old call for the rest.
-            write: Any = feedback.record
-            extra = {"reason": reason} if reason is not None else {}
-            write(verdict, contract, asked=contract.get("asked"), **extra)
+            feedback.record(verdict, contract, asked=contract.get("asked"), reason=reason)
         except CiteqaError as exc:
             log.error("feedback not recorded: %s", exc)
             return False
