@@ -32,7 +32,7 @@ class EarlierTurn(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)  # a client may send back a whole earlier response
 
     question: str = Field(max_length=MAX_QUESTION_CHARS, description="that response's `question`")
-    answer: str | None = Field(max_length=100_000, description="that response's `answer` (null: it abstained)")
+    answer: str | None = Field(max_length=20_000, description="that response's `answer` (null: it abstained)")
 
 
 class AskRequest(BaseModel):

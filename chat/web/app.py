@@ -26,6 +26,7 @@ from citeqa.paths import EMBED_EXAMPLE
 
 from .api import api_router, error, install_error_handlers, pages_router
 from .feedback import FeedbackLog, default_feedback_path
+from .limits import MAX_ASK_BODY_BYTES, MAX_BODY_BYTES, BodyLimitMiddleware, StartedResponseGuard, route_of
 from .service import ChatService
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class ServeOptions:
     cors_origins: tuple[str, ...] = ()
     feedback: Path | None = None
     queue_concurrency: int = QUEUE_CONCURRENCY
+    max_ask_bytes: int = MAX_ASK_BODY_BYTES  # the largest body POST /api/ask reads
 
     def __post_init__(self) -> None:
         if self.root_path and (not self.root_path.startswith("/") or self.root_path.endswith("/")):
@@ -65,6 +67,10 @@ class ServeOptions:
             )
         if self.queue_concurrency < 1:
             raise CiteqaError("the queue concurrency must be at least 1")
+        if not 1024 <= self.max_ask_bytes <= MAX_BODY_BYTES:
+            raise CiteqaError(
+                f"--max-ask-kb must be 1 to {MAX_BODY_BYTES // 1024:,}", "the default, 64, fits any question"
+            )
 
 
 def parse_users(pairs: Sequence[str]) -> dict[str, str]:
@@ -153,7 +159,10 @@ def create_app(service: ChatService, options: ServeOptions | None = None) -> Fas
         allow_headers=["Content-Type", "Authorization"],
         allow_credentials=bool(options.cors_origins),
     )
-    app.add_middleware(BodyLimitMiddleware)  # outermost: nothing reads a body it refuses
+    app.add_middleware(StartedResponseGuard)
+    app.add_middleware(  # outermost: nothing reads a body it refuses
+        BodyLimitMiddleware, route_limits={"/api/ask": options.max_ask_bytes}
+    )
     app.state.service = service
     app.state.feedback = feedback
     return app
@@ -185,60 +194,6 @@ def _version() -> str:
 HEALTH_PATH = "/api/health"
 OPEN_PATHS = (HEALTH_PATH, f"/{WIDGET_SCRIPT}")  # no auth: load balancers, and the widget's public code
 PROXY_SECRET_HEADER = "x-citeqa-proxy-secret"
-MAX_BODY_BYTES = 1 << 20  # a question is at most 1,000 characters; no route takes uploads
-
-
-def _route(scope: Scope) -> str:
-    """The request's path below --root-path."""
-    path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
-    return path[len(root) :] if root and path.startswith(root) else path
-
-
-class BodyLimitMiddleware:
-    """Refuses a request body over `limit` bytes with 413 before reading it (by Content-Length), or as soon as a
-    body sent without one passes the limit: a huge POST costs neither memory nor time."""
-
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, receive, send)
-            return
-        seen, started, exceeded = 0, False, False
-
-        async def counted() -> Any:
-            nonlocal seen, exceeded
-            if exceeded:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:  # end the body here: the app's answer to the stub is replaced by the 413
-                    exceeded = True
-                    return {"type": "http.request", "body": b"", "more_body": False}
-            return message
-
-        async def tracked(message: Any) -> None:
-            nonlocal started
-            if exceeded and not started:
-                return
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        await self.app(scope, counted, tracked)
-        if exceeded and not started:
-            await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"the request body is over the {self.limit:,}-byte limit"
-        body = {"error": "too_large", "message": message, "hint": "send one question of up to 1,000 characters"}
-        await JSONResponse(body, 413, headers={"connection": "close"})(scope, receive, send)
 
 
 class AuthMiddleware:
@@ -273,7 +228,7 @@ class AuthMiddleware:
         await response(scope, receive, send)
 
     def _allowed(self, scope: Scope) -> bool:
-        if scope.get("method") in ("GET", "HEAD") and _route(scope) in OPEN_PATHS:  # those routes, not suffixes
+        if scope.get("method") in ("GET", "HEAD") and route_of(scope) in OPEN_PATHS:  # those routes, not suffixes
             return True
         headers = dict(scope.get("headers") or [])
         if self.header is not None and headers.get(self.header, b"").strip() and self._from_the_proxy(headers):

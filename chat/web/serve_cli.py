@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from .app import ServeOptions
 
 EXAMPLES_SHOWN = 6
+KEEP_ALIVE_S = 5
+MAX_CONNECTIONS = 512
 # The example questions offered on the bundled interviews: drawn from both, each one the answerer gets right
 # (tests/test_render.py checks that against the gold answers).
 BUNDLED_EXAMPLES = BUNDLED_QUESTIONS.with_name("examples.jsonl")
@@ -39,6 +41,8 @@ BUNDLED_EXAMPLES = BUNDLED_QUESTIONS.with_name("examples.jsonl")
 )
 @click.option("--cors-origin", "cors_origins", multiple=True, help="An origin allowed to call the API (repeatable).")
 @click.option("--feedback", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Feedback JSONL file.")
+@click.option("--max-ask-kb", type=click.IntRange(1, 1024), default=64, show_default=True,
+              help="The largest request body POST /api/ask reads, in KiB (larger ones get 413 unread).")  # fmt: skip
 @click.option("--examples", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="JSONL question set whose questions are offered as examples, taken in turn from each document "
               "(default: the bundled examples, with the default index).")  # fmt: skip
@@ -52,6 +56,7 @@ def serve_command(
     proxy_secret: str | None,
     cors_origins: tuple[str, ...],
     feedback: Path | None,
+    max_ask_kb: int,
     examples: Path | None,
 ) -> None:
     """Serve the chat at / and the JSON API at /api (docs at /docs) until interrupted."""
@@ -68,6 +73,7 @@ def serve_command(
         proxy_secret=proxy_secret,
         cors_origins=cors_origins,
         feedback=feedback or default_feedback_path(index_dir),
+        max_ask_bytes=max_ask_kb * 1024,
     )
     listener = _listen(host, port)  # a port in use fails before minutes of loading
     try:
@@ -125,7 +131,15 @@ def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOption
     click.echo(f"citeqa: serving {len(service.index.documents)} documents at http://{shown}:{port}{options.root_path}/")
     click.echo(f"citeqa: API docs at http://{shown}:{port}{options.root_path}/docs; press Ctrl+C to stop")
     config = uvicorn.Config(
-        app, root_path=options.root_path, log_level="warning", proxy_headers=True, forwarded_allow_ips="127.0.0.1"
+        app,
+        root_path=options.root_path,
+        log_level="warning",
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        # Slow or idle clients cannot hold the server: idle keep-alive connections close after a few seconds, and
+        # past this many open connections new ones get 503 at once instead of a worker each.
+        timeout_keep_alive=KEEP_ALIVE_S,
+        limit_concurrency=MAX_CONNECTIONS,
     )
     try:
         uvicorn.Server(config).run(sockets=[listener])

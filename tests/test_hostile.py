@@ -1,0 +1,124 @@
+"""Hostile requests at the HTTP edge: per-route body limits, bodies that never finish arriving, and errors after a
+response has begun (Gradio's event streams) — each answered without a traceback or a worker held.
+
+The red team's other classes have their tests beside the code they hit; docs/security.md lists every one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from typing import Any
+
+import pytest
+from conftest import LiveServer
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+
+from citeqa.chat.web.limits import MAX_ASK_BODY_BYTES, BodyLimitMiddleware, StartedResponseGuard
+
+
+def _echo_app(**limits: Any) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/api/ask")
+    async def ask(request: Request) -> dict[str, int]:
+        return {"read": len(await request.body())}
+
+    @app.post("/gradio_api/queue/join")
+    async def join(request: Request) -> dict[str, int]:
+        return {"read": len(await request.body())}
+
+    app.add_middleware(BodyLimitMiddleware, **limits)
+    return app
+
+
+def test_api_ask_reads_at_most_64_kb_while_other_routes_keep_the_general_limit() -> None:
+    with TestClient(_echo_app()) as client:
+        body = b"x" * (MAX_ASK_BODY_BYTES + 1)
+        refused = client.post("/api/ask", content=body)
+        assert refused.status_code == 413 and "65,536-byte limit" in refused.json()["message"]
+        assert client.post("/api/ask", content=b"x" * MAX_ASK_BODY_BYTES).json() == {"read": MAX_ASK_BODY_BYTES}
+        assert client.post("/gradio_api/queue/join", content=body).json() == {"read": len(body)}
+    with TestClient(_echo_app(route_limits={"/api/ask": 2048})) as client:  # --max-ask-kb 2
+        assert client.post("/api/ask", content=b"x" * 2049).status_code == 413
+
+
+def _call(app: Any, scope: dict[str, Any], messages: list[dict[str, Any] | float]) -> list[dict[str, Any]]:
+    """Run an ASGI app on `messages` (a float: the client goes silent for that many seconds) and collect what
+    it sends back."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        while messages:
+            message = messages.pop(0)
+            if isinstance(message, float):
+                await asyncio.sleep(message)
+                continue
+            return message
+        await asyncio.sleep(3600)  # nothing more ever comes
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
+    return sent
+
+
+def _scope(path: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 5000),
+    }
+
+
+def test_a_body_that_stops_arriving_gets_408_and_frees_the_request() -> None:
+    app = _echo_app(timeout=0.2)
+    first = {"type": "http.request", "body": b'{"question": "W', "more_body": True}
+    sent = _call(app, _scope("/api/ask"), [first, 5.0])  # then silence, longer than the timeout
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert start["status"] == 408 and json.loads(body)["error"] == "timeout"
+
+
+def test_an_error_after_the_response_began_is_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    async def streams_then_fails(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b'event: error\ndata: "404"\n\n'})
+        raise RuntimeError("Caught handled exception, but response already started.")
+
+    async def fails_at_once(scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("before any response")
+
+    with caplog.at_level("INFO", logger="citeqa.serve"):
+        sent = _call(StartedResponseGuard(streams_then_fails), _scope("/gradio_api/call/ask/x"), [])
+    assert sent[0]["status"] == 200 and "after its response began" in caplog.text
+    with pytest.raises(RuntimeError, match="before any response"):  # still the app's error handlers' to answer
+        _call(StartedResponseGuard(fails_at_once), _scope("/api/ask"), [])
+
+
+@pytest.mark.slow
+def test_unknown_gradio_events_log_no_traceback_on_a_live_server(live_server: LiveServer) -> None:
+    before = live_server.output.read_text(encoding="utf-8", errors="replace")
+    for path in (
+        "/gradio_api/call/ask/no-such-event",
+        "/gradio_api/call/ask_chat/x",
+        "/gradio_api/queue/data?session_hash=nobody",
+    ):
+        with urllib.request.urlopen(live_server.url.rstrip("/") + path, timeout=30) as response:
+            assert response.status == 200 and b"404" in response.read()  # Gradio's own error event
+    with urllib.request.urlopen(live_server.url.rstrip("/") + "/api/health", timeout=30) as response:
+        assert response.status == 200  # and the server goes on
+    after = live_server.output.read_text(encoding="utf-8", errors="replace")[len(before) :]
+    assert "Traceback" not in after and "Exception in ASGI application" not in after
