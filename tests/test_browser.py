@@ -324,7 +324,7 @@ def test_chat_is_accessible(browser: Browser, live_server: LiveServer, requests_
     assert requests_made.outside == []
 
 
-def test_a_long_paste_is_counted_and_refused_never_cut(
+def test_honest_messages_a_long_paste_typos_and_another_language(
     browser: Browser, live_server: LiveServer, requests_made: Requests
 ) -> None:
     context = _context(browser, requests_made, 390, 844)
@@ -342,6 +342,17 @@ def test_a_long_paste_is_counted_and_refused_never_cut(
     assert f"{len(pasted.strip()):,} characters long" in refusal and "up to 1,000" in refusal
     assert page.locator("#cq-question textarea").input_value() == pasted  # all of it, still in the box
     _shot(page, "long-question-phone-390.png", full_page=False)
+
+    _ask(page, "how mny nationl incubaton centres does pakistn hav?", 1)  # typos: corrected, and said so
+    corrected = _last_message(page)
+    assert corrected.locator(".cq-searched em").inner_text().startswith("how many national incubation")
+    assert corrected.locator("mark.cq-answer").first.inner_text() == "eight"
+    _ask(page, "¿Cuántos centros de incubación tiene Pakistán?", 2)  # not English: said so, not "no answer"
+    spanish = _last_message(page)
+    assert "English" in spanish.locator(".cq-notice").inner_text() and "answer this" not in spanish.inner_text()
+    page.wait_for_timeout(300)
+    assert _in_view(page, spanish.locator(".cq-notice"))
+    _shot(page, "not-english-phone-390.png", full_page=False)
     context.close()
     assert requests_made.outside == []
 

@@ -187,7 +187,7 @@ def test_a_notice_replaces_the_generic_abstention() -> None:
     notice = Notice("not_english", "citeqa reads questions in English; this one looks like Spanish.")
     answer = Answer("¿Cuántos?", None, 0.0, (), (), notice=notice)
     shown = answer_html(answer)
-    assert "citeqa reads questions in English" in shown and "answer this" not in shown
+    assert "citeqa reads questions in English" in shown and "answer this" not in shown and "confidence" not in shown
     assert plain_text(answer).startswith("citeqa reads questions in English")
     assert ABSTAINED in plain_text(Answer("Who?", None, 0.1))
 

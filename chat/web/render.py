@@ -185,11 +185,13 @@ def answer_html(answer: Answer, asked: str | None = None, titles: Titles | None 
     notice = _notice_shown(answer)
     answered = answer.text is not None and bool(answer.citations)
     if not answered:
-        verdict = text(notice) if notice else text(ABSTAINED)
-        parts.append(
-            f'<p class="cq-abstain{" cq-notice" if notice else ""}"><strong>{verdict}</strong> '
-            f'<span class="cq-confidence">(confidence {answer.confidence:.2f})</span></p>'
-        )
+        if notice:  # why citeqa did not answer as usual: no confidence to show
+            parts.append(f'<p class="cq-abstain cq-notice"><strong>{text(notice)}</strong></p>')
+        else:
+            parts.append(
+                f'<p class="cq-abstain"><strong>{text(ABSTAINED)}</strong> '
+                f'<span class="cq-confidence">(confidence {answer.confidence:.2f})</span></p>'
+            )
         if answer.passages:
             parts.append('<p class="cq-closest-title">The closest passages:</p>')
             parts.append(passages_html(answer.passages[:3], titles, css="cq-closest", answered=False))

@@ -124,7 +124,7 @@ SCRIPT = """
         box.scrollTop += row.getBoundingClientRect().top - box.getBoundingClientRect().top - 4;
       }
       const top = row.getBoundingClientRect().top;
-      if (top < 0 || top > window.innerHeight * 0.5) window.scrollBy(0, top - 8);
+      if (top < 8 || top > window.innerHeight * 0.5) window.scrollBy(0, top - 8);
     }
     seen = messages.length;
   }
