@@ -506,3 +506,29 @@ def test_feedback_is_a_toggle_with_a_reason(browser: Browser, live_server: LiveS
     _shot(page, "feedback-desktop-1280.png", full_page=False)
     context.close()
     assert requests_made.outside == []
+
+
+def test_a_pdf_citation_shows_its_page(browser: Browser, requests_made: Requests) -> None:
+    """The document page marks where each PDF page starts, and says the cited page, in light and dark."""
+    from citeqa.chat.web.render import document_page
+    from citeqa.ingest.documents import Document
+
+    pages = ["Annual report 2025. Revenue grew in every region." * 6, "The board approved a dividend of 4 cents."]
+    body = "\n\n".join(pages)
+    doc = Document("reports/annual.pdf", body, "Annual report 2025", pages=(0, len(pages[0]) + 2))
+    start = body.index("4 cents")
+    html = document_page(doc, (start, start + 7), (body.index("The board"), len(body)))
+    for scheme in ("light", "dark"):
+        context = _context(browser, requests_made, 390, 844, color_scheme=scheme, bypass_csp=True)
+        page = context.new_page()
+        page.set_content(html)
+        marker = page.locator("#page-2")
+        assert marker.inner_text() == "Page 2" and marker.is_visible()
+        assert "page 2" in page.locator("header p").inner_text()
+        assert page.locator("mark.answer").inner_text() == "4 cents"
+        background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert (background == "rgb(17, 24, 39)") == (scheme == "dark")  # the page follows the reader's scheme
+        if AXE.is_file():
+            assert _serious_violations(page) == []
+        _shot(page, f"document-pdf-{scheme}-390.png", full_page=False)
+        context.close()
