@@ -14,7 +14,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev,serve,scale]"
 	touch $@
 
-setup: $(VENV)/.installed
+# axe-core from npm, for the browser tests' accessibility check (tests/test_browser.py skips it, saying so, without).
+AXE := build/axe/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --no-save --no-audit --no-fund --prefix build/axe axe-core@4 \
+		|| echo "citeqa: npm is not installed; the browser tests will skip their axe-core check"
+
+setup: $(VENV)/.installed $(AXE)
 
 # The web chat and JSON API on the bundled interviews, at http://127.0.0.1:7860/ until Ctrl+C.
 run: setup
