@@ -179,10 +179,9 @@ class Answerer:
         """Answers to questions from their retrieved passages; every window of every question read in one pass."""
         texts = [check_question(t, self.settings.max_question_chars) for t in texts]
         intakes = [self.understand(t) for t in texts]
-        shown = k or self.settings.k
+        # A question citeqa will not search for shows no passages: they were found for words it could not read.
         answers: list[Answer | None] = [
-            Answer(t, None, 0.0, passages=tuple(p[:shown]), notice=i.notice) if i.notice else None
-            for t, i, p in zip(texts, intakes, retrieved, strict=True)
+            Answer(t, None, 0.0, notice=i.notice) if i.notice else None for t, i in zip(texts, intakes, strict=True)
         ]
         asking = [
             (n, i.searched, p) for n, (i, p) in enumerate(zip(intakes, retrieved, strict=True)) if i.notice is None

@@ -75,6 +75,7 @@ def test_a_question_not_in_english_is_told_so(answerer: Answerer, question: str)
     assert answer.text is None and answer.notice is not None and answer.notice.code == "not_english"
     assert "don't answer" not in answer.notice.message and "English" in answer.notice.message
     assert answer.question == question  # never split or rewritten ("¿ Cuántos")
+    assert answer.passages == ()  # none found for words citeqa could not read
 
 
 def test_a_question_full_of_typos_is_answered_from_the_corrected_one(answerer: Answerer) -> None:
