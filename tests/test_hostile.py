@@ -113,7 +113,7 @@ def test_unknown_gradio_events_log_no_traceback_on_a_live_server(live_server: Li
     before = live_server.output.read_text(encoding="utf-8", errors="replace")
     for path in (
         "/gradio_api/call/ask/no-such-event",
-        "/gradio_api/call/ask_chat/x",
+        "/gradio_api/call/ask/another-unknown-event",
         "/gradio_api/queue/data?session_hash=nobody",
     ):
         with urllib.request.urlopen(live_server.url.rstrip("/") + path, timeout=30) as response:

@@ -140,7 +140,7 @@ def create_app(service: ChatService, options: ServeOptions | None = None) -> Fas
         chat,
         path="/",
         root_path=options.root_path or None,
-        footer_links=["api"],
+        footer_links=[],  # ui.FOOTER links citeqa's own API docs instead
         run_history=False,
         ssr_mode=False,
         mcp_server=False,

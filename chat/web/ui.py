@@ -76,6 +76,9 @@ justify-content:flex-start !important;overflow:visible !important;text-overflow:
 #cq-chat .bubble.bot-row{max-width:100% !important}.cq-quote{padding:.3rem .5rem}}
 """
 
+# Gradio's own footer ("Use via API", with every internal event and an MCP tab) is off; the JSON API's docs are
+# citeqa's /docs. A relative link, so that it works under --root-path.
+FOOTER = '<p class="cq-footer"><a href="docs">API documentation</a> · <a href="embed-example">Embedding</a></p>'
 HEADER = (
     '<div id="cq-header"><h1>citeqa</h1><p>Answers in the documents\' own words, with the exact place they '
     "stand. Nothing is generated: when the documents don't say, citeqa says so.</p></div>"
@@ -375,7 +378,7 @@ def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) ->
         as_typed = gr.Textbox(visible="hidden", elem_id="cq-as-typed", label="Question as typed")
         as_typed_go = gr.Button("Ask as typed", visible="hidden", elem_id="cq-as-typed-go")
         outputs = [box, chatbot, turns, passages]
-        ask.click(respond, [box, chatbot, turns], outputs, concurrency_id="answer", api_name="ask_chat")
+        ask.click(respond, [box, chatbot, turns], outputs, concurrency_id="answer", api_visibility="private")
         box.submit(respond, [box, chatbot, turns], outputs, concurrency_id="answer", api_visibility="private")
         as_typed_go.click(
             respond_as_typed,
@@ -394,7 +397,8 @@ def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) ->
             """The answer contract for one question (for gradio_client callers)."""
             return dict(service.ask(question).to_dict())
 
-        gr_api(ask_api, api_name="ask", concurrency_id="answer")
+        gr_api(ask_api, api_name="ask", concurrency_id="answer")  # the one Gradio endpoint: /api/ask's contract
+        gr.HTML(FOOTER, elem_id="cq-footer")
     # All answering funnels into the service's one batching worker; the model is CPU-bound on a couple of
     # cores, so more parallel Gradio workers would not answer faster. A small limit still lets questions that
     # arrive together be batched, while bounding the threads parked waiting for the worker.
