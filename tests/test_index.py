@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,8 @@ def test_faiss_search_equals_brute_force_numpy(interviews: SearchIndex, embedder
 
 def test_save_then_load_round_trips(interviews: SearchIndex, interviews_dir: Path) -> None:
     again = load_index(interviews_dir)
-    assert again.manifest == interviews.manifest
+    # (fingerprints aside: another test saves the session's index elsewhere, which fingerprints that copy)
+    assert replace(again.manifest, fingerprints={}) == replace(interviews.manifest, fingerprints={})
     assert again.chunks == interviews.chunks
     assert {s: d.text for s, d in again.documents.items()} == {s: d.text for s, d in interviews.documents.items()}
     for chunk in again.chunks.values():
