@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -232,6 +233,7 @@ KILLED = """
 import sys, time
 sys.path.insert(0, sys.argv[3])
 from pathlib import Path
+from typing import Any
 from fakes import HashingEmbedder
 from citeqa.index import IndexSettings, ingest
 import citeqa.index.build as build
@@ -349,7 +351,7 @@ def test_an_update_reuses_the_ivf_training_of_the_index_it_updates(tmp_path: Pat
     docs, directory = write_collection(tmp_path / "docs", TOPICS[:6]), tmp_path / "idx"
     ingest([docs], directory, ivf, fake)
 
-    def centroids(index: object) -> np.ndarray:
+    def centroids(index: Any) -> np.ndarray:
         quantizer = faiss.extract_index_ivf(index).quantizer
         return np.asarray(quantizer.reconstruct_n(0, quantizer.ntotal))
 
