@@ -4,6 +4,7 @@ the answerer alone in this process on the same questions, the server's cold star
     python bench/serve.py                       # starts citeqa serve on a free port (default index), then stops it
     python bench/serve.py --url http://127.0.0.1:7860 --concurrency 1 8 32 --requests 96
     python bench/serve.py --soak 600            # then 10 minutes of load at concurrency 8: RSS before and after
+    python bench/serve.py --soak 300 --soak-concurrency 16 32 64   # the load cycles through these levels
 
 Questions are the bundled dev set's, cycled. Each level sends `--requests` questions with at most
 `--concurrency` in flight; every answer must come back 200. The in-process figure is `Answerer.answer_batch`
@@ -130,7 +131,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--requests", type=int, default=96, help="requests per concurrency level")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
-    parser.add_argument("--soak", type=float, default=0, help="then this many seconds of load at concurrency 8")
+    parser.add_argument("--soak", type=float, default=0, help="then this many seconds of load (RSS before, after)")
+    parser.add_argument("--soak-concurrency", type=int, nargs="+", default=[8], help="levels the soak cycles through")
     args = parser.parse_args()
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
 
@@ -151,11 +153,17 @@ def main() -> None:
                 ratio = alone / row["requests_per_s"]
                 print(f"{'':>11} answerer alone in process: {alone:.2f} questions/s; it is {ratio:.2f}x the server")
         if args.soak and pid is not None:
-            before, began, sent = rss_mb(pid), time.monotonic(), 0
+            before, began, sent, samples = rss_mb(pid), time.monotonic(), 0, []
             while time.monotonic() - began < args.soak:
-                asyncio.run(level(url, questions, 8, 64))
+                concurrency = args.soak_concurrency[(sent // 64) % len(args.soak_concurrency)]
+                asyncio.run(level(url, questions, concurrency, 64))
                 sent += 64
-            print(f"soak: {sent} requests in {args.soak:.0f} s; server RSS {before:.0f} MB -> {rss_mb(pid):.0f} MB")
+                samples.append(rss_mb(pid))
+            middle = samples[len(samples) // 2] if samples else before
+            print(
+                f"soak: {sent} requests in {args.soak:.0f} s at concurrency {args.soak_concurrency}; server RSS "
+                f"{before:.0f} MB -> {middle:.0f} MB halfway -> {rss_mb(pid):.0f} MB"
+            )
 
     if args.url:
         run(args.url)

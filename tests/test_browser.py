@@ -184,6 +184,7 @@ def test_chat_answers_marks_the_quote_and_opens_the_document(
 
     page.get_by_text("Retrieved passages for each question").click()
     panel = page.locator("#cq-passages")
+    panel.locator("section").nth(1).wait_for()  # the accordion renders its content as it opens
     assert panel.locator("section").count() == 2  # both questions' passages, the latest first
     assert "Question 2: And in the first seven months of 2025?" in panel.locator("h2").first.inner_text()
     assert "similarity" in panel.inner_text() and "Brotherhood Beyond Borders" in panel.inner_text()
@@ -293,6 +294,7 @@ def test_chat_is_accessible(browser: Browser, live_server: LiveServer, requests_
         message = page.locator("#cq-chat .cq-message").first
         message.locator("details.cq-sources summary").click()
         page.get_by_text("Retrieved passages for each question").click()
+        page.locator("#cq-passages section").nth(1).wait_for()
         assert _serious_violations(page) == []
         _shot(page, f"chat-{scheme}-1280.png")
 
@@ -391,6 +393,7 @@ def test_markup_in_documents_stays_text(browser: Browser, live_server: LiveServe
     message = _last_message(page)
     shown = message.inner_text()
     page.get_by_text("Retrieved passages for each question").click()
+    page.locator("#cq-passages section").first.wait_for()  # the accordion renders its content as it opens
     shown += page.locator("#cq-passages").inner_text()
     for literal in (
         '<script>window.__pwned = "script"</script>',

@@ -1,5 +1,5 @@
-"""Hostile requests at the HTTP edge: per-route body limits, bodies that never finish arriving, and errors after a
-response has begun (Gradio's event streams) — each answered without a traceback or a worker held.
+"""Hostile requests at the HTTP edge: per-route body limits, bodies and request heads that never finish arriving,
+and errors after a response has begun (Gradio's event streams) — each answered without a traceback or a worker held.
 
 The red team's other classes have their tests beside the code they hit; docs/security.md lists every one.
 """
@@ -7,16 +7,23 @@ The red team's other classes have their tests beside the code they hit; docs/sec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
+import threading
+import time
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import uvicorn
 from conftest import LiveServer
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from citeqa.chat.web.limits import MAX_ASK_BODY_BYTES, BodyLimitMiddleware, StartedResponseGuard
+from citeqa.chat.web.slow_clients import HeadDeadlineProtocol
 
 
 def _echo_app(**limits: Any) -> FastAPI:
@@ -122,3 +129,50 @@ def test_unknown_gradio_events_log_no_traceback_on_a_live_server(live_server: Li
         assert response.status == 200  # and the server goes on
     after = live_server.output.read_text(encoding="utf-8", errors="replace")[len(before) :]
     assert "Traceback" not in after and "Exception in ASGI application" not in after
+
+
+class _QuickHeadDeadline(HeadDeadlineProtocol):
+    head_timeout = 0.5
+
+
+@contextlib.contextmanager
+def _uvicorn(app: FastAPI) -> Iterator[int]:
+    """A real uvicorn server on a free loopback port, with the head deadline as `citeqa serve` configures it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, http=_QuickHeadDeadline, log_level="warning", timeout_keep_alive=30))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _closed_within(connection: socket.socket, seconds: float) -> bool:
+    connection.settimeout(seconds)
+    try:
+        return connection.recv(1024) == b""  # the server closed it
+    except TimeoutError:
+        return False
+
+
+def test_a_request_head_that_trickles_in_is_cut_but_a_slow_answer_is_not() -> None:
+    app = _echo_app()
+
+    @app.get("/slow")
+    async def slow() -> dict[str, bool]:
+        await asyncio.sleep(1.5)  # longer than the head deadline: answering is not the client's delay
+        return {"answered": True}
+
+    with _uvicorn(app) as port:
+        silent = socket.create_connection(("127.0.0.1", port))
+        trickling = socket.create_connection(("127.0.0.1", port))
+        trickling.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n")  # and the rest of the head never comes
+        assert _closed_within(silent, 5) and _closed_within(trickling, 5)
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/slow", timeout=10) as response:
+            assert json.loads(response.read()) == {"answered": True}

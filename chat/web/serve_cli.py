@@ -121,6 +121,7 @@ def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOption
 
     from .app import create_app
     from .service import ChatService
+    from .slow_clients import HeadDeadlineProtocol
 
     questions = read_examples(examples or (BUNDLED_EXAMPLES if index_dir is None else None))
     service = ChatService.open(index_dir, questions)
@@ -136,8 +137,9 @@ def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOption
         log_level="warning",
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
-        # Slow or idle clients cannot hold the server: idle keep-alive connections close after a few seconds, and
-        # past this many open connections new ones get 503 at once instead of a worker each.
+        # Slow or idle clients cannot hold the server: a request head must arrive within seconds, idle keep-alive
+        # connections close after a few, and past this many open connections new ones get 503 at once.
+        http=HeadDeadlineProtocol,
         timeout_keep_alive=KEEP_ALIVE_S,
         limit_concurrency=MAX_CONNECTIONS,
     )
