@@ -5,7 +5,10 @@
 Writes a collection of text files (passages of ../shared's COVID-QA and SQuAD articles, recombined as in
 bench/scale.py, eight to a file) large enough for about `--chunks` chunks, ingests it with `citeqa ingest`'s own
 code, then measures in fresh processes: `load_index` time and the growth of resident memory it causes, and an
-incremental ingest that adds one file and changes another. Vectors come from a stand-in embedder (a seeded random
+incremental ingest that adds one file and changes another; and in a fresh process, the chat answerer's start-up on
+the loaded index (`Answerer(index, ...)`, reader off: no model is loaded) and its asks on 40 of the collection's
+own questions (reader off: retrieval and the sentence evidence, the part the store's size weighs on), each asked
+twice (first: nothing of the index cached; again: warm). Vectors come from a stand-in embedder (a seeded random
 unit vector per text, 384-d): the store's costs do not depend on what the vectors mean, and the real model would
 spend hours embedding 10^5 chunks on two cores. Asserts nothing.
 """
@@ -105,6 +108,47 @@ def cold_load(index: Path) -> tuple[float, int]:
     return float(seconds), int(grown)
 
 
+ANSWER_PROBE = """
+import json, statistics, sys, time
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+import numpy
+from store import make_embedder
+from scale import passages_and_questions
+from citeqa.chat import Answerer
+from citeqa.chat.settings import AnswerSettings
+from citeqa.index import load_index
+_, questions = passages_and_questions()
+picked = [questions[i] for i in numpy.random.default_rng(11).choice(len(questions), 40, replace=False)]
+embedder = make_embedder()
+began = time.perf_counter()
+index = load_index(Path(sys.argv[1]))
+loaded = time.perf_counter() - began
+began = time.perf_counter()
+answerer = Answerer(index, embedder, AnswerSettings.for_index(index, disabled=("reader",)))
+startup = time.perf_counter() - began
+def asks():
+    times = []
+    for q in picked:
+        began = time.perf_counter()
+        answerer.answer(q)
+        times.append(1000 * (time.perf_counter() - began))
+    return statistics.median(times)
+first = asks()
+again = asks()
+print(json.dumps({"load_s": loaded, "answerer_start_s": startup, "ask_first_p50_ms": first, "ask_again_p50_ms": again}))
+"""
+
+
+def answer_probe(index: Path) -> dict[str, float]:
+    bench = str(Path(__file__).parent)
+    done = subprocess.run([sys.executable, "-c", ANSWER_PROBE, str(index), bench], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    measured: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return measured
+
+
 def disk_mb(folder: Path) -> float:
     return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20, 1)
 
@@ -127,6 +171,7 @@ def main() -> None:
     (added / f"new-{stamp}.txt").write_text(f"A new document written at {stamp}. It has one sentence.\n")
     (docs / "000" / "doc000000.txt").write_text(f"Document zero was rewritten at {stamp}.\n")
     again = ingest_once(docs, index)
+    answering = answer_probe(index)
     row = {
         "chunks": again["chunks"],
         "documents": again["documents"],
@@ -136,6 +181,10 @@ def main() -> None:
         "load_rss_mb": round(grown / 2**20),
         "incremental_ingest_s": again["seconds"],
         "index_mb": disk_mb(index),
+        "store_mb": round(sum(p.stat().st_size for p in index.glob("store-*")) / 2**20, 1),
+        "answerer_start_s": round(answering["answerer_start_s"], 2),
+        "ask_rules_first_p50_ms": round(answering["ask_first_p50_ms"], 1),
+        "ask_rules_again_p50_ms": round(answering["ask_again_p50_ms"], 1),
     }
     print(json.dumps(row), flush=True)
 

@@ -108,9 +108,7 @@ class Answerer:
         self.confidence = (confidence or shared_confidence(directory)) if uses_reader else None
         self._stems_by_document: dict[str, set[str]] = {}
         self._starts: dict[str, list[int]] = {}
-        self.weights = TermWeights(
-            index.documents[source].text[s.start : s.end] for source, spans in index.sentences.items() for s in spans
-        )
+        self.weights = TermWeights.from_counts(index.store.stem_counts())  # counted at ingest
 
     @property
     def min_confidence(self) -> float:

@@ -1,16 +1,21 @@
 """Choose the sentence that answers: the question's words and their weights, the sentence's neighbours, the
-rank of its passage, and whether it holds what the question pins down (years, numbers, names)."""
+rank of its passage, and whether it holds what the question pins down (years, numbers, names).
+
+A sentence's words (content stems and their adjacent pairs) and the weights of stems (from how many of the index's
+sentences hold each) are analyzed once, at ingest, and read here from the index (`index.analysis`): a question
+analyzes only itself. `sentence_words` and `TermWeights(texts)` are the same analysis made from text.
+"""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from citeqa.index.analysis import SentenceWords, StemCounts
 from citeqa.index.search import Passage, SearchIndex
 from citeqa.ingest.sentences import Span
 from citeqa.ingest.words import stem, terms, tokenize
@@ -19,9 +24,6 @@ from .question import Question
 
 if TYPE_CHECKING:
     from .settings import Component
-
-
-SENTENCES_REMEMBERED = 1 << 16  # analysed sentences kept (a few kB each): a busy collection's working set
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,8 @@ class Evidence:
 
 
 class TermWeights:
-    """Inverse document frequency of stems over the sentences of an index."""
+    """Inverse document frequency of stems over the sentences of an index: from the sentences' texts, or
+    (`from_counts`) from the counts the index keeps."""
 
     def __init__(self, sentence_texts: Iterable[str]) -> None:
         counts: Counter[str] = Counter()
@@ -43,11 +46,22 @@ class TermWeights:
         for text in sentence_texts:
             counts.update(set(terms(tokenize(text))))
             total += 1
-        self._counts = counts
-        self._total = max(total, 1)
+        self.counts: Mapping[str, int] = counts  # stem -> sentences holding it
+        self.total = max(total, 1)
+
+    @classmethod
+    def from_counts(cls, counts: StemCounts) -> TermWeights:
+        weights = cls(())
+        weights.counts, weights.total = counts.stems, max(counts.sentences, 1)
+        return weights
 
     def __call__(self, term: str) -> float:
-        return math.log(1 + self._total / (1 + self._counts.get(term, 0)))
+        return math.log(1 + self.total / (1 + self.counts.get(term, 0)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TermWeights) and (self.total, dict(self.counts)) == (other.total, dict(other.counts))
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,24 +138,22 @@ def find_evidence(
     named = {stem(name) for name in question.names}
     asked_pairs = {pair for pair in pairs_of(question.text) if not set(pair) <= named}
 
-    def words_of(source: str, span: Span) -> SentenceWords:
-        return sentence_words(index.documents[source].text[span.start : span.end])
-
     found: dict[tuple[str, Span], Evidence] = {}
     for rank, passage in enumerate(passages):
         chunk = passage.chunk
         doc = index.documents[chunk.source]
         sentences = index.sentences[chunk.source]
+        words = index.sentence_words[chunk.source]  # as analyzed at ingest
         for position, span in enumerate(sentences):
             if span.end <= chunk.start or span.start >= chunk.end:
                 continue
             key = (chunk.source, span)
-            here, here_pairs = words_of(chunk.source, span)
+            here, here_pairs = words[position]
             around: set[str] = set()
             around_pairs: set[tuple[str, str]] = set()
             for neighbour in (position - 1, position + 1) if use_neighbours else ():
                 if 0 <= neighbour < len(sentences):
-                    stems, pairs = words_of(chunk.source, sentences[neighbour])
+                    stems, pairs = words[neighbour]
                     around |= stems
                     around_pairs |= pairs
             sentence_text = doc.text[span.start : span.end]
@@ -187,13 +199,9 @@ def _is_heading(text: str) -> bool:
     return sum(w[0].isupper() for w in words) >= 0.6 * len(words)
 
 
-SentenceWords = tuple[frozenset[str], frozenset[tuple[str, str]]]
-
-
-@lru_cache(maxsize=SENTENCES_REMEMBERED)
 def sentence_words(text: str) -> SentenceWords:
-    """The content stems of a sentence and its adjacent pairs of them. Remembered by text, so a sentence is
-    analysed once, not on every question whose passages hold it (the analysis was ~40% of a question's time)."""
+    """The content stems of a sentence and its adjacent pairs of them, analyzed now: what the index stores for each
+    sentence at ingest (`index.sentence_words`, read by `find_evidence`)."""
     stems = _content_stems(text)
     return frozenset(stems), frozenset(pairwise(stems))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from citeqa.ingest.formats import READERS_VERSION
 from citeqa.ingest.sentences import Span, split_sentences
 from citeqa.ingest.tokens import load_encoding
 
+from .analysis import ANALYSIS, COUNTS_FILE
 from .config import read_config
 from .docstore import STORE_PREFIX, STORE_SUFFIX, collect_garbage, write_records
 from .embedder import Embedder, Vectors
@@ -29,7 +30,17 @@ from .manifest import IndexSettings, Manifest
 from .search import EMBEDDINGS_FILE, LEXICAL_FOLDER, MANIFEST_FILE, VECTORS_FILE, SearchIndex
 from .store import GENERATION_PREFIX, current_generation, writing
 from .vectors import build_vectors, write_vectors
-from .views import CHUNKS_FILE, MEMBERS_FILE, ChunksView, ChunkTable, DocumentSet, read_members, write_members
+from .views import (
+    CHUNKS_FILE,
+    MEMBERS_FILE,
+    ChunksView,
+    ChunkTable,
+    DocumentSet,
+    analysis_rows,
+    count_sentences,
+    read_members,
+    write_members,
+)
 
 
 def build_index(
@@ -67,9 +78,13 @@ def assemble(
     embeddings: Vectors,
     settings: IndexSettings,
     origin: str = "",
+    analyses: Mapping[str, bytes] | None = None,
 ) -> SearchIndex:
-    """The index of these documents from their chunks and the chunks' vectors (row i = chunk i)."""
+    """The index of these documents from their chunks and the chunks' vectors (row i = chunk i). `analyses`: the
+    documents' sentence analyses in their stored form, by source, when made already (else they are made here)."""
     held = DocumentSet.in_memory(documents, sentences)
+    for source, blob in (analyses or {}).items():
+        held.unsaved_analysis[held.members[source].digest] = blob
     table = ChunkTable.of(chunks, list(held.members))
     return assemble_table(held, table, embeddings, settings, origin, texts=[c.text for c in chunks])
 
@@ -99,6 +114,7 @@ def assemble_table(
     vectors = build_vectors(embeddings, ids.astype(np.int64), plan.factory, trained)
     apply_search(vectors, plan.search)
     words, fresh = _chunk_terms(documents, table, texts)
+    count_sentences(documents, previous.store if previous is not None else None)
     lexical = LexicalIndex(_bm25(words), ids.tolist())
     manifest = Manifest(
         settings=settings,
@@ -110,6 +126,7 @@ def assemble_table(
         origin=origin,
         lexical=dict(PARAMETERS),
         vectors=plan,
+        analysis=ANALYSIS,
     )
     index = SearchIndex(manifest, documents, None, table, vectors, lexical=lexical, embeddings=embeddings)
     index.unsaved_terms = fresh
@@ -162,7 +179,11 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
     with writing(directory, lock=lock) as generation:
         store, previous, previous_chunks = _target_store(index, directory, generation)
         terms = index.unsaved_terms.items()
-        write_records(directory / store, _unsaved(index.store, directory / store), terms, ANALYZER)
+        if index.store.stored_counts() is None:
+            count_sentences(index.store)
+        analyses = analysis_rows(index.store, directory / store)
+        write_records(directory / store, _unsaved(index.store, directory / store), terms, ANALYZER, analyses, ANALYSIS)
+        index.store.stem_counts().save(generation / COUNTS_FILE)
         write_members(generation / MEMBERS_FILE, store, index.store)
         np.save(generation / CHUNKS_FILE, index.table.rows, allow_pickle=False)
         np.save(generation / EMBEDDINGS_FILE, np.asarray(index.embeddings, dtype=np.float32), allow_pickle=False)
@@ -170,7 +191,7 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
         index.lexical.save(generation / LEXICAL_FOLDER)
         # The manifest goes last: a generation without one was never finished. It fingerprints every file, so
         # that one truncated, grown or edited afterwards (a failed copy, garbage, a hand edit) is refused on load.
-        index.manifest = replace(index.manifest, fingerprints=fingerprints(generation))
+        index.manifest = replace(index.manifest, analysis=ANALYSIS, fingerprints=fingerprints(generation))
         (generation / MANIFEST_FILE).write_text(index.manifest.to_json(), encoding="utf-8")
     # CURRENT now names the new generation. Rows no generation since the previous one lists are garbage; the
     # previous one's stay for a server that has not loaded the new generation yet.

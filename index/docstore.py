@@ -14,6 +14,8 @@ once no generation names it.
 Beside the documents, each chunk's BM25 terms as the analyzer made them (`chunk_terms`, by chunk id, which is a
 hash of the chunk's source, offset and text): an ingest analyzes only new chunks' text to rebuild BM25. A terms row
 that does not match its checksum, or was made by another analyzer, is not used: the chunk is analyzed again.
+Likewise each document's sentence analysis (`sentence_words`, by document digest and analyzer: `index.analysis`),
+written with its document in the same transaction, which the answerer reads instead of analyzing sentences.
 
 A row whose bytes changed no longer matches its digest, a truncated file no longer matches its header, a missing
 row is missing: each is refused with IndexDamagedError naming the fix.
@@ -36,6 +38,7 @@ import numpy as np
 from citeqa.ingest.documents import Document
 from citeqa.ingest.sentences import Span
 
+from .analysis import ANALYSIS, row_checksum
 from .errors import IndexDamagedError
 
 STORE_PREFIX = "store-"
@@ -63,6 +66,13 @@ CREATE TABLE IF NOT EXISTS chunk_terms (
     words TEXT NOT NULL,
     checksum INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sentence_words (
+    digest TEXT NOT NULL,
+    analyzer TEXT NOT NULL,
+    words BLOB NOT NULL,
+    checksum INTEGER NOT NULL,
+    PRIMARY KEY (digest, analyzer)
+) WITHOUT ROWID;
 """
 
 Record = tuple[Document, list[Span]]  # a document and its sentences
@@ -102,11 +112,17 @@ def terms_checksum(chunk_id: int, analyzer: str, words: str) -> int:
 
 
 def write_records(
-    path: Path, records: Iterable[Record], terms: Iterable[tuple[int, str]] = (), analyzer: str = ""
+    path: Path,
+    records: Iterable[Record],
+    terms: Iterable[tuple[int, str]] = (),
+    analyzer: str = "",
+    analyses: Iterable[tuple[str, bytes]] = (),
+    analysis: str = "",
 ) -> list[str]:
-    """Append `records` (those not held already) and chunks' BM25 `terms` ((chunk id, words joined by spaces), made
-    by `analyzer`) to the store at `path`, created if new, in one transaction; the records' digests, in order.
-    Committed durably (WAL, synchronous FULL) before it returns."""
+    """Append `records` (those not held already), chunks' BM25 `terms` ((chunk id, words joined by spaces), made
+    by `analyzer`) and documents' sentence `analyses` ((digest, stored form), made by `analysis`) to the store at
+    `path`, created if new, in one transaction; the records' digests, in order. Committed durably (WAL, synchronous
+    FULL) before it returns."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=WAL")
@@ -128,6 +144,10 @@ def write_records(
             "INSERT OR REPLACE INTO chunk_terms (id, analyzer, words, checksum) VALUES (?, ?, ?, ?)",
             ((i, analyzer, w, terms_checksum(i, analyzer, w)) for i, w in terms),
         )
+        db.executemany(
+            "INSERT OR REPLACE INTO sentence_words (digest, analyzer, words, checksum) VALUES (?, ?, ?, ?)",
+            ((d, analysis, blob, row_checksum(d, analysis, blob)) for d, blob in analyses),
+        )
         db.execute("COMMIT")
         return digests
     except BaseException:
@@ -138,9 +158,10 @@ def write_records(
         db.close()
 
 
-def collect_garbage(path: Path, keep: Iterable[str], keep_chunks: Iterable[int] = ()) -> int:
-    """Delete the document rows whose digest is not in `keep` and the terms of chunks not in `keep_chunks`; how
-    many documents were deleted. Best effort: a failure leaves garbage that the next ingest collects."""
+def collect_garbage(path: Path, keep: Iterable[str], keep_chunks: Iterable[int] = (), analysis: str = ANALYSIS) -> int:
+    """Delete the document rows whose digest is not in `keep` (and their sentence analyses, and those not made by
+    `analysis`) and the terms of chunks not in `keep_chunks`; how many documents were deleted. Best effort: a
+    failure leaves garbage that the next ingest collects."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA synchronous=FULL")
@@ -148,6 +169,8 @@ def collect_garbage(path: Path, keep: Iterable[str], keep_chunks: Iterable[int] 
         db.execute("BEGIN IMMEDIATE")
         db.executemany("INSERT OR IGNORE INTO temp.keep VALUES (?)", ((d,) for d in keep))
         deleted = db.execute("DELETE FROM documents WHERE digest NOT IN (SELECT digest FROM temp.keep)").rowcount
+        kept = "SELECT digest FROM temp.keep"
+        db.execute(f"DELETE FROM sentence_words WHERE analyzer != ? OR digest NOT IN ({kept})", (analysis,))
         db.execute("CREATE TEMP TABLE chunks (id INTEGER PRIMARY KEY)")
         db.executemany("INSERT OR IGNORE INTO temp.chunks VALUES (?)", ((int(i),) for i in keep_chunks))
         db.execute("DELETE FROM chunk_terms WHERE id NOT IN (SELECT id FROM temp.chunks)")
@@ -212,6 +235,20 @@ class StoreReader:
             except sqlite3.Error:
                 return {}  # a cache: what cannot be read is analyzed again
         return found
+
+    def analysis(self, digest: str, analysis: str) -> bytes | None:
+        """The stored sentence analysis of the document whose row has `digest`, made by `analysis`, checksum
+        matching; None when there is none (a store written before them), or it cannot be trusted."""
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    "SELECT words, checksum FROM sentence_words WHERE digest = ? AND analyzer = ?", (digest, analysis)
+                ).fetchone()
+            except sqlite3.Error:
+                return None  # a cache: what cannot be read is analyzed again
+        if row is None or not isinstance(row[0], bytes) or row_checksum(digest, analysis, row[0]) != row[1]:
+            return None
+        return row[0]
 
     def close(self) -> None:
         with self._lock:

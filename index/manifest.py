@@ -52,6 +52,7 @@ class Manifest:
     versions: dict[str, str] = field(default_factory=lambda: library_versions())
     vectors: VectorIndexPlan | None = None  # what was built for settings.factory (None: as the settings say)
     fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)  # each file's bytes and sha256
+    analysis: str = ""  # the sentence analyzer whose counts the generation holds (index.analysis); "": none
 
     @property
     def vector_plan(self) -> VectorIndexPlan:
@@ -69,6 +70,7 @@ class Manifest:
                 "metric": "inner_product",
             },
             "lexical": self.lexical,
+            "sentence_analysis": self.analysis,
             "counts": {"documents": len(self.documents), "chunks": self.chunks},
             "documents": self.documents,
             "files": self.files,
@@ -114,6 +116,7 @@ class Manifest:
                 if "built" in data["faiss"]
                 else None,
                 fingerprints=dict(data.get("fingerprints", {})),
+                analysis=str(data.get("sentence_analysis", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexDamagedError(

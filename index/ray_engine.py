@@ -1,10 +1,11 @@
 """`citeqa ingest --engine ray`: the same index as the local engine, with the reading and the embedding on Ray Data.
 
-Files are read, extracted, split into sentences and chunked by a pure function over batches of files
-(`map_batches` tasks); the chunks' texts are embedded by a pool of actors, each loading the model once; the driver
-then writes the index through the same `assemble` and `save_index` as the local engine (FAISS built by the
-settings' factory, the store written as a new generation, CURRENT swapped last under the write lock). The result
-equals a local ingest of the same files: same chunk ids and offsets, the same vectors to float tolerance.
+Files are read, extracted, split into sentences and chunked, and their sentences analyzed for the answerer
+(`index.analysis`), by a pure function over batches of files (`map_batches` tasks); the chunks' texts are embedded
+by a pool of actors, each loading the model once; the driver then writes the index through the same `assemble`
+and `save_index` as the local engine (FAISS built by the settings' factory, the store written as a new generation,
+CURRENT swapped last under the write lock). The result equals a local ingest of the same files: same chunk ids and
+offsets, the same sentence analyses, the same vectors to float tolerance.
 
 The run builds the index anew from PATHS (like --rebuild): a cluster is for collections too large to re-read on one
 machine, where the incremental bookkeeping of the local engine is not what costs. `ray` is the `scale` install extra.
@@ -35,6 +36,7 @@ from citeqa.ingest.files import Skipped, SourceFile
 from citeqa.ingest.formats import UnreadableFileError
 from citeqa.ingest.sentences import Span
 
+from .analysis import analyze_sentences, encode
 from .build import assemble, chunk_documents, save_index
 from .embedder import Embedder
 from .manifest import IndexSettings
@@ -48,9 +50,9 @@ RAY_HINT = "install the scale extra: pip install 'citeqa[scale]'"
 
 
 def read_and_chunk(batch: dict[str, Any], settings: IndexSettings, max_bytes: int) -> dict[str, list[bytes]]:
-    """Files in, one record per file out: (document, its sentences, its chunks, notes), or (None, ..., the reason
-    it was skipped). Pure: the same files give the same records on any worker. Records travel pickled, so that
-    Ray's columnar blocks carry them whole."""
+    """Files in, one record per file out: (document, its sentences, its chunks, notes, None, its sentences' analysis
+    in its stored form), or (None, [], [], notes, the reason it was skipped, None). Pure: the same files give the
+    same records on any worker. Records travel pickled, so that Ray's columnar blocks carry them whole."""
     records: list[bytes] = []
     embedder = Embedder(settings.model)  # for `fits` only: its model is loaded once per worker process
     for path, source in zip(batch["path"], batch["source"], strict=True):
@@ -59,10 +61,12 @@ def read_and_chunk(batch: dict[str, Any], settings: IndexSettings, max_bytes: in
         try:
             document = parse_document(file, read_bytes(file, max_bytes), notes)
         except UnreadableFileError as exc:
-            records.append(pickle.dumps((None, [], [], notes, Skipped(str(file.path), exc.reason, exc.kind))))
+            records.append(pickle.dumps((None, [], [], notes, Skipped(str(file.path), exc.reason, exc.kind), None)))
             continue
         sentences, chunks = chunk_documents([document], settings, embedder)
-        records.append(pickle.dumps((document, sentences[document.source], chunks, notes, None)))
+        spans = sentences[document.source]
+        analysis = encode(analyze_sentences(document.text, spans))
+        records.append(pickle.dumps((document, spans, chunks, notes, None, analysis)))
     return {"record": records}
 
 
@@ -105,12 +109,12 @@ def ray_ingest(
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise CiteqaError(f"cannot reach the Ray cluster at {address}: {exc}", "check --ray-address") from exc
     try:
-        documents, sentences, chunks, notes = _read(ray, files, settings, max_bytes, skipped)
+        documents, sentences, chunks, notes, analyses = _read(ray, files, settings, max_bytes, skipped)
         embeddings = _embed(ray, [c.text for c in chunks], settings.model, actors)
     finally:
         if started_here:
             ray.shutdown()
-    index = assemble(documents, sentences, chunks, embeddings, settings, origin)
+    index = assemble(documents, sentences, chunks, embeddings, settings, origin, analyses)
     save_index(index, directory)
     report = IngestReport(
         directory=directory,
@@ -129,7 +133,7 @@ def ray_ingest(
 
 def _read(
     ray: Any, files: Sequence[SourceFile], settings: IndexSettings, max_bytes: int, skipped: list[Skipped]
-) -> tuple[list[Document], dict[str, list[Span]], list[Chunk], list[Skipped]]:
+) -> tuple[list[Document], dict[str, list[Span]], list[Chunk], list[Skipped], dict[str, bytes]]:
     rows = [{"path": str(f.path), "source": f.source} for f in files]
     parsed = ray.data.from_items(rows).map_batches(
         read_and_chunk,
@@ -141,8 +145,9 @@ def _read(
     sentences: dict[str, list[Span]] = {}
     chunks: list[Chunk] = []
     notes: list[Skipped] = []
+    analyses: dict[str, bytes] = {}
     for row in parsed.take_all():
-        document, spans, pieces, noted, reason = pickle.loads(row["record"])
+        document, spans, pieces, noted, reason, analysis = pickle.loads(row["record"])
         notes += noted
         if document is None:
             skipped.append(reason)
@@ -150,13 +155,15 @@ def _read(
         documents.append(document)
         sentences[document.source] = spans
         chunks += pieces
+        if analysis is not None:
+            analyses[document.source] = analysis
     if not documents:
         raise nothing_readable(skipped)
     # The local engine's order: documents by source, each one's chunks as the chunker made them.
     documents.sort(key=lambda d: d.source)
     order = {d.source: i for i, d in enumerate(documents)}
     chunks.sort(key=lambda c: (order[c.source], c.start))
-    return documents, sentences, chunks, notes
+    return documents, sentences, chunks, notes, analyses
 
 
 def _embed(ray: Any, texts: list[str], model: str, actors: int) -> np.ndarray:

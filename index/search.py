@@ -19,6 +19,7 @@ from citeqa.ingest.chunking import Chunk
 from citeqa.ingest.documents import Document
 from citeqa.ingest.sentences import Span
 
+from .analysis import ANALYSIS, COUNTS_FILE, SentenceWords
 from .config import IndexConfig, read_config
 from .docstore import REBUILD, StoreReader
 from .embedder import Vectors
@@ -38,6 +39,7 @@ from .views import (
     DocumentsView,
     Member,
     SentencesView,
+    SentenceWordsView,
     read_members,
     read_table,
 )
@@ -103,6 +105,7 @@ class SearchIndex:
         self.table = chunks
         self.documents: Mapping[str, Document] = DocumentsView(documents)
         self.sentences: Mapping[str, list[Span]] = SentencesView(documents)
+        self.sentence_words: Mapping[str, list[SentenceWords]] = SentenceWordsView(documents)  # as stored at ingest
         self.chunks: Mapping[int, Chunk] = ChunksView(chunks, documents)
         self.vectors = vectors
         self.path = path
@@ -140,8 +143,9 @@ def load_index(directory: Path) -> SearchIndex:
     if {s for s, _ in members} != set(manifest.documents) or len(members) != len(manifest.documents):
         raise IndexDamagedError(f"the documents of the index at {directory} disagree with its manifest", _REBUILD)
     reader = StoreReader(directory / store_name)
+    stem_counts = generation / COUNTS_FILE if manifest.analysis == ANALYSIS else None  # read when first asked for
     documents = DocumentSet(
-        {s: Member(d, manifest.documents[s], manifest.files.get(s, "")) for s, d in members}, reader
+        {s: Member(d, manifest.documents[s], manifest.files.get(s, "")) for s, d in members}, reader, None, stem_counts
     )
     for source, _ in members[:1] + members[-1:]:
         documents.record(source)  # the first and last rows read and checked now: a replaced store is refused here

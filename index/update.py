@@ -29,6 +29,7 @@ from citeqa.ingest.documents import MAX_FILE_BYTES, Document, list_files, nothin
 from citeqa.ingest.files import Skipped, SourceFile
 from citeqa.ingest.formats import READERS_VERSION, UnreadableFileError
 
+from .analysis import ANALYSIS
 from .build import assemble_table, check_model, chunk_documents, save_index
 from .docstore import Record, digest_of
 from .embedder import Embedder, Vectors
@@ -170,6 +171,11 @@ class IngestPlan:
         return self.old is not None and self.old.lexical != PARAMETERS
 
     @property
+    def analysis_missing(self) -> bool:
+        """The index keeps no sentence analysis made by this citeqa (written before it did): one write adds it."""
+        return self.old is not None and self.old.analysis != ANALYSIS
+
+    @property
     def added(self) -> list[str]:
         held = self.old.documents if self.old is not None else {}
         return sorted(s for s in self.fresh if s not in held)
@@ -184,7 +190,7 @@ class IngestPlan:
     def needs_writing(self) -> bool:
         if self.old is None or not self.same_settings or self.lexical_outdated or not self.readers_match:
             return True  # (new readers: one write records them, so the next run finds the files unchanged)
-        if self.old.format_version != FORMAT_VERSION:
+        if self.old.format_version != FORMAT_VERSION or self.analysis_missing:
             return True  # an older format: upgraded by writing it anew, its vectors reused
         held = self.old.files
         return bool(self.removed) or any(held.get(s) != d.file_checksum for s, d in self.fresh.items())
@@ -259,6 +265,8 @@ def plan_ingest(
             f"upgrading the index from format {LEGACY_FORMAT} (JSONL documents) to format {FORMAT_VERSION} "
             "(an SQLite document store): its chunks and vectors are kept"
         )
+    if old is not None and old.format_version != LEGACY_FORMAT and old.analysis != ANALYSIS:
+        reasons.append("storing the analysis of every sentence for the answerer: nothing is embedded again")
     if old is not None and old.settings != settings:
         reasons.append(f"the settings changed ({_settings_change(old.settings, settings)}): re-chunking every document")
     plan = IngestPlan(directory, settings, origin, old, reasons, max_bytes, skipped=skipped)

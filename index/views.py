@@ -3,6 +3,10 @@
 `SearchIndex.documents`, `.sentences` and `.chunks` are read-only mappings over these: a document is read from the
 store when it is first asked for; a chunk is a row of the table (id, document, start, end) with its text sliced
 from its document. An index built in memory holds its documents as `pending` records until it is saved.
+
+`.sentence_words` gives each document's sentences' words (`index.analysis`) as stored at ingest, decoded when first
+asked for and kept in a small cache; `DocumentSet.stem_counts` the index's sentence counts of stems, read from its
+generation's file when it has one. `count_sentences` keeps those counts as an ingest adds and removes documents.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +26,12 @@ from citeqa.ingest.chunking import Chunk
 from citeqa.ingest.documents import Document
 from citeqa.ingest.sentences import Span
 
+from .analysis import ANALYSIS, Analysis, SentenceWords, StemCounts, analyze_sentences, decode, encode, words_of
 from .docstore import REBUILD, Record, StoreReader, digest_of
 from .errors import IndexDamagedError
 
 MEMBERS_FILE = "members.json"
+SENTENCES_REMEMBERED = 1 << 16  # sentences' words kept decoded (a few kB each): a busy collection's working set
 CHUNKS_FILE = "chunks.npy"
 CHUNK_DTYPE = np.dtype(
     [("id", "<i8"), ("document", "<i4"), ("start", "<i8"), ("end", "<i8"), ("text_hash", "<i8")]
@@ -42,11 +49,21 @@ class DocumentSet:
     """The documents of one index, in order: rows of a store, or records held in memory until saved."""
 
     def __init__(
-        self, members: dict[str, Member], reader: StoreReader | None = None, pending: dict[str, Record] | None = None
+        self,
+        members: dict[str, Member],
+        reader: StoreReader | None = None,
+        pending: dict[str, Record] | None = None,
+        counts_file: Path | None = None,
     ) -> None:
         self.members = members
         self.reader = reader
         self.pending = pending or {}  # digest -> record, not in `reader`'s store (yet)
+        self.counts_file = counts_file  # the generation's sentence counts, when it holds them
+        self.counts: StemCounts | None = None  # read from `counts_file`, or counted
+        self.unsaved_analysis: dict[str, bytes] = {}  # digest -> stored form of an analysis the store lacks
+        self._lock = threading.RLock()
+        self._words: OrderedDict[str, list[SentenceWords]] = OrderedDict()
+        self._words_held = 0  # sentences in `_words`
 
     @classmethod
     def in_memory(cls, documents: Sequence[Document], sentences: Mapping[str, list[Span]]) -> DocumentSet:
@@ -68,6 +85,97 @@ class DocumentSet:
             raise KeyError(source)
         return self.reader.record(member.digest, source)
 
+    def analysis(self, source: str) -> tuple[Analysis, bool]:
+        """The analysis of `source`'s sentences, and whether it was stored (in the store, or to be written there):
+        else its sentences were analyzed now."""
+        digest = self.members[source].digest
+        document, spans = self.record(source)
+        blob = self.unsaved_analysis.get(digest)
+        if blob is None and self.reader is not None:
+            blob = self.reader.analysis(digest, ANALYSIS)
+        found = decode(blob, len(spans)) if blob is not None else None
+        if found is not None:
+            return found, True
+        return analyze_sentences(document.text, spans), False
+
+    def words(self, source: str) -> list[SentenceWords]:
+        """Each sentence's stems and pairs of them, in order; kept for the next question that reads `source`."""
+        digest = self.members[source].digest
+        with self._lock:
+            hit = self._words.get(digest)
+            if hit is not None:
+                self._words.move_to_end(digest)
+                return hit
+        words = [words_of(stems) for stems in self.analysis(source)[0]]
+        with self._lock:
+            if digest not in self._words:
+                self._words[digest] = words
+                self._words_held += len(words)
+            while self._words_held > SENTENCES_REMEMBERED and len(self._words) > 1:
+                _, old = self._words.popitem(last=False)
+                self._words_held -= len(old)
+        return words
+
+    def stored_counts(self) -> StemCounts | None:
+        """The sentence counts of stems as counted at ingest; None for an index that keeps none."""
+        with self._lock:
+            if self.counts is None and self.counts_file is not None:
+                self.counts = StemCounts.load(self.counts_file)
+                self.counts_file = None
+            return self.counts
+
+    def stem_counts(self) -> StemCounts:
+        """The sentence counts of stems: as stored, or (an index that keeps none) counted over every document."""
+        with self._lock:
+            counts = self.stored_counts()
+            if counts is None:
+                counts = StemCounts()
+                for source in self.members:
+                    counts.add(self.analysis(source)[0])
+                self.counts = counts
+            return counts
+
+
+def count_sentences(documents: DocumentSet, previous: DocumentSet | None = None) -> None:
+    """Count `documents`' sentences' stems: those of `previous` (the index they update) with the documents it held
+    and they do not taken out and theirs it lacked added, when it kept counts; else all of them. An analysis the
+    store lacks is made now and kept in `unsaved_analysis`, to be written with the documents."""
+    base = previous.stored_counts() if previous is not None else None
+    counts = None
+    if previous is not None and base is not None:
+        counts = base.copy()
+        kept = {m.digest for m in documents.members.values()}
+        try:
+            for source, member in previous.members.items():
+                if member.digest not in kept:
+                    counts.remove(previous.analysis(source)[0])
+        except ValueError:
+            counts = None  # counts that do not hold what they should: counted again
+        held = {m.digest for m in previous.members.values()}
+    if counts is None:
+        counts, held = StemCounts(), set()
+    for source, member in documents.members.items():
+        if member.digest in held:
+            continue
+        analysis, stored = documents.analysis(source)
+        counts.add(analysis)
+        if not stored:
+            blob = encode(analysis)
+            if blob is not None:
+                documents.unsaved_analysis[member.digest] = blob
+    documents.counts = counts
+
+
+def analysis_rows(documents: DocumentSet, store: Path) -> Iterator[tuple[str, bytes]]:
+    """The sentence analyses to write into `store` with the documents: those it lacks."""
+    held = documents.reader is not None and documents.reader.path.resolve() == store.resolve()
+    for source, member in documents.members.items():
+        blob = documents.unsaved_analysis.get(member.digest)
+        if blob is None and not held:
+            blob = encode(documents.analysis(source)[0])
+        if blob is not None:
+            yield member.digest, blob
+
 
 class DocumentsView(Mapping[str, Document]):
     def __init__(self, documents: DocumentSet) -> None:
@@ -87,6 +195,25 @@ class DocumentsView(Mapping[str, Document]):
 
     def __repr__(self) -> str:
         return f"<{len(self)} documents>"
+
+
+class SentenceWordsView(Mapping[str, list[SentenceWords]]):
+    """Each document's sentences' stems and pairs, as stored at ingest (`index.analysis`)."""
+
+    def __init__(self, documents: DocumentSet) -> None:
+        self._set = documents
+
+    def __getitem__(self, source: str) -> list[SentenceWords]:
+        return self._set.words(source)
+
+    def __contains__(self, source: object) -> bool:
+        return source in self._set.members
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._set.members)
+
+    def __len__(self) -> int:
+        return len(self._set.members)
 
 
 class SentencesView(Mapping[str, list[Span]]):

@@ -55,6 +55,9 @@ def test_the_ray_engine_builds_the_index_the_local_engine_builds(
         (c.id, c.source, c.start, c.end) for c in local.chunks.values()
     ]
     assert on_disk.sentences == local.sentences
+    assert on_disk.store.stored_counts() == local.store.stem_counts()  # sentences analyzed on the workers
+    for source in local.documents:
+        assert on_disk.store.analysis(source)[1] and on_disk.sentence_words[source] == local.sentence_words[source]
     assert np.allclose(np.asarray(on_disk.embeddings), np.asarray(local.embeddings), atol=1e-5)
     questions = [q.question for q in load_questions(BUNDLED_QUESTIONS)]
     ours = [a.to_dict() for a in Answerer(on_disk, embedder).answer_batch(questions)]

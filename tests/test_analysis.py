@@ -1,0 +1,158 @@
+"""Sentence analysis stored at ingest: the same words and term weights as analyzing the text, read without touching
+every document; kept right by updates; an index written before it answers the same and is filled in by ingest."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes import HashingEmbedder
+from test_incremental import FAKE, TOPICS, write_collection
+from test_store import store_of
+
+from citeqa.chat import Answerer
+from citeqa.chat.evidence import TermWeights, sentence_words
+from citeqa.chat.settings import AnswerSettings
+from citeqa.eval import load_questions
+from citeqa.index import SearchIndex, ingest, load_index
+from citeqa.index.analysis import ANALYSIS, COUNTS_FILE, StemCounts, encode, row_checksum
+from citeqa.index.docstore import StoreReader
+from citeqa.index.integrity import VERIFIED_FILE, fingerprints
+from citeqa.index.store import current_generation
+from citeqa.index.update import remove_documents
+from citeqa.paths import BUNDLED_CORPUS, BUNDLED_QUESTIONS
+
+RULES = AnswerSettings(disabled=("reader",))  # the sentence evidence decides; no model is loaded
+
+
+def from_text(index: SearchIndex) -> TermWeights:
+    """The term weights as the answerer computed them before they were stored: from every sentence's text."""
+    return TermWeights(
+        index.documents[source].text[s.start : s.end] for source, spans in index.sentences.items() for s in spans
+    )
+
+
+def analysed_now(index: SearchIndex, source: str) -> list[object]:
+    text = index.documents[source].text
+    return [sentence_words(text[s.start : s.end]) for s in index.sentences[source]]
+
+
+def answers(index: SearchIndex, fake: HashingEmbedder) -> list[Any]:
+    questions = [q.question for q in load_questions(BUNDLED_QUESTIONS)]
+    return [a.to_dict() for a in Answerer(index, fake, RULES).answer_batch(questions)]
+
+
+def test_the_stored_analysis_is_what_analyzing_the_text_gives(tmp_path: Path, fake: HashingEmbedder) -> None:
+    directory = tmp_path / "idx"
+    ingest([BUNDLED_CORPUS], directory, FAKE, fake)
+    index = load_index(directory)
+    assert index.manifest.analysis == ANALYSIS and (current_generation(directory) / COUNTS_FILE).is_file()
+    for source in index.documents:
+        assert index.store.analysis(source)[1]  # read from the store, not analyzed now
+        assert index.sentence_words[source] == analysed_now(index, source)
+    assert TermWeights.from_counts(index.store.stem_counts()) == from_text(index)
+
+
+def test_the_answerer_starts_without_reading_a_document(
+    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, directory = write_collection(tmp_path / "docs", TOPICS), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    index = load_index(directory)
+    read: list[str] = []
+    real = StoreReader.record
+
+    def counted(self: StoreReader, digest: str, source: str) -> object:
+        read.append(source)
+        return real(self, digest, source)
+
+    monkeypatch.setattr(StoreReader, "record", counted)
+    answerer = Answerer(index, fake, RULES)
+    assert read == [] and answerer.weights == from_text(index)
+
+
+def test_updates_keep_the_counts_a_full_count_gives(tmp_path: Path, fake: HashingEmbedder) -> None:
+    docs, directory = write_collection(tmp_path / "docs", TOPICS[:6]), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    (docs / "ferry.txt").write_text("The ferry closed in 2001. Its last captain was Ada Smith.\n", encoding="utf-8")
+    (docs / "harbour.txt").unlink()
+    write_collection(docs, TOPICS[6:])
+    updated, _ = ingest([docs], directory, FAKE, fake, prune=True)
+    assert updated is not None and "harbour.txt" not in updated.documents
+    assert TermWeights.from_counts(updated.store.stem_counts()) == from_text(updated)
+    loaded = load_index(directory)
+    assert loaded.store.stem_counts() == updated.store.stem_counts()
+    assert all(loaded.sentence_words[s] == analysed_now(loaded, s) for s in loaded.documents)
+    smaller = remove_documents(directory, ["museum.txt", "ferry.txt"])
+    assert TermWeights.from_counts(load_index(directory).store.stem_counts()) == from_text(smaller)
+
+
+def strip_analysis(directory: Path) -> None:
+    """Make the current generation as citeqa wrote it before sentence analyses were stored."""
+    generation = current_generation(directory)
+    with sqlite3.connect(store_of(directory)) as db:
+        db.execute("DROP TABLE sentence_words")
+    (generation / COUNTS_FILE).unlink()
+    (generation / VERIFIED_FILE).unlink(missing_ok=True)
+    manifest = json.loads((generation / "manifest.json").read_text())
+    del manifest["sentence_analysis"]
+    manifest["fingerprints"] = fingerprints(generation)
+    (generation / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_an_index_written_before_the_analysis_answers_the_same_and_ingest_fills_it_in(
+    tmp_path: Path, fake: HashingEmbedder
+) -> None:
+    directory = tmp_path / "idx"
+    ingest([BUNDLED_CORPUS], directory, FAKE, fake)
+    stored = load_index(directory)
+    expected = answers(stored, fake)
+    strip_analysis(directory)
+    old = load_index(directory)
+    assert old.manifest.analysis == "" and old.store.stored_counts() is None
+    assert answers(old, fake) == expected  # analyzed on the fly, silently
+    assert old.store.stem_counts() == stored.store.stem_counts()
+    index, report = ingest([BUNDLED_CORPUS], directory, FAKE, fake)
+    assert index is not None and report.written and report.embedded == 0 and report.unchanged == len(stored.documents)
+    assert "storing the analysis of every sentence" in report.rebuilt
+    upgraded = load_index(directory)
+    assert upgraded.manifest.analysis == ANALYSIS and upgraded.store.stored_counts() == stored.store.stem_counts()
+    assert all(upgraded.store.analysis(s)[1] for s in upgraded.documents)
+    assert answers(upgraded, fake) == expected
+    assert ingest([BUNDLED_CORPUS], directory, FAKE, fake)[0] is None  # then nothing to do
+
+
+def test_a_damaged_analysis_row_is_analyzed_again(tmp_path: Path, fake: HashingEmbedder) -> None:
+    docs, directory = write_collection(tmp_path / "docs", TOPICS), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    members = load_index(directory).store.members
+    ferry, museum, library = (members[f"{t}.txt"].digest for t in ("ferry", "museum", "library"))
+    wrong = encode([["museum"]] * 50)  # well formed, checksummed, but not as many sentences as the document has
+    assert wrong is not None
+    with sqlite3.connect(store_of(directory)) as db:
+        db.execute(
+            "UPDATE sentence_words SET words = (SELECT words FROM sentence_words WHERE digest = ?) WHERE digest = ?",
+            (museum, ferry),
+        )  # another document's row: its checksum does not match
+        db.execute(
+            "UPDATE sentence_words SET words = ?, checksum = ? WHERE digest = ?",
+            (wrong, row_checksum(library, ANALYSIS, wrong), library),
+        )
+    index = load_index(directory)
+    for source in ("ferry.txt", "library.txt"):
+        assert not index.store.analysis(source)[1]
+        assert index.sentence_words[source] == analysed_now(index, source)
+    assert index.store.analysis("museum.txt")[1]
+
+
+def test_counts_that_never_held_a_removed_document_are_counted_again() -> None:
+    counts = StemCounts()
+    counts.add([["ferry", "closed"], ["ferry"]])
+    assert counts == StemCounts(2, {"ferry": 2, "closed": 1})
+    with pytest.raises(ValueError, match="never counted"):
+        counts.copy().remove([["museum"]])
+    counts.remove([["ferry"]])
+    assert counts == StemCounts(1, {"ferry": 1, "closed": 1})
