@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,13 +62,22 @@ def check_model(embedder: Embedder, settings: IndexSettings) -> None:
         )
 
 
+DocumentProgress = Callable[[str, float], None]  # (a long document's source, the share of it chunked so far)
+
+
 def chunk_documents(
-    documents: Sequence[Document], settings: IndexSettings, embedder: Embedder
+    documents: Sequence[Document],
+    settings: IndexSettings,
+    embedder: Embedder,
+    progress: DocumentProgress | None = None,
 ) -> tuple[dict[str, list[Span]], list[Chunk]]:
     """The sentences and chunks of each document (chunks no longer than the model reads)."""
     chunker = Chunker(settings.chunking, load_encoding(settings.chunking.encoding), fits=embedder.fits)
     sentences = {d.source: split_sentences(d.text) for d in documents}
-    chunks = [c for d in documents for c in chunker.chunk(d, sentences[d.source])]
+    chunks = []
+    for document in documents:
+        reported = functools.partial(progress, document.source) if progress is not None else None
+        chunks.extend(chunker.chunk(document, sentences[document.source], reported))
     return sentences, chunks
 
 

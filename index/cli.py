@@ -8,6 +8,7 @@ import click
 
 from citeqa.options import index_option
 from citeqa.paths import default_index
+from citeqa.terminal import printable
 
 
 @click.command("ingest")
@@ -79,6 +80,9 @@ def ingest_command(
     def progress(done: int, total: int) -> None:
         click.echo(f"citeqa: embedded {done}/{total} chunks", err=True)
 
+    def chunking(source: str, share: float) -> None:
+        click.echo(f"citeqa: chunking {printable(source)}: {share:.0%}", err=True)
+
     max_bytes = int(max_file_mb * 1024 * 1024)
     if engine == "ray":
         from .ray_engine import ray_ingest
@@ -86,7 +90,14 @@ def ingest_command(
         _, report = ray_ingest(list(paths), directory, settings, ray_address, actors, max_bytes)
     else:
         _, report = ingest(
-            list(paths), directory, settings, prune=prune, max_bytes=max_bytes, progress=progress, rebuild=rebuild
+            list(paths),
+            directory,
+            settings,
+            prune=prune,
+            max_bytes=max_bytes,
+            progress=progress,
+            rebuild=rebuild,
+            chunking=chunking,
         )
     from .summary import print_report
 

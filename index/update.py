@@ -30,7 +30,7 @@ from citeqa.ingest.files import Skipped, SourceFile
 from citeqa.ingest.formats import READERS_VERSION, UnreadableFileError
 
 from .analysis import ANALYSIS
-from .build import assemble_table, check_model, chunk_documents, save_index
+from .build import DocumentProgress, assemble_table, check_model, chunk_documents, save_index
 from .docstore import Record, digest_of
 from .embedder import Embedder, Vectors
 from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
@@ -114,10 +114,12 @@ def ingest(
     max_bytes: int = MAX_FILE_BYTES,
     progress: Progress | None = None,
     rebuild: bool = False,
+    chunking: DocumentProgress | None = None,
 ) -> tuple[SearchIndex | None, IngestReport]:
     """Bring the index at `directory` in step with `paths`; the index (None when nothing changed) and a report.
 
-    `rebuild` ignores what the index holds: `paths` are read, chunked and embedded as for a new index.
+    `rebuild` ignores what the index holds: `paths` are read, chunked and embedded as for a new index. `progress`
+    hears how many chunks are embedded, `chunking` how far each long document's chunking has got.
     """
     began = time.perf_counter()
     settings = settings or resolve_settings(directory)
@@ -132,7 +134,7 @@ def ingest(
         plan = plan_ingest(directory, files, settings, origin, skipped, max_bytes, prune=prune, rebuild=rebuild)
         if not plan.needs_writing:
             return None, plan.report(began)
-        index, applied = apply_plan(plan, embedder, progress)
+        index, applied = apply_plan(plan, embedder, progress, chunking)
         save_index(index, directory, lock=False)
         return index, applied.report(began, index)
 
@@ -307,22 +309,28 @@ class Applied:
         return self.plan.report(began, index, self.embedded, self.reused)
 
 
-def apply_plan(plan: IngestPlan, embedder: Embedder, progress: Progress | None = None) -> tuple[SearchIndex, Applied]:
+def apply_plan(
+    plan: IngestPlan, embedder: Embedder, progress: Progress | None = None, chunking: DocumentProgress | None = None
+) -> tuple[SearchIndex, Applied]:
     """The new index the plan describes (not yet saved): kept documents with their sentences, chunks and vectors,
     read ones chunked, and only text never embedded before embedded. Kept documents stay rows of the store: their
     text is read only to rebuild BM25."""
     old = _load_old(plan)
     try:
-        return _apply(plan, old, embedder, progress)
+        return _apply(plan, old, embedder, progress, chunking)
     except IndexDamagedError as exc:
         if old is None:
             raise
         plan.without_old(f"the index could not be read ({exc.message}): rebuilding it")
-        return _apply(plan, None, embedder, progress)
+        return _apply(plan, None, embedder, progress, chunking)
 
 
 def _apply(
-    plan: IngestPlan, old: SearchIndex | None, embedder: Embedder, progress: Progress | None
+    plan: IngestPlan,
+    old: SearchIndex | None,
+    embedder: Embedder,
+    progress: Progress | None,
+    chunking: DocumentProgress | None = None,
 ) -> tuple[SearchIndex, Applied]:
     same_settings = plan.same_settings
     members: dict[str, Member] = {}
@@ -352,7 +360,8 @@ def _apply(
             to_chunk.append(document)
     chunks_of: dict[str, list[Chunk]] = {}
     if to_chunk:
-        new_sentences, new_chunks = chunk_documents(sorted(to_chunk, key=lambda d: d.source), plan.settings, embedder)
+        ordered = sorted(to_chunk, key=lambda d: d.source)
+        new_sentences, new_chunks = chunk_documents(ordered, plan.settings, embedder, chunking)
         for chunk in new_chunks:
             chunks_of.setdefault(chunk.source, []).append(chunk)
         for document in to_chunk:

@@ -26,6 +26,10 @@ from .tokens import SUPPORTED_ENCODINGS, count_tokens
 
 _WORD_END = re.compile(r"\S(?=\s|$)")
 
+ChunkProgress = Callable[[float], None]  # the share of a document chunked so far, from 0 to 1
+PROGRESS_MIN_CHARS = 1_000_000  # a shorter document is chunked in seconds: no progress reported for it
+PROGRESS_STEP = 0.1  # reported each time another tenth is done
+
 
 @dataclass(frozen=True, slots=True)
 class ChunkSettings:
@@ -77,11 +81,24 @@ class Chunker:
         self.settings = settings
         self.encoding = encoding
         self.fits = fits
+        # No text longer than this fits a chunk (every token is at most the encoding's longest token, in bytes, and
+        # a character is at least a byte): longer ones are refused without tokenising them, and a piece's search
+        # for its end looks no further. Byte-pair encoding is quadratic in a word's length: a 10 MB "word" given
+        # whole to tiktoken would take half an hour.
+        self.max_chars = settings.max_tokens * _longest_token_bytes(encoding)
 
-    def chunk(self, document: Document, sentences: Sequence[Span] | None = None) -> list[Chunk]:
+    def chunk(
+        self, document: Document, sentences: Sequence[Span] | None = None, progress: ChunkProgress | None = None
+    ) -> list[Chunk]:
+        """The document's chunks; `progress` hears how far a long document has got (cutting its sentences to size
+        counts as the first half, gathering them into chunks as the second)."""
         text = document.text
+        report = _Reporter(progress if len(text) >= PROGRESS_MIN_CHARS else None, len(text))
         spans = split_sentences(text) if sentences is None else sentences
-        units = [piece for span in spans for piece in self._fitting_pieces(text, span)]
+        units: list[Span] = []
+        for span in spans:
+            units.extend(self._fitting_pieces(text, span, report))
+            report(span.end / 2)
         # Running token counts of the units: an estimate of where each chunk ends, checked exactly after.
         reach = list(itertools.accumulate((self.tokens(text[u.start : u.end]) for u in units), initial=0))
         chunks: list[Chunk] = []
@@ -98,11 +115,13 @@ class Chunker:
                     text[start:end],
                 )
             )
+            report((len(text) + end) / 2)
             if last == len(units) - 1:
                 break
             first = self._overlap_start(text, units, first, last)
             while first <= last and self._last_unit(text, units, first, reach) <= last:
                 first += 1  # that overlap leaves no room for new text: share less
+        report(len(text))
         return chunks
 
     def tokens(self, text: str) -> int:
@@ -112,6 +131,8 @@ class Chunker:
         return self._ok(text[start:end])
 
     def _ok(self, text: str) -> bool:
+        if len(text) > self.max_chars:
+            return False
         return self.tokens(text) <= self.settings.max_tokens and (self.fits is None or self.fits(text))
 
     def _last_unit(self, text: str, units: Sequence[Span], first: int, reach: Sequence[int]) -> int:
@@ -164,7 +185,7 @@ class Chunker:
                 low = mid + 1
         return low
 
-    def _fitting_pieces(self, text: str, span: Span) -> list[Span]:
+    def _fitting_pieces(self, text: str, span: Span, report: _Reporter | None = None) -> list[Span]:
         """The span itself if it fits a chunk, else its longest word-aligned pieces that each fit."""
         if self._ok(text[span.start : span.end]):
             return [span]
@@ -172,14 +193,38 @@ class Chunker:
         start = span.start
         while start < span.end:
             fits_from_start = functools.partial(self._fits_between, text, start)
-            end = _longest((m.end() for m in _WORD_END.finditer(text, start, span.end)), fits_from_start)
+            # A piece ending at `reach` is too long to fit, so a word cut there by the window is never taken.
+            reach = min(span.end, start + self.max_chars + 1)
+            end = _longest((m.end() for m in _WORD_END.finditer(text, start, reach)), fits_from_start)
             if end is None:  # one "word" longer than a chunk: cut it at characters
-                end = _longest(range(start + 1, span.end + 1), fits_from_start) or start + 1
+                end = _longest(range(start + 1, reach + 1), fits_from_start) or start + 1
             pieces.append(Span(start, end))
+            if report is not None:  # a sentence of megabytes (a line of CSV, a giant word) reports as it goes
+                report(end / 2)
             start = end
             while start < span.end and text[start].isspace():
                 start += 1
         return pieces
+
+
+class _Reporter:
+    """Passes `progress` the share done each time another PROGRESS_STEP of it is reached, and at the end."""
+
+    def __init__(self, progress: ChunkProgress | None, total: int) -> None:
+        self.progress = progress
+        self.total = max(total, 1)
+        self.next_share = PROGRESS_STEP
+
+    def __call__(self, done: float) -> None:
+        share = min(done / self.total, 1.0)
+        if self.progress is not None and share >= self.next_share:
+            self.progress(share)
+            self.next_share = (int(share / PROGRESS_STEP) + 1) * PROGRESS_STEP
+
+
+@functools.cache
+def _longest_token_bytes(encoding: tiktoken.Encoding) -> int:
+    return max(len(token) for token in encoding.token_byte_values())
 
 
 def _longest(ends: Iterable[int], ok: Callable[[int], bool]) -> int | None:

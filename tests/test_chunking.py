@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from fakes import HashingEmbedder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citeqa.index import Embedder
+from citeqa.index import Embedder, IndexSettings, ingest
 from citeqa.ingest import (
     Chunker,
     ChunkSettings,
@@ -132,3 +134,60 @@ def test_a_megabyte_line_without_a_sentence_end_is_cut_into_fitting_word_aligned
     for before, after in itertools.pairwise(chunks):
         assert text[after.start - 1] == " " and not text[before.end : after.start].strip()  # word-aligned, no text lost
     assert all(chunker.tokens(c.text) <= ChunkSettings().max_tokens for c in chunks)
+
+
+class _CountingChunker(Chunker):
+    """Records the length of every text it tokenises: the work chunking does."""
+
+    def __init__(self) -> None:
+        super().__init__(ChunkSettings(), ENCODING)
+        self.tokenised: list[int] = []
+
+    def tokens(self, text: str) -> int:
+        self.tokenised.append(len(text))
+        return super().tokens(text)
+
+
+_LONG_RUNS = {
+    "one word": lambda n: "x" * n,
+    "words without a sentence end": lambda n: "lorem ipsum dolor " * (n // 18),
+    "CSV": lambda n: "12,34,alpha,beta\n" * (n // 17),
+}
+
+
+@pytest.mark.parametrize("kind", list(_LONG_RUNS))
+def test_chunking_long_runs_does_work_in_proportion_to_their_length(kind: str) -> None:
+    """Linear for any input: no text longer than a chunk can be is ever tokenised (byte-pair encoding is quadratic
+    in a word's length: a 10 MB "word" given whole to tiktoken took half an hour), and the characters tokenised
+    per character of input stay the same when the input doubles. `python bench/chunking.py` times 10 MB runs."""
+    work = {}
+    for size in (100_000, 200_000):
+        counting = _CountingChunker()
+        text = _LONG_RUNS[kind](size)
+        chunks = counting.chunk(Document("long.txt", text, "long"))
+        assert chunks[0].start == 0 and chunks[-1].end == len(text.rstrip())
+        assert max(counting.tokenised) <= counting.max_chars + 1
+        work[size] = sum(counting.tokenised) / len(text)
+    assert work[200_000] <= 1.1 * work[100_000]
+    assert work[200_000] < 40  # characters tokenised per character chunked
+
+
+def test_a_long_document_reports_its_chunking_in_tenths_and_a_short_one_stays_quiet() -> None:
+    reported: list[float] = []
+    long = Document("long.txt", "Lorem ipsum dolor. " * 30_000 + "x" * 600_000, "long")  # 1.2 MB, half one word
+    chunker(256, 32).chunk(long, progress=reported.append)
+    assert len(reported) >= 10 and reported == sorted(reported) and reported[-1] == 1.0
+    assert all(later - earlier >= 0.09 for earlier, later in itertools.pairwise(reported))
+    quiet: list[float] = []
+    chunker(256, 32).chunk(Document("short.txt", "lorem ipsum dolor. " * 1_000, "short"), progress=quiet.append)
+    assert quiet == []
+
+
+def test_ingest_passes_each_long_documents_chunking_progress_on(tmp_path: Path, fake: HashingEmbedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "long.txt").write_text("The harbour opened in 1911. " * 40_000, encoding="utf-8")  # 1.1 MB
+    (docs / "short.txt").write_text("The ferry runs hourly.", encoding="utf-8")
+    heard: list[tuple[str, float]] = []
+    ingest([docs], tmp_path / "idx", IndexSettings(model=fake.MODEL_ID), fake, chunking=lambda *s: heard.append(s))
+    assert {source for source, _ in heard} == {"long.txt"} and heard[-1] == ("long.txt", 1.0) and len(heard) >= 10
