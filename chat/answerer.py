@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from pathlib import Path
@@ -106,7 +107,6 @@ class Answerer:
         directory = Path(self.settings.reader) if self.settings.reader else READER_DIR
         self.reader = (reader or shared_reader(directory)) if uses_reader else None
         self.confidence = (confidence or shared_confidence(directory)) if uses_reader else None
-        self._stems_by_document: dict[str, set[str]] = {}
         self._starts: dict[str, list[int]] = {}
         self.weights = TermWeights.from_counts(index.store.stem_counts())  # counted at ingest
 
@@ -120,10 +120,8 @@ class Answerer:
             return {"reader": None}
         return {"reader": self.reader.manifest.describe(), "confidence": self.confidence and self.confidence.fitted_on}
 
-    def _document_stems(self, source: str) -> set[str]:
-        if source not in self._stems_by_document:
-            self._stems_by_document[source] = stems_of(self.index.documents[source].text)
-        return self._stems_by_document[source]
+    def _document_stems(self, source: str) -> AbstractSet[str]:
+        return self.index.store.stems(source)  # from the sentences' words stored at ingest
 
     def _coverage_of(self, question: Question) -> Callable[[str], float]:
         """The share of the question's term weight a text holds (the total weighed once per question)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -125,7 +126,7 @@ def find_evidence(
     passages: Sequence[Passage],
     index: SearchIndex,
     weight: Callable[[str], float],
-    document_stems: Callable[[str], set[str]],
+    document_stems: Callable[[str], AbstractSet[str]],
     disabled: Collection[Component] = (),
 ) -> list[Evidence]:
     """Candidate sentences from the passages, best first. `disabled` names components left out (ablations)."""
@@ -220,7 +221,7 @@ def _content_stems(text: str) -> list[str]:
     return [stem(t.text) for t in tokenize(text) if t.is_content]
 
 
-def pins_hold(question: Question, sentence: str, document_stems: set[str]) -> bool:
+def pins_hold(question: Question, sentence: str, document_stems: AbstractSet[str]) -> bool:
     """Years and numbers must be in the sentence itself; names at least in its document."""
     if any(y not in sentence for y in question.years | question.numbers):
         return False

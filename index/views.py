@@ -29,6 +29,7 @@ from citeqa.ingest.sentences import Span
 from .analysis import ANALYSIS, Analysis, SentenceWords, StemCounts, analyze_sentences, decode, encode, words_of
 from .docstore import REBUILD, Record, StoreReader, digest_of
 from .errors import IndexDamagedError
+from .lexical import analyze
 
 MEMBERS_FILE = "members.json"
 SENTENCES_REMEMBERED = 1 << 16  # sentences' words kept decoded (a few kB each): a busy collection's working set
@@ -62,7 +63,7 @@ class DocumentSet:
         self.counts: StemCounts | None = None  # read from `counts_file`, or counted
         self.unsaved_analysis: dict[str, bytes] = {}  # digest -> stored form of an analysis the store lacks
         self._lock = threading.RLock()
-        self._words: OrderedDict[str, list[SentenceWords]] = OrderedDict()
+        self._words: OrderedDict[str, tuple[list[SentenceWords], frozenset[str]]] = OrderedDict()
         self._words_held = 0  # sentences in `_words`
 
     @classmethod
@@ -100,6 +101,13 @@ class DocumentSet:
 
     def words(self, source: str) -> list[SentenceWords]:
         """Each sentence's stems and pairs of them, in order; kept for the next question that reads `source`."""
+        return self._analysed(source)[0]
+
+    def stems(self, source: str) -> frozenset[str]:
+        """The stems of the content words of the whole document: its sentences' and those between them."""
+        return self._analysed(source)[1]
+
+    def _analysed(self, source: str) -> tuple[list[SentenceWords], frozenset[str]]:
         digest = self.members[source].digest
         with self._lock:
             hit = self._words.get(digest)
@@ -107,14 +115,22 @@ class DocumentSet:
                 self._words.move_to_end(digest)
                 return hit
         words = [words_of(stems) for stems in self.analysis(source)[0]]
+        document, spans = self.record(source)
+        stems = set().union(*(w[0] for w in words))
+        ends = [0, *(end for _, end in spans)]
+        starts = [*(start for start, _ in spans), len(document.text)]
+        for end, start in zip(ends, starts, strict=True):  # text outside the sentences (white space, mostly)
+            if start > end and not document.text[end:start].isspace():
+                stems.update(analyze(document.text[end:start]))
+        found = (words, frozenset(stems))
         with self._lock:
             if digest not in self._words:
-                self._words[digest] = words
+                self._words[digest] = found
                 self._words_held += len(words)
             while self._words_held > SENTENCES_REMEMBERED and len(self._words) > 1:
-                _, old = self._words.popitem(last=False)
+                _, (old, _) = self._words.popitem(last=False)
                 self._words_held -= len(old)
-        return words
+        return found
 
     def stored_counts(self) -> StemCounts | None:
         """The sentence counts of stems as counted at ingest; None for an index that keeps none."""

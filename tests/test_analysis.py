@@ -14,7 +14,7 @@ from test_incremental import FAKE, TOPICS, write_collection
 from test_store import store_of
 
 from citeqa.chat import Answerer
-from citeqa.chat.evidence import TermWeights, sentence_words
+from citeqa.chat.evidence import TermWeights, sentence_words, stems_of
 from citeqa.chat.settings import AnswerSettings
 from citeqa.eval import load_questions
 from citeqa.index import SearchIndex, ingest, load_index
@@ -53,7 +53,29 @@ def test_the_stored_analysis_is_what_analyzing_the_text_gives(tmp_path: Path, fa
     for source in index.documents:
         assert index.store.analysis(source)[1]  # read from the store, not analyzed now
         assert index.sentence_words[source] == analysed_now(index, source)
+        assert index.store.stems(source) == stems_of(index.documents[source].text)  # the pins' document stems
     assert TermWeights.from_counts(index.store.stem_counts()) == from_text(index)
+
+
+TRICKY = """Notes on the ferry
+-Answer: the ferry's route (Baku–Aktau) cost $1,250.50, i.e. 12% more than in Jan. 2020.
+• Item one;  *second item*   — third‑item	"quoted."  He said: “No!” Then
+wrapped line continues here... ?! 3. 5 more
+    ## Heading Of Things
+Dr. A. B. Smith & co-founders’ plan: rock'n'roll.
+"""
+
+
+def test_a_documents_stems_are_its_sentences_and_the_text_between_them(tmp_path: Path, fake: HashingEmbedder) -> None:
+    docs, directory = tmp_path / "docs", tmp_path / "idx"
+    docs.mkdir()
+    (docs / "tricky.txt").write_text(TRICKY, encoding="utf-8")
+    (docs / "notes.md").write_text("# Notes\n\n- first: the *ferry*\n- second, the **harbour**\n", encoding="utf-8")
+    ingest([docs], directory, FAKE, fake)
+    index = load_index(directory)
+    for source in index.documents:
+        assert index.sentence_words[source] == analysed_now(index, source)
+        assert index.store.stems(source) == stems_of(index.documents[source].text)
 
 
 def test_the_answerer_starts_without_reading_a_document(
