@@ -119,8 +119,9 @@ class Chunker:
             if last == len(units) - 1:
                 break
             first = self._overlap_start(text, units, first, last)
-            while first <= last and self._last_unit(text, units, first, reach) <= last:
-                first += 1  # that overlap leaves no room for new text: share less
+            # The overlap must leave room for new text: units[first..last + 1] must fit, or share less.
+            while first <= last and not self._ok(text[units[first].start : units[last + 1].end]):
+                first += 1
         report(len(text))
         return chunks
 
