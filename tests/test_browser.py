@@ -493,7 +493,7 @@ def test_feedback_is_a_toggle_with_a_reason(browser: Browser, live_server: LiveS
     like, dislike = (page.locator(f"#cq-chat button[aria-label='{name}']").last for name in ("Like", "Dislike"))
     like.click()
     _wait_for_feedback(live_server, lambda rs: len(mine(rs)) >= 1)
-    page.locator("#cq-chat button[aria-label='Liked']").last.click()  # un-like
+    page.locator("#cq-chat button[aria-label='Liked']").last.click()  # un-like, at once (not lost, however quick)
     records = mine(_wait_for_feedback(live_server, lambda rs: len(mine(rs)) >= 2))
     assert [r["verdict"] for r in records] == ["like", "withdrawn"]
     page.locator("#cq-feedback-status").get_by_text("Your verdict is withdrawn — recorded.").wait_for()

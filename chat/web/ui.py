@@ -387,7 +387,15 @@ def build_chat(service: ChatService, feedback: FeedbackLog, queue_limit: int) ->
             concurrency_id="answer",
             api_visibility="private",
         )
-        chatbot.like(on_feedback, [turns], [status, reason_group, reason, disliked], api_visibility="private")
+        chatbot.like(
+            on_feedback,
+            [turns],
+            [status, reason_group, reason, disliked],
+            api_visibility="private",
+            # A like and its undo clicked in quick succession are two records, in the order clicked.
+            trigger_mode="multiple",
+            concurrency_limit=1,
+        )
         reasons = ([reason, turns, disliked], [status, reason_group, reason])
         send_reason.click(on_reason, *reasons, api_visibility="private")
         reason.submit(on_reason, *reasons, api_visibility="private")
