@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from citeqa.ingest.words import terms, tokenize
+from citeqa.ingest.words import content_terms
 
 from .errors import IndexDamagedError
 
@@ -23,7 +23,7 @@ _IDS_FILE = "chunk_ids.json"
 
 
 def analyze(text: str) -> list[str]:
-    return terms(tokenize(text))
+    return content_terms(text)  # terms(tokenize(text)), faster
 
 
 class LexicalIndex:

