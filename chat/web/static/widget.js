@@ -76,8 +76,9 @@ function slice(codePoints, start, end) {
   return codePoints.slice(Math.max(0, start), Math.max(0, end)).join("");
 }
 
-function percent(confidence) {
-  return `${Math.round(Math.max(0, Math.min(1, Number(confidence) || 0)) * 100)}%`;
+// As the chat page shows it: two decimals, 0 to 1.
+function confidenceText(confidence) {
+  return `confidence ${Math.max(0, Math.min(1, Number(confidence) || 0)).toFixed(2)}`;
 }
 
 let widgets = 0;
@@ -247,11 +248,11 @@ export class CiteqaChat extends HTMLElement {
       if (!noticed) {
         turn.append(el("p", { class: "abstained" }, "The documents don't answer this."));
       }
-      if (!noticed) turn.append(el("p", { class: "meta" }, `Confidence ${percent(data.confidence)}`));
+      if (!noticed) turn.append(el("p", { class: "meta" }, confidenceText(data.confidence)));
       return;
     }
     const answer = el("p", { class: "answer" }, String(data.answer));
-    turn.append(answer, el("p", { class: "meta" }, `Confidence ${percent(data.confidence)}`));
+    turn.append(answer, el("p", { class: "meta" }, confidenceText(data.confidence)));
     if (citations.length === 1) {
       turn.append(this.#quote(citations[0]), this.#source(citations[0]));
       return;
