@@ -67,12 +67,13 @@ CREATE TABLE IF NOT EXISTS chunk_terms (
     checksum INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sentence_words (
+    id INTEGER PRIMARY KEY,
     digest TEXT NOT NULL,
     analyzer TEXT NOT NULL,
     words BLOB NOT NULL,
     checksum INTEGER NOT NULL,
-    PRIMARY KEY (digest, analyzer)
-) WITHOUT ROWID;
+    UNIQUE (digest, analyzer)
+);
 """
 
 Record = tuple[Document, list[Span]]  # a document and its sentences
