@@ -1,8 +1,9 @@
 """A loaded index: documents, their sentences, chunks and vectors, searchable by query vectors.
 
 A generation folder holds manifest.json, vectors.faiss, embeddings.npy, bm25/, members.json (its documents: source
-and digest of each one's row in the document store beside the generations, `index.docstore`) and chunks.npy (the
-chunk table: id, document, start, end of each chunk, row i = row i of the vectors and of BM25).
+and digest of each one's row in the document store beside the generations, `index.docstore`), chunks.npy (the
+chunk table: id, document, start, end of each chunk, row i = row i of the vectors and of BM25) and
+sentence_stems.json (how many sentences hold each stem, for the answerer's term weights: `index.analysis`).
 """
 
 from __future__ import annotations
