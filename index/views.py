@@ -165,8 +165,8 @@ def count_sentences(documents: DocumentSet, previous: DocumentSet | None = None)
             for source, member in previous.members.items():
                 if member.digest not in kept:
                     counts.remove(previous.analysis(source)[0])
-        except ValueError:
-            counts = None  # counts that do not hold what they should: counted again
+        except (ValueError, IndexDamagedError):
+            counts = None  # counts that do not hold what they should, or a removed document unreadable: count all
         held = {m.digest for m in previous.members.values()}
     if counts is None:
         counts, held = StemCounts(), set()

@@ -193,3 +193,13 @@ def test_counts_that_never_held_a_removed_document_are_counted_again() -> None:
         counts.copy().remove([["museum"]])
     counts.remove([["ferry"]])
     assert counts == StemCounts(1, {"ferry": 1, "closed": 1})
+
+
+def test_removing_a_damaged_document_counts_the_rest_again(tmp_path: Path, fake: HashingEmbedder) -> None:
+    docs, directory = write_collection(tmp_path / "docs", TOPICS), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    with sqlite3.connect(store_of(directory)) as db:
+        db.execute("UPDATE documents SET text = replace(text, '1992', '1892') WHERE source = 'ferry.txt'")
+    smaller = remove_documents(directory, ["ferry.txt"])  # its analysis cannot be trusted to be taken out
+    assert "ferry.txt" not in smaller.documents
+    assert TermWeights.from_counts(load_index(directory).store.stem_counts()) == from_text(smaller)
