@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 from citeqa.ingest import Chunker, ChunkSettings, Document, load_encoding
 
 MB = 1_000_000
-RUNS = {
+RUNS: dict[str, Callable[[int], str]] = {
     "one word": lambda n: "x" * n,
     "words, no sentence end": lambda n: "lorem ipsum dolor " * (n // 18),
     "CSV": lambda n: "12,34,alpha,beta\n" * (n // 17),

@@ -154,16 +154,20 @@ def main() -> None:
                 print(f"{'':>11} answerer alone in process: {alone:.2f} questions/s; it is {ratio:.2f}x the server")
         if args.soak and pid is not None:
             before, began, sent, samples = rss_mb(pid), time.monotonic(), 0, []
+            by_minute = [before]
             while time.monotonic() - began < args.soak:
                 concurrency = args.soak_concurrency[(sent // 64) % len(args.soak_concurrency)]
                 asyncio.run(level(url, questions, concurrency, 64))
                 sent += 64
                 samples.append(rss_mb(pid))
+                if time.monotonic() - began >= 60 * len(by_minute):
+                    by_minute.append(samples[-1])
             middle = samples[len(samples) // 2] if samples else before
             print(
                 f"soak: {sent} requests in {args.soak:.0f} s at concurrency {args.soak_concurrency}; server RSS "
                 f"{before:.0f} MB -> {middle:.0f} MB halfway -> {rss_mb(pid):.0f} MB"
             )
+            print("soak: server RSS each minute (MB): " + " ".join(f"{mb:.0f}" for mb in by_minute))
 
     if args.url:
         run(args.url)
