@@ -18,6 +18,7 @@ from citeqa.eval.cli import eval_command
 from citeqa.eval.train_cli import train_command
 from citeqa.index.cli import ingest_command
 from citeqa.index.docs_cli import docs_group
+from citeqa.memory import return_large_buffers_to_the_system
 
 
 class _Citeqa(click.Group):
@@ -49,6 +50,7 @@ def main() -> None:
 
     With no --index, citeqa uses its default index, built from the bundled interviews on first use.
     """
+    return_large_buffers_to_the_system()  # before any model loads: memory that holds steady under load
 
 
 main.add_command(ingest_command)
