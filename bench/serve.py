@@ -51,7 +51,9 @@ def in_process(index: str | None, questions: list[str], requests: int, batch: in
     """Questions per second of the answerer alone, on the same index and questions."""
     from citeqa.chat import Answerer
     from citeqa.index import open_index
+    from citeqa.memory import return_large_buffers_to_the_system
 
+    return_large_buffers_to_the_system()  # as every citeqa command runs: the same allocator as the server's
     loaded, embedder = open_index(Path(index) if index else None)
     answerer = Answerer(loaded, embedder)
     answerer.answer(questions[0])  # warm

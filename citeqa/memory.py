@@ -5,7 +5,10 @@ time such a block is freed it raises the threshold to that block's size (up to 3
 of model inference, torch's activation buffers (hundreds of kB to MBs, a different size for every batch shape)
 are carved from the heap instead, and the heap, fragmented by them, is not given back. Measured on the bundled
 interviews, the answerer alone answering batches of 1–8 questions: resident memory 721 → 1,059 MB over 400
-batches with glibc's default, 691 → 702 MB with the threshold fixed at 128 KiB (which also stops it moving).
+batches with glibc's default, 691 → 703 MB with the threshold fixed at 128 KiB (which also stops it moving);
+fixed at 4 MiB it still crept (761 → 893 MB over 300). The price: every large buffer is a fresh mapping whose
+pages are faulted in again, about 10% of the answerer's throughput (10.2–11.1 → 8.4–9.2 questions/s, answer_batch
+of 1–8 questions, three runs each).
 """
 
 from __future__ import annotations
