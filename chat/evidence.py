@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from citeqa.index.analysis import SentenceWords, StemCounts
+from citeqa.index.analysis import SentenceWords, StemCounts, words_of
 from citeqa.index.search import Passage, SearchIndex
 from citeqa.ingest.sentences import Span
-from citeqa.ingest.words import stem, terms, tokenize
+from citeqa.ingest.words import content_terms, stem
 
 from .question import Question
 
@@ -45,7 +45,7 @@ class TermWeights:
         counts: Counter[str] = Counter()
         total = 0
         for text in sentence_texts:
-            counts.update(set(terms(tokenize(text))))
+            counts.update(set(content_terms(text)))
             total += 1
         self.counts: Mapping[str, int] = counts  # stem -> sentences holding it
         self.total = max(total, 1)
@@ -203,22 +203,17 @@ def _is_heading(text: str) -> bool:
 def sentence_words(text: str) -> SentenceWords:
     """The content stems of a sentence and its adjacent pairs of them, analyzed now: what the index stores for each
     sentence at ingest (`index.sentence_words`, read by `find_evidence`)."""
-    stems = _content_stems(text)
-    return frozenset(stems), frozenset(pairwise(stems))
+    return words_of(content_terms(text))
 
 
 def pairs_of(text: str) -> set[tuple[str, str]]:
     """Adjacent pairs of content-word stems, in order: the phrases of `text`."""
-    return set(pairwise(_content_stems(text)))
+    return set(pairwise(content_terms(text)))
 
 
 def stems_of(text: str) -> set[str]:
     """Stems of the content words of `text`."""
-    return set(_content_stems(text))
-
-
-def _content_stems(text: str) -> list[str]:
-    return [stem(t.text) for t in tokenize(text) if t.is_content]
+    return set(content_terms(text))
 
 
 def pins_hold(question: Question, sentence: str, document_stems: AbstractSet[str]) -> bool:

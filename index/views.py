@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -30,6 +30,8 @@ from .analysis import ANALYSIS, Analysis, SentenceWords, StemCounts, analyze_sen
 from .docstore import REBUILD, Record, StoreReader, digest_of
 from .errors import IndexDamagedError
 from .lexical import analyze
+
+V = TypeVar("V")
 
 MEMBERS_FILE = "members.json"
 SENTENCES_REMEMBERED = 1 << 16  # sentences' words kept decoded (a few kB each): a busy collection's working set
@@ -193,12 +195,11 @@ def analysis_rows(documents: DocumentSet, store: Path) -> Iterator[tuple[str, by
             yield member.digest, blob
 
 
-class DocumentsView(Mapping[str, Document]):
+class _BySource(Mapping[str, V]):
+    """A read-only mapping from each document's source to something of it, read from the set when asked for."""
+
     def __init__(self, documents: DocumentSet) -> None:
         self._set = documents
-
-    def __getitem__(self, source: str) -> Document:
-        return self._set.record(source)[0]
 
     def __contains__(self, source: object) -> bool:
         return source in self._set.members
@@ -208,45 +209,26 @@ class DocumentsView(Mapping[str, Document]):
 
     def __len__(self) -> int:
         return len(self._set.members)
+
+
+class DocumentsView(_BySource[Document]):
+    def __getitem__(self, source: str) -> Document:
+        return self._set.record(source)[0]
 
     def __repr__(self) -> str:
         return f"<{len(self)} documents>"
 
 
-class SentenceWordsView(Mapping[str, list[SentenceWords]]):
+class SentenceWordsView(_BySource[list[SentenceWords]]):
     """Each document's sentences' stems and pairs, as stored at ingest (`index.analysis`)."""
-
-    def __init__(self, documents: DocumentSet) -> None:
-        self._set = documents
 
     def __getitem__(self, source: str) -> list[SentenceWords]:
         return self._set.words(source)
 
-    def __contains__(self, source: object) -> bool:
-        return source in self._set.members
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._set.members)
-
-    def __len__(self) -> int:
-        return len(self._set.members)
-
-
-class SentencesView(Mapping[str, list[Span]]):
-    def __init__(self, documents: DocumentSet) -> None:
-        self._set = documents
-
+class SentencesView(_BySource[list[Span]]):
     def __getitem__(self, source: str) -> list[Span]:
         return self._set.record(source)[1]
-
-    def __contains__(self, source: object) -> bool:
-        return source in self._set.members
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._set.members)
-
-    def __len__(self) -> int:
-        return len(self._set.members)
 
 
 def text_hash(text: str) -> int:

@@ -41,7 +41,7 @@ class Token:
 
     @property
     def is_word(self) -> bool:
-        return self.text[0].isalnum() or self.text[0] == "$"
+        return _is_word(self.text)
 
     @property
     def lower(self) -> str:
@@ -53,7 +53,15 @@ class Token:
 
     @property
     def is_content(self) -> bool:
-        return self.is_word and self.lower not in STOPWORDS
+        return _is_content(self.text)
+
+
+def _is_word(text: str) -> bool:
+    return text[0].isalnum() or text[0] == "$"
+
+
+def _is_content(text: str) -> bool:
+    return _is_word(text) and text.lower() not in STOPWORDS
 
 
 def tokenize(text: str, offset: int = 0) -> list[Token]:
@@ -94,9 +102,4 @@ def terms(tokens: list[Token]) -> list[str]:
 
 def content_terms(text: str) -> list[str]:
     """`terms(tokenize(text))` without making a Token of each word: the indexes' analyzer, about 3x faster."""
-    found = []
-    for word in _TOKEN.findall(text):
-        first = word[0]
-        if (first.isalnum() or first == "$") and word.lower() not in STOPWORDS:  # Token.is_content
-            found.append(stem(word))
-    return found
+    return [stem(word) for word in _TOKEN.findall(text) if _is_content(word)]

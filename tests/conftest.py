@@ -62,6 +62,21 @@ def _no_model_in_fast_tests(request: pytest.FixtureRequest, monkeypatch: pytest.
     monkeypatch.setattr("citeqa.chat.reader.base_model_path", refuse)
 
 
+def count_documents_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on in the test, the source of every document an index reads from its store, in order."""
+    from citeqa.index.docstore import StoreReader
+
+    read: list[str] = []
+    real = StoreReader.record
+
+    def counted(self: StoreReader, digest: str, source: str) -> object:
+        read.append(source)
+        return real(self, digest, source)
+
+    monkeypatch.setattr(StoreReader, "record", counted)
+    return read
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     return Embedder()

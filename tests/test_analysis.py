@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import count_documents_read
 from fakes import HashingEmbedder
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,7 +22,6 @@ from citeqa.chat.settings import AnswerSettings
 from citeqa.eval import load_questions
 from citeqa.index import SearchIndex, ingest, load_index
 from citeqa.index.analysis import ANALYSIS, COUNTS_FILE, StemCounts, encode, row_checksum
-from citeqa.index.docstore import StoreReader
 from citeqa.index.integrity import VERIFIED_FILE, fingerprints
 from citeqa.index.store import current_generation
 from citeqa.index.update import remove_documents
@@ -99,14 +99,7 @@ def test_the_answerer_starts_without_reading_a_document(
     docs, directory = write_collection(tmp_path / "docs", TOPICS), tmp_path / "idx"
     ingest([docs], directory, FAKE, fake)
     index = load_index(directory)
-    read: list[str] = []
-    real = StoreReader.record
-
-    def counted(self: StoreReader, digest: str, source: str) -> object:
-        read.append(source)
-        return real(self, digest, source)
-
-    monkeypatch.setattr(StoreReader, "record", counted)
+    read = count_documents_read(monkeypatch)
     answerer = Answerer(index, fake, RULES)
     assert read == [] and answerer.weights == from_text(index)
 

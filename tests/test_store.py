@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import count_documents_read
 from fakes import HashingEmbedder
 from test_incremental import FAKE, TOPICS, write_collection
 
 from citeqa.index import FORMAT_VERSION, IndexDamagedError, IndexMismatchError, build_index, ingest, load_index
-from citeqa.index.docstore import StoreReader
 from citeqa.index.integrity import fingerprints
 from citeqa.index.legacy import CHUNKS_FILE, DOCUMENTS_FILE, write_legacy_records
 from citeqa.index.store import current_generation, generation_id
@@ -65,14 +65,7 @@ def test_loading_reads_no_document_until_one_is_asked_for(
 ) -> None:
     docs, directory = write_collection(tmp_path / "docs", TOPICS), tmp_path / "idx"
     ingest([docs], directory, FAKE, fake)
-    read: list[str] = []
-    real = StoreReader.record
-
-    def counted(self: StoreReader, digest: str, source: str) -> object:
-        read.append(source)
-        return real(self, digest, source)
-
-    monkeypatch.setattr(StoreReader, "record", counted)
+    read = count_documents_read(monkeypatch)
     index = load_index(directory)
     assert len(read) <= 2 and len(index.documents) == len(TOPICS)  # the first and last rows, checked on load
     passage = index.search(fake.encode_queries(["When did the museum open?"]), 1)[0][0]
