@@ -26,7 +26,7 @@ from .embedder import Embedder, Vectors
 from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from .factory import EXACT, apply_search, plan_vectors
 from .integrity import fingerprints
-from .lexical import ANALYZER, PARAMETERS, LexicalIndex, analyze
+from .lexical import ANALYZER, PARAMETERS, LexicalBuilder, LexicalIndex, analyze
 from .manifest import IndexSettings, Manifest
 from .search import EMBEDDINGS_FILE, LEXICAL_FOLDER, MANIFEST_FILE, VECTORS_FILE, SearchIndex
 from .store import GENERATION_PREFIX, current_generation, writing
@@ -123,9 +123,8 @@ def assemble_table(
         trained = previous.vectors
     vectors = build_vectors(embeddings, ids.astype(np.int64), plan.factory, trained)
     apply_search(vectors, plan.search)
-    words, fresh = _chunk_terms(documents, table, texts)
+    lexical, fresh = _lexical(documents, table, texts)
     count_sentences(documents, previous.store if previous is not None else None)
-    lexical = LexicalIndex(_bm25(words), ids.tolist())
     manifest = Manifest(
         settings=settings,
         dimension=int(embeddings.shape[1]),
@@ -150,32 +149,27 @@ def _same_space(previous: Manifest, settings: IndexSettings, dimension: int, fac
     return same_vectors and previous.vector_plan.factory == factory != EXACT
 
 
-def _chunk_terms(
+def _lexical(
     documents: DocumentSet, table: ChunkTable, texts: Sequence[str] | None
-) -> tuple[list[list[str]], dict[int, str]]:
-    """Each chunk's BM25 terms: stored ones for chunks the store has analyzed, the rest analyzed now (returned too,
-    by chunk id, to be stored)."""
-    ids = table.rows["id"].tolist()
-    stored = documents.reader.terms(set(ids), ANALYZER) if documents.reader is not None and texts is None else {}
+) -> tuple[LexicalIndex, dict[int, str]]:
+    """BM25 over the table's chunks, from each chunk's terms: stored ones for chunks the store has analyzed (read a
+    page at a time), the rest analyzed now (returned too, by chunk id, to be stored)."""
+    ids = table.rows["id"]
+    builder = LexicalBuilder()
+    done = np.zeros(len(table), dtype=bool)
+    if documents.reader is not None and texts is None:
+        for chunk_id, words in documents.reader.terms(ANALYZER):
+            row = table.row_of(chunk_id)
+            if row is not None and not done[row]:
+                builder.add(row, words)
+                done[row] = True
     chunks = ChunksView(table, documents)
-    words: list[list[str]] = []
     fresh: dict[int, str] = {}
-    for row, chunk_id in enumerate(ids):
-        found = stored.get(chunk_id)
-        if found is None:
-            found = analyze(texts[row] if texts is not None else chunks.at(row).text)
-            fresh[chunk_id] = " ".join(found)
-        words.append(found)
-    return words, fresh
-
-
-def _bm25(words: Sequence[list[str]]) -> object:
-    """BM25 (bm25s) over analyzed chunks, as `LexicalIndex.build` makes it from texts."""
-    import bm25s
-
-    bm25 = bm25s.BM25(k1=PARAMETERS["k1"], b=PARAMETERS["b"], method=PARAMETERS["method"])
-    bm25.index([w or [""] for w in words], show_progress=False)  # an empty chunk still needs its row
-    return bm25
+    for row in np.flatnonzero(~done).tolist():
+        found = analyze(texts[row] if texts is not None else chunks.at(row).text)
+        fresh[int(ids[row])] = " ".join(found)
+        builder.add(row, found)
+    return builder.finish(ids.tolist()), fresh
 
 
 def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:

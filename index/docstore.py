@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,7 @@ STORE_SUFFIX = ".sqlite"
 SCHEMA_VERSION = 1
 REBUILD = "rebuild the index with citeqa ingest --rebuild PATH..."
 CACHE_CHARS = 32_000_000  # documents kept decoded, by total characters (at least one is always kept)
+TERMS_PAGE = 10_000  # chunks' terms read from the store at a time
 _COLUMNS = "source, title, date, checksum, file_checksum, pages, sentences, text"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -224,18 +225,26 @@ class StoreReader:
                 self._cached_chars -= len(old.text)
             return record
 
-    def terms(self, chunk_ids: set[int], analyzer: str) -> dict[int, list[str]]:
-        """The stored BM25 terms of those of `chunk_ids` the store holds, made by `analyzer`, checksums matching."""
-        found: dict[int, list[str]] = {}
-        with self._lock:
-            try:
-                rows = self._db.execute("SELECT id, words, checksum FROM chunk_terms WHERE analyzer = ?", (analyzer,))
-                for chunk_id, words, checksum in rows:
-                    if chunk_id in chunk_ids and terms_checksum(chunk_id, analyzer, words) == checksum:
-                        found[chunk_id] = words.split(" ") if words else []
-            except sqlite3.Error:
-                return {}  # a cache: what cannot be read is analyzed again
-        return found
+    def terms(self, analyzer: str) -> Iterator[tuple[int, list[str]]]:
+        """Every chunk's stored BM25 terms made by `analyzer`, checksums matching, by chunk id, a page at a time
+        (the store may hold chunks of other generations too). A page that cannot be read ends the stream: the
+        terms are a cache, and what is not found is analyzed again."""
+        after = -(2**63)
+        while True:
+            with self._lock:
+                try:
+                    page = self._db.execute(
+                        "SELECT id, words, checksum FROM chunk_terms WHERE analyzer = ? AND id > ? ORDER BY id LIMIT ?",
+                        (analyzer, after, TERMS_PAGE),
+                    ).fetchall()
+                except sqlite3.Error:
+                    return
+            for chunk_id, words, checksum in page:
+                if terms_checksum(chunk_id, analyzer, words) == checksum:
+                    yield chunk_id, words.split(" ") if words else []
+            if len(page) < TERMS_PAGE:
+                return
+            after = page[-1][0]
 
     def analysis(self, digest: str, analysis: str) -> bytes | None:
         """The stored sentence analysis of the document whose row has `digest`, made by `analysis`, checksum
