@@ -65,11 +65,12 @@ class LexicalIndex:
         (folder / _IDS_FILE).write_text(json.dumps(self.chunk_ids.tolist()), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> LexicalIndex:
+    def load(cls, folder: Path, scores: bool = True) -> LexicalIndex:
+        """The BM25 index saved in `folder`; with `scores=False` only its chunk ids (it cannot be searched)."""
         import bm25s
 
         try:
-            bm25 = bm25s.BM25.load(str(folder), allow_pickle=False)
+            bm25 = bm25s.BM25.load(str(folder), allow_pickle=False) if scores else None
             ids = json.loads((folder / _IDS_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError) as exc:
             raise IndexDamagedError(

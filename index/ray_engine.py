@@ -126,7 +126,6 @@ def ray_ingest(
         embedded=len(chunks),
         rebuilt="--engine ray builds the index anew",
         written=True,
-        parts=1,
         seconds=time.perf_counter() - began,
     )
     return index, report

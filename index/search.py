@@ -25,7 +25,7 @@ from .config import IndexConfig, read_config
 from .docstore import REBUILD, StoreReader
 from .embedder import Vectors
 from .errors import IndexDamagedError, IndexMismatchError
-from .factory import apply_search
+from .factory import EXACT, apply_search
 from .integrity import verify
 from .lexical import ANALYZER, LexicalIndex
 from .manifest import FORMAT_VERSION, LEGACY_FORMAT, Manifest
@@ -127,9 +127,11 @@ class SearchIndex:
         ]
 
 
-def load_index(directory: Path) -> SearchIndex:
+def load_index(directory: Path, searchable: bool = True) -> SearchIndex:
     """Open the current generation of an index directory, checking that its parts agree; documents stay in the
-    store until asked for."""
+    store until asked for. `searchable=False` opens what an update of the index reuses, and no more: no BM25
+    scores (an update rebuilds them from the stored terms), and FAISS only when its training can be reused (not
+    for exact search); such an index cannot be searched."""
     generation = current_generation(directory)
     manifest = Manifest.from_json(_read_text(generation / MANIFEST_FILE))
     if manifest.format_version == LEGACY_FORMAT:
@@ -151,17 +153,22 @@ def load_index(directory: Path) -> SearchIndex:
     for source, _ in members[:1] + members[-1:]:
         documents.record(source)  # the first and last rows read and checked now: a replaced store is refused here
     table = ChunkTable(read_table(generation / CHUNKS_FILE, len(members)), [s for s, _ in members])
-    vectors = read_vectors(generation / VECTORS_FILE)
-    apply_search(vectors, manifest.vector_plan.search)
+    vectors = None
+    if searchable or manifest.vector_plan.factory != EXACT:
+        vectors = read_vectors(generation / VECTORS_FILE)
+        apply_search(vectors, manifest.vector_plan.search)
     embeddings = _read_embeddings(generation / EMBEDDINGS_FILE)
     if manifest.lexical.get("analyzer") != ANALYZER:
         raise IndexMismatchError(f"the BM25 index at {directory} was built with another word analyzer", _REBUILD)
-    lexical = LexicalIndex.load(generation / LEXICAL_FOLDER)
-    counts = {len(table), manifest.chunks, vectors.ntotal, len(lexical.chunk_ids), len(embeddings)}
+    lexical = LexicalIndex.load(generation / LEXICAL_FOLDER, scores=searchable)
+    counts = {len(table), manifest.chunks, len(lexical.chunk_ids), len(embeddings)}
+    if vectors is not None:
+        counts.add(vectors.ntotal)
     if len(counts) != 1:
         raise IndexDamagedError(f"the files of the index at {directory} disagree with its manifest", _REBUILD)
-    if vectors.d != manifest.dimension:
-        raise IndexDamagedError(f"the vectors are {vectors.d}-d but the manifest says {manifest.dimension}-d", _REBUILD)
+    dimension = vectors.d if vectors is not None else embeddings.shape[1]
+    if dimension != manifest.dimension:
+        raise IndexDamagedError(f"the vectors are {dimension}-d but the manifest says {manifest.dimension}-d", _REBUILD)
     config = read_config(directory)
     return SearchIndex(manifest, documents, None, table, vectors, directory, config, lexical, embeddings)
 

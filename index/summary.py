@@ -55,8 +55,6 @@ def summary_line(report: IngestReport) -> str:
     line = head + ": " + ", ".join(parts)
     if report.written:
         line += f"; {report.embedded} chunks embedded, {report.reused} reused"
-        if report.parts > 1:
-            line += f"; written in {report.parts} parts to bound memory"
     elif report.gone:
         line += "; no file changed, the index is as it was"
     else:

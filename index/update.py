@@ -12,11 +12,6 @@ interviews, another `eval --corpus` collection) is replaced, not merged into.
 The whole run holds the index's write lock; the result is written as a new generation and CURRENT swapped
 last, so a run killed at any moment leaves the previous index in use, and the next run does the work again.
 When nothing changed, nothing is written.
-
-A run bounds its memory by writing in parts: once the documents read for one part hold `BATCH_CHARS` of text,
-the files still to read are left for the next part, which updates the index the previous part wrote. Each part
-is a complete generation, so a run killed between parts leaves the documents of the parts written indexed
-(and, when it was replacing the index, the earlier documents gone); running it again finishes the work.
 """
 
 from __future__ import annotations
@@ -48,9 +43,7 @@ from .views import ChunksView, ChunkTable, DocumentSet, Member, stack_rows
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 EMBED_BATCH = 256
-# Text one part of a run reads before it is written (about 12 bytes of memory per character while chunked,
-# embedded and written; see docs/security.md). A document larger than this is a part on its own.
-BATCH_CHARS = 32_000_000
+COPY_ROWS = 8_192  # stored vectors copied into a new index at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,32 +64,6 @@ class IngestReport:
     rebuilt: str = ""  # why every document was re-chunked, when it was
     written: bool = False  # whether a new generation was written (False: nothing changed)
     seconds: float = 0.0
-    parts: int = 0  # generations the run wrote: one, or one per BATCH_CHARS of text read
-
-
-def combine(reports: Sequence[IngestReport]) -> IngestReport:
-    """One report for a run written in parts: what each part did, against the index as the run found it."""
-    first, last = reports[0], reports[-1]
-    embedded = sum(r.embedded for r in reports)
-    return IngestReport(
-        directory=last.directory,
-        documents=last.documents,
-        chunks=last.chunks,
-        added=sorted(s for r in reports for s in r.added),
-        changed=sorted(s for r in reports for s in r.changed),
-        unchanged=sum(r.unchanged for r in reports),
-        removed=first.removed,
-        kept=sorted(s for r in reports for s in r.kept),
-        skipped=[s for r in reports for s in r.skipped],
-        notes=[n for r in reports for n in r.notes],
-        gone=first.gone,
-        embedded=embedded,
-        reused=last.chunks - embedded if any(r.written for r in reports) else 0,
-        rebuilt=first.rebuilt,
-        written=any(r.written for r in reports),
-        seconds=last.seconds,
-        parts=sum(r.written for r in reports),
-    )
 
 
 def resolve_settings(
@@ -149,13 +116,11 @@ def ingest(
     progress: Progress | None = None,
     rebuild: bool = False,
     chunking: DocumentProgress | None = None,
-    batch_chars: int = BATCH_CHARS,
 ) -> tuple[SearchIndex | None, IngestReport]:
     """Bring the index at `directory` in step with `paths`; the index (None when nothing changed) and a report.
 
     `rebuild` ignores what the index holds: `paths` are read, chunked and embedded as for a new index. `progress`
-    hears how many chunks are embedded, `chunking` how far each long document's chunking has got. The run is
-    written in parts of at most `batch_chars` of text read (or one document, when it is longer).
+    hears how many chunks are embedded, `chunking` how far each long document's chunking has got.
     """
     began = time.perf_counter()
     settings = settings or resolve_settings(directory)
@@ -167,19 +132,12 @@ def ingest(
     directory.mkdir(parents=True, exist_ok=True)
     with locked(directory):
         remove_unused_generations(directory)  # what a killed writer left
-        plan = plan_ingest(directory, files, settings, origin, skipped, max_bytes, prune, rebuild, batch_chars)
-        index, reports = None, []
-        while True:
-            if plan.needs_writing:
-                index, applied = apply_plan(plan, embedder, progress, chunking)
-                save_index(index, directory, lock=False)
-                reports.append(applied.report(began, index))
-            else:
-                reports.append(plan.report(began))
-            if not plan.later:
-                return index, combine(reports)
-            rest = plan.later
-            plan = plan_ingest(directory, rest, settings, origin, [], max_bytes, batch_chars=batch_chars, rest=True)
+        plan = plan_ingest(directory, files, settings, origin, skipped, max_bytes, prune=prune, rebuild=rebuild)
+        if not plan.needs_writing:
+            return None, plan.report(began)
+        index, applied = apply_plan(plan, embedder, progress, chunking)
+        save_index(index, directory, lock=False)
+        return index, applied.report(began, index)
 
 
 @dataclass(slots=True)
@@ -193,7 +151,6 @@ class IngestPlan:
     old: Manifest | None  # what the index holds, when it is kept and updated (None: built anew)
     reasons: list[str]  # why every document is re-chunked or the index replaced, each cause in the order found
     max_bytes: int
-    batch_chars: int  # text this part of the run reads; files past it are left for the next part
     unchanged: dict[str, SourceFile] = field(default_factory=dict)  # files byte for byte what the index holds
     fresh: dict[str, Document] = field(default_factory=dict)  # sources read now, new or changed
     kept: list[str] = field(default_factory=list)  # unreadable now: their indexed version stays
@@ -201,8 +158,6 @@ class IngestPlan:
     gone: list[str] = field(default_factory=list)  # not under PATHS any more, kept for want of --prune
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Skipped] = field(default_factory=list)
-    later: list[SourceFile] = field(default_factory=list)  # new or changed, left for the run's next part
-    chars: int = 0  # text read into `fresh`
 
     @property
     def same_settings(self) -> bool:
@@ -247,21 +202,12 @@ class IngestPlan:
         """The index cannot give back what it holds after all: build anew, reading the unchanged files too."""
         self.reasons.append(reason)
         self.old = None
-        for file in self.unchanged.values():
+        for source, file in self.unchanged.items():
             try:
-                self.take(file, read_bytes(file, self.max_bytes))
+                self.fresh[source] = parse_document(file, read_bytes(file, self.max_bytes), self.notes)
             except UnreadableFileError as exc:
                 self.skipped.append(Skipped(str(file.path), exc.reason, exc.kind))
         self.unchanged = {}
-
-    def take(self, file: SourceFile, data: bytes) -> None:
-        """Read a new or changed file into this part of the run, or leave it for the next when this one is full."""
-        if self.chars >= self.batch_chars:
-            self.later.append(file)
-            return
-        document = parse_document(file, data, self.notes)
-        self.fresh[file.source] = document
-        self.chars += len(document.text)
 
     def report(
         self, began: float, index: SearchIndex | None = None, embedded: int = 0, reused: int = 0
@@ -290,7 +236,6 @@ class IngestPlan:
             reused=reused,
             rebuilt="; ".join(self.reasons),
             written=index is not None,
-            parts=int(index is not None),
             seconds=time.perf_counter() - began,
         )
 
@@ -304,15 +249,9 @@ def plan_ingest(
     max_bytes: int,
     prune: bool = False,
     rebuild: bool = False,
-    batch_chars: int = BATCH_CHARS,
-    rest: bool = False,
 ) -> IngestPlan:
     """Decide what an ingest does: which files are unchanged (by checksum), which are read, what is removed, and
-    whether the index is updated or built anew, and why. Reads the files; writes nothing.
-
-    Once the documents read hold `batch_chars` of text, new or changed files are hashed but not kept: they are
-    left in `later`, for the next part of the run. `rest`: `files` are such a part's, the run's other files
-    already seen, so nothing is removed or reported gone."""
+    whether the index is updated or built anew, and why. Reads the files; writes nothing."""
     found = read_manifest(directory)
     old = found if isinstance(found, Manifest) else None
     reasons = [f"the index could not be updated ({found}): rebuilding it"] if isinstance(found, str) else []
@@ -333,7 +272,7 @@ def plan_ingest(
         reasons.append("storing the analysis of every sentence for the answerer: nothing is embedded again")
     if old is not None and old.settings != settings:
         reasons.append(f"the settings changed ({_settings_change(old.settings, settings)}): re-chunking every document")
-    plan = IngestPlan(directory, settings, origin, old, reasons, max_bytes, batch_chars, skipped=skipped)
+    plan = IngestPlan(directory, settings, origin, old, reasons, max_bytes, skipped=skipped)
     seen = set()
     for file in files:
         seen.add(file.source)
@@ -343,13 +282,11 @@ def plan_ingest(
             if old is not None and old.files.get(file.source) == checksum and plan.readers_match:
                 plan.unchanged[file.source] = file
                 continue
-            plan.take(file, data)
+            plan.fresh[file.source] = parse_document(file, data, plan.notes)
         except UnreadableFileError as exc:
             skipped.append(Skipped(str(file.path), exc.reason, exc.kind))
             if old is not None and file.source in old.documents:
                 plan.kept.append(file.source)
-    if rest:
-        return plan
     if not plan.unchanged and not plan.fresh:
         raise nothing_readable(skipped)
     if old is not None:
@@ -455,7 +392,7 @@ def _load_old(plan: IngestPlan) -> SearchIndex | None:
     try:
         if plan.old.format_version == LEGACY_FORMAT:
             return load_legacy_index(plan.directory)
-        return load_index(plan.directory)
+        return load_index(plan.directory, searchable=False)  # the parts an update reuses
     except (IndexMismatchError, IndexDamagedError) as exc:
         plan.without_old(f"the index could not be read ({exc.message}): rebuilding it")
         return None
@@ -482,43 +419,43 @@ def _embeddings(
             source_rows += rows.tolist()
     filled = np.zeros(len(table), dtype=bool)
     filled[target_rows] = True
-    stored: dict[int, int] = {}
-    if reuse:
-        assert old is not None
-        stored = {h: row for row, h in enumerate(old.table.rows["text_hash"].tolist())}
-    missing: list[int] = []
-    hashes = table.rows["text_hash"].tolist()
-    for row in np.flatnonzero(~filled).tolist():
-        theirs = stored.get(hashes[row])
-        if theirs is None:
-            missing.append(row)
-        else:
-            target_rows.append(row)
-            source_rows.append(theirs)
-    chunks = ChunksView(table, documents)
-    fresh = _encode(embedder, [chunks.at(row).text for row in missing], progress)
+    unfilled = np.flatnonzero(~filled)
+    missing = unfilled.tolist()
+    stored = old.table.rows["text_hash"] if reuse and old is not None else np.zeros(0, dtype=np.int64)
+    if len(unfilled) and len(stored):  # the same text under the same model: its stored vector (any row holding it)
+        by_hash = np.argsort(stored, kind="stable")
+        wanted = table.rows["text_hash"][unfilled]
+        at = np.minimum(np.searchsorted(stored[by_hash], wanted), len(stored) - 1)
+        found = stored[by_hash][at] == wanted
+        target_rows += unfilled[found].tolist()
+        source_rows += by_hash[at[found]].tolist()
+        missing = unfilled[~found].tolist()
     dimension = old.manifest.dimension if old is not None and target_rows else None
     if dimension is None:
-        dimension = fresh.shape[1] if len(fresh) else embedder.dimension
+        dimension = embedder.dimension
     out = np.zeros((len(table), dimension), dtype=np.float32)
-    if missing:
-        out[missing] = fresh
+    _encode_into(out, missing, ChunksView(table, documents), embedder, progress)
     if target_rows:
         assert old is not None and old.embeddings is not None
         order = np.argsort(source_rows, kind="stable")  # read the stored vectors in file order
-        out[np.asarray(target_rows)[order]] = np.asarray(old.embeddings)[np.asarray(source_rows)[order]]
+        targets, sources = np.asarray(target_rows)[order], np.asarray(source_rows)[order]
+        for start in range(0, len(order), COPY_ROWS):  # a slice at a time: no second copy of every vector
+            part = slice(start, start + COPY_ROWS)
+            out[targets[part]] = np.asarray(old.embeddings)[sources[part]]
     return out, len(missing)
 
 
-def _encode(embedder: Embedder, texts: list[str], progress: Progress | None) -> Vectors:
-    parts: list[Vectors] = []
-    if progress is not None and texts:
-        progress(0, len(texts))
-    for start in range(0, len(texts), EMBED_BATCH):
-        parts.append(embedder.encode_documents(texts[start : start + EMBED_BATCH]))
+def _encode_into(
+    out: Vectors, rows: list[int], chunks: ChunksView, embedder: Embedder, progress: Progress | None
+) -> None:
+    """Embed the chunks of `rows` into those rows of `out`, a batch at a time (texts read per batch)."""
+    if progress is not None and rows:
+        progress(0, len(rows))
+    for start in range(0, len(rows), EMBED_BATCH):
+        batch = rows[start : start + EMBED_BATCH]
+        out[batch] = embedder.encode_documents([chunks.at(row).text for row in batch])
         if progress is not None:
-            progress(min(start + EMBED_BATCH, len(texts)), len(texts))
-    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+            progress(start + len(batch), len(rows))
 
 
 def _settings_change(old: IndexSettings, new: IndexSettings) -> str:

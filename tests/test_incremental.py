@@ -27,10 +27,8 @@ from citeqa.index import (
     build_index,
     ingest,
     load_index,
-    update,
 )
 from citeqa.index.store import current_generation, generation_id
-from citeqa.index.summary import summary_line
 from citeqa.index.update import plan_ingest
 from citeqa.ingest import MAX_FILE_BYTES, ChunkSettings, Skipped, list_files, load_documents
 
@@ -208,94 +206,6 @@ def test_rebuild_starts_from_scratch(tmp_path: Path, fake: HashingEmbedder, monk
     _, report = ingest([docs], directory, FAKE, fake, rebuild=True)
     assert report.written and "from scratch" in report.rebuilt and len(counting.texts) == 3
     assert sorted(load_index(directory).documents) == ["council.txt", "harbour.txt", "library.txt"]
-
-
-class PartSizes:
-    """Records the text each part of a run held when it was chunked and written."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.parts: list[int] = []
-        real = update.apply_plan
-
-        def apply(plan: update.IngestPlan, *args: object) -> object:
-            self.parts.append(sum(len(d.text) for d in plan.fresh.values()))
-            return real(plan, *args)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(update, "apply_plan", apply)
-
-
-def test_a_run_larger_than_its_budget_is_written_in_parts_that_equal_one_build(
-    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    docs = write_collection(tmp_path / "docs", TOPICS)
-    longest = max(len(load_documents([docs]).documents[i].text) for i in range(len(TOPICS)))
-    budget = 2 * longest  # two or three documents a part
-    sizes = PartSizes(monkeypatch)
-    _, report = ingest([docs], tmp_path / "parts", FAKE, fake, batch_chars=budget)
-    assert report.parts == len(sizes.parts) >= 3 and report.written
-    assert all(size < budget + longest for size in sizes.parts)  # a part stops taking files once full
-    assert report.added == sorted(f"{t}.txt" for t in TOPICS) and report.embedded == len(TOPICS)
-    assert report.reused == 0 and report.documents == len(TOPICS)
-    assert f"written in {report.parts} parts" in summary_line(report)
-    _, whole = ingest([docs], tmp_path / "whole", FAKE, fake)
-    assert whole.parts == 1 and "parts" not in summary_line(whole)
-    parts, one = load_index(tmp_path / "parts"), load_index(tmp_path / "whole")
-    assert parts.manifest.documents == one.manifest.documents and parts.manifest.files == one.manifest.files
-    assert list(parts.chunks) == list(one.chunks)
-    np.testing.assert_allclose(np.asarray(parts.embeddings), np.asarray(one.embeddings), atol=1e-6)
-
-
-def test_an_update_in_parts_removes_once_and_counts_each_file_once(
-    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    ingest([docs], directory, FAKE, fake)
-    write_collection(docs, TOPICS[4:])  # four new files
-    (docs / "harbour.txt").write_text("The harbour closed in 2001. It reopened as a marina in 2010.\n")
-    (docs / "council.txt").unlink()
-    counting = Counting(fake, monkeypatch)
-    sizes = PartSizes(monkeypatch)
-    _, report = ingest([docs], directory, FAKE, fake, prune=True, batch_chars=1)  # one document a part
-    assert len(sizes.parts) == report.parts == 5
-    assert report.added == sorted(f"{t}.txt" for t in TOPICS[4:]) and report.changed == ["harbour.txt"]
-    assert (report.removed, report.unchanged, report.gone) == (["council.txt"], 2, [])
-    assert report.embedded == len(counting.texts) == 5 and report.reused == 2
-    expected = sorted(f"{t}.txt" for t in TOPICS if t != "council")
-    assert sorted(load_index(directory).documents) == expected and report.documents == len(expected)
-    _, again = ingest([docs], directory, FAKE, fake, batch_chars=1)
-    assert not again.written and again.parts == 0 and again.unchanged == len(expected)
-
-
-def test_a_run_that_dies_between_parts_leaves_the_parts_written_and_a_rerun_finishes(
-    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    real, calls = update.apply_plan, []
-
-    def dies_on_the_third(*args: object) -> object:
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt  # as a kill would, mid-run
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(update, "apply_plan", dies_on_the_third)
-    with pytest.raises(KeyboardInterrupt):
-        ingest([docs], directory, FAKE, fake, batch_chars=1)
-    assert sorted(load_index(directory).documents) == ["council.txt", "ferry.txt"]  # two parts written, usable
-    monkeypatch.setattr(update, "apply_plan", real)
-    _, report = ingest([docs], directory, FAKE, fake, batch_chars=1)
-    assert report.added == ["harbour.txt", "library.txt"] and report.unchanged == 2
-    assert sorted(load_index(directory).documents) == sorted(f"{t}.txt" for t in TOPICS[:4])
-
-
-def test_a_rebuild_in_parts_ends_with_every_file_and_nothing_else(tmp_path: Path, fake: HashingEmbedder) -> None:
-    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    ingest([docs], directory, FAKE, fake)
-    (docs / "ferry.txt").unlink()
-    write_collection(docs, ["museum"])
-    _, report = ingest([docs], directory, FAKE, fake, rebuild=True, batch_chars=1)
-    assert report.parts == 4 and "from scratch" in report.rebuilt
-    assert sorted(load_index(directory).documents) == ["council.txt", "harbour.txt", "library.txt", "museum.txt"]
 
 
 def test_new_readers_read_every_file_again_but_embed_only_text_that_changed(

@@ -13,6 +13,8 @@ from citeqa.index.lexical import LexicalIndex, analyze
 from citeqa.index.retrieval import RETRIEVAL_MODES, retrieve
 from citeqa.index.store import current_generation
 
+DATA = Path(__file__).resolve().parents[1] / "data" / "interviews"
+
 
 def test_the_analyzer_matches_word_forms_and_drops_function_words() -> None:
     assert analyze("The ministers signed agreements in 2024") == analyze("minister signs the agreement, 2024")
@@ -23,6 +25,31 @@ def test_bm25_finds_the_chunk_with_the_rare_exact_word() -> None:
     lexical = LexicalIndex.build(["cats purr softly", "dogs bark at night", "", "the MTT-WOP pipeline"], [1, 2, 3, 4])
     assert [chunk_id for chunk_id, _ in lexical.search(["which pipeline is MTT-WOP?"], 3)[0]] == [4]
     assert lexical.search(["zebra"], 3) == [[]]  # nothing shares a word: nothing is returned
+
+
+def test_bm25_built_chunk_by_chunk_scores_as_bm25s_own_index_does() -> None:
+    import bm25s
+    import numpy as np
+
+    from citeqa.index.lexical import K1, METHOD, B, LexicalBuilder
+
+    texts = [
+        line
+        for path in sorted(DATA.glob("*.txt"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ] + ["", "the and of"]  # chunks with no term keep their row
+    builder = LexicalBuilder()
+    for row in reversed(range(len(texts))):  # any order
+        builder.add(row, analyze(texts[row]))
+    ours = builder.finish(list(range(len(texts))))
+    theirs = bm25s.BM25(k1=K1, b=B, method=METHOD)
+    theirs.index([analyze(t) or [""] for t in texts], show_progress=False)
+    for question in ["How many Pakistani tourists visited Azerbaijan?", "flights Baku Lahore", "the 2024 forum"]:
+        words = analyze(question)
+        mine, reference = ours._bm25.get_scores(words), theirs.get_scores(words)  # type: ignore[attr-defined]
+        assert np.asarray(reference).max() > 0
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
 
 
 def test_the_bm25_index_is_saved_in_the_generation_and_loads_identically(

@@ -319,11 +319,13 @@ def test_ingest_names_the_files_gone_from_disk_and_suggests_prune(
     assert code == 0 and "nothing changed, the index is as it was" in out
 
 
+@pytest.mark.parametrize("page", [10_000, 3])  # the stored terms read in one page, and in several
 def test_bm25_terms_are_stored_so_a_reingest_analyzes_only_new_text(
-    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch, page: int
 ) -> None:
     from citeqa.index.lexical import analyze as real
 
+    monkeypatch.setattr("citeqa.index.docstore.TERMS_PAGE", page)
     docs, directory = write_collection(tmp_path / "docs", TOPICS), tmp_path / "idx"
     ingest([docs], directory, FAKE, fake)
     analyzed: list[str] = []
