@@ -366,3 +366,21 @@ def test_an_update_reuses_the_ivf_training_of_the_index_it_updates(tmp_path: Pat
     query = fake.encode_queries(["When did the stadium open?"])
     faiss.extract_index_ivf(updated.vectors).nprobe = 4  # every list: exact over what it holds
     assert updated.search(query, 1)[0][0].chunk.source == "stadium.txt"
+
+
+def test_an_update_opens_only_what_it_reuses_and_still_finds_damage(tmp_path: Path, fake: HashingEmbedder) -> None:
+    from citeqa.index import IndexSettings
+    from citeqa.index.store import current_generation
+
+    docs, directory = write_collection(tmp_path / "docs", TOPICS[:4]), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    reused = load_index(directory, searchable=False)
+    assert reused.vectors is None and reused.lexical._bm25 is None  # exact FAISS and BM25 scores: rebuilt anyway
+    assert len(reused.lexical.chunk_ids) == len(reused.table) == 4 and reused.embeddings is not None
+    ivf = tmp_path / "ivf"
+    ingest([docs], ivf, IndexSettings(model=HashingEmbedder.MODEL_ID, factory="IVF2,Flat"), fake)
+    assert load_index(ivf, searchable=False).vectors.ntotal == 4  # its training is reused by an update
+    scores = current_generation(directory) / "bm25" / "data.csc.index.npy"
+    scores.write_bytes(scores.read_bytes()[:-8])  # a file the update does not open is still checked
+    with pytest.raises(IndexDamagedError, match=r"data\.csc\.index\.npy"):
+        load_index(directory, searchable=False)
