@@ -80,11 +80,10 @@ def sample_vectors(out: Path, passages: list[str], questions: list[str]) -> tupl
 def grow(sample: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """`size` vectors: the sample, then mixes of two sample vectors; and, per vector, its two sample rows."""
     if size <= len(sample):
-        rows = np.arange(size)
-        return sample[:size].copy(), np.stack([rows, rows], axis=1)
+        return sample[:size].copy(), sources_of(len(sample), size)
     rng = np.random.default_rng(SEED)
     extra = size - len(sample)
-    pairs = rng.integers(0, len(sample), size=(extra, 2))
+    pairs = rng.integers(0, len(sample), size=(extra, 2))  # as sources_of draws them
     vectors = np.empty((size, sample.shape[1]), dtype=np.float32)
     vectors[: len(sample)] = sample
     for start in range(0, extra, 100_000):
@@ -95,6 +94,15 @@ def grow(sample: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
         vectors[len(sample) + start : len(sample) + start + len(part)] = mixed
     rows = np.arange(len(sample))
     return vectors, np.concatenate([np.stack([rows, rows], axis=1), pairs])
+
+
+def sources_of(sample: int, size: int) -> np.ndarray:
+    """Per chunk of a collection of `size` grown from `sample` passages, its two sample rows (as `grow` makes them)."""
+    rows = np.arange(min(size, sample))
+    own = np.stack([rows, rows], axis=1)
+    if size <= sample:
+        return own
+    return np.concatenate([own, np.random.default_rng(SEED).integers(0, sample, size=(size - sample, 2))])
 
 
 def factories(size: int) -> list[str]:
@@ -270,6 +278,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("build/scale"))
     parser.add_argument("--skip-bm25", action="store_true")
     parser.add_argument("--only-ask", action="store_true", help="only the end-to-end ask at each size")
+    parser.add_argument("--only-bm25", action="store_true", help="only BM25 at each size (no model, no vectors)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -277,10 +286,17 @@ def main() -> None:
 
     print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads", flush=True)
     passages, questions = passages_and_questions()
-    sample, queries = sample_vectors(args.out, passages, questions)
     rng = np.random.default_rng(SEED)
     asked = [questions[i] for i in rng.choice(len(questions), size=200, replace=False)]
     results: list[Row] = []
+    if args.only_bm25:
+        for size in args.sizes:
+            sources = sources_of(min(SAMPLE, len(passages)), size)
+            texts = [passages[a] if a == b else passages[a] + " " + passages[b] for a, b in sources.tolist()]
+            row = {"chunks": size, "factory": "bm25", **measure_bm25(texts, asked)}
+            print(json.dumps(row), flush=True)
+        return
+    sample, queries = sample_vectors(args.out, passages, questions)
     for size in args.sizes:
         vectors, sources = grow(sample, size)
         exact_index = faiss.IndexFlatIP(vectors.shape[1])
