@@ -14,6 +14,7 @@ from citeqa.errors import CiteqaError
 from citeqa.index import open_index
 from citeqa.index.retrieval import RETRIEVAL_MODES
 from citeqa.options import index_option
+from citeqa.paths import default_index
 from citeqa.terminal import printable
 
 from .answer import Answer
@@ -46,7 +47,7 @@ def ask_command(
 
     if question is not None:
         check_question(question)  # a bad question fails before the model loads
-    answer = _remote(server, k, retrieval, index_dir) if server else _local(index_dir, k, retrieval)
+    answer = _remote(server, k, retrieval, index_dir) if server else _running_or_local(index_dir, k, retrieval)
     if question is not None:
         _show(answer(question, ()), as_json)
         return
@@ -82,6 +83,34 @@ def _local(index_dir: Path | None, k: int, retrieval: str) -> Ask:
     if loading:
         click.echo(" ready.", err=True)
     return lambda question, history: answerer.answer(question, history=history)
+
+
+def _running_or_local(index_dir: Path | None, k: int, retrieval: str) -> Ask:
+    """A `citeqa serve` announced on this index answers (it retrieves the same way unless --retrieval says
+    otherwise); else, or once it stops answering, the index and models load here."""
+    from citeqa.servers import running_server
+
+    from .question import QuestionError
+    from .remote import ask_server
+
+    url = running_server(index_dir or default_index()) if retrieval == "hybrid" else None
+    if url is None:
+        return _local(index_dir, k, retrieval)
+    if sys.stderr.isatty():
+        click.echo(f"citeqa: asking the server running on this index at {url}", err=True)
+    here: list[Ask] = []
+
+    def ask(question: str, history: Sequence[Turn]) -> Answer:
+        if not here:
+            try:
+                return ask_server(url, question, k, history)
+            except QuestionError:
+                raise
+            except CiteqaError:  # gone, busy or changed since it announced itself: answer here instead
+                here.append(_local(index_dir, k, retrieval))
+        return here[0](question, history)
+
+    return ask
 
 
 def _remote(server: str, k: int, retrieval: str, index_dir: Path | None) -> Ask:

@@ -154,11 +154,12 @@ def live_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
 
 
 class LiveServer:
-    def __init__(self, url: str, net_log: Path, feedback: Path, output: Path) -> None:
+    def __init__(self, url: str, net_log: Path, feedback: Path, output: Path, home: Path) -> None:
         self.url = url
         self.net_log = net_log
         self.feedback = feedback
         self.output = output
+        self.home = home  # its CITEQA_HOME, where it announces itself (citeqa.servers)
 
     def outbound(self) -> list[str]:
         """Every connection or lookup off this machine the server tried (refused by its guard)."""
@@ -184,8 +185,11 @@ def serving(index: Path, work: Path, *options: str) -> Iterator[LiveServer]:
     import urllib.request
 
     port = _free_port()
-    server = LiveServer(f"http://127.0.0.1:{port}", work / "net.log", work / "feedback.jsonl", work / "serve.log")
+    server = LiveServer(
+        f"http://127.0.0.1:{port}", work / "net.log", work / "feedback.jsonl", work / "serve.log", work / "home"
+    )
     env = {**os.environ, "CITEQA_NET_LOG": str(server.net_log), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env["CITEQA_HOME"] = str(server.home)
     root = Path(__file__).resolve().parent.parent
     command = [sys.executable, str(root / "tests" / "guarded_serve.py"), "serve", "--port", str(port)]
     command += ["--index", str(index), "--feedback", str(server.feedback), *options]

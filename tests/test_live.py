@@ -114,8 +114,11 @@ finally:
 """
 
 
-def _ask_remotely(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _ask_remotely(*args: str, stdin: str = "", home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`citeqa ask ARGS` in a fresh process, which says on stderr which heavy libraries it loaded."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if home is not None:
+        env["CITEQA_HOME"] = str(home)
     command = [sys.executable, "-c", ASK_REMOTELY, "ask", *args]
     return subprocess.run(command, input=stdin, capture_output=True, text=True, env=env, timeout=60)
 

@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import socket
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ import click
 from citeqa.errors import CiteqaError
 from citeqa.options import index_option
 from citeqa.paths import BUNDLED_QUESTIONS, default_index
+from citeqa.servers import announced, local_url
 
 if TYPE_CHECKING:
     from .app import ServeOptions
@@ -143,8 +145,12 @@ def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOption
         timeout_keep_alive=KEEP_ALIVE_S,
         limit_concurrency=MAX_CONNECTIONS,
     )
+    # Announced for a one-shot `citeqa ask` on the same index to ask, when anyone here may ask without signing in.
+    open_here = not options.users and not options.auth_header and not options.root_path
+    announcing = announced(index_dir or default_index(), local_url(host, port)) if open_here else nullcontext()
     try:
-        uvicorn.Server(config).run(sockets=[listener])
+        with announcing:
+            uvicorn.Server(config).run(sockets=[listener])
     finally:
         service.close()
 
