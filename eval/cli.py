@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from citeqa.chat.confidence import FEATURE_NAMES
-from citeqa.chat.settings import COMPONENTS, DEFAULT_PASSAGES, MAX_CANDIDATES, MAX_PASSAGES, PASSAGES_HELP
+from citeqa.chat.settings import COMPONENTS, DEFAULT_PASSAGES, MAX_CANDIDATES, MAX_PASSAGES, MAX_WINDOWS, PASSAGES_HELP
 from citeqa.index import open_index
 from citeqa.index.retrieval import RETRIEVAL_MODES
 from citeqa.options import index_option
@@ -51,6 +51,11 @@ def eval_command() -> None:
 @click.option(
     "--candidates", type=click.IntRange(1, MAX_CANDIDATES), help="Passages whose sentences compete for the answer."
 )
+@click.option(
+    "--windows",
+    type=click.IntRange(1, MAX_WINDOWS),
+    help="Candidate sentences whose windows the reader reads (default 3).",
+)
 @click.option("--retrieval", type=click.Choice(RETRIEVAL_MODES), help="Retrieval mode (default hybrid).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), help="Abstention threshold (default: the index's).")
 @click.option(
@@ -83,6 +88,7 @@ def run_command(
     index_dir: Path | None,
     k: int,
     candidates: int | None,
+    windows: int | None,
     retrieval: str | None,
     min_confidence: float | None,
     disable: tuple[str, ...],
@@ -129,6 +135,8 @@ def run_command(
     overrides: dict[str, Any] = {"k": k}
     if candidates is not None:
         overrides["candidates"] = candidates
+    if windows is not None:
+        overrides["windows"] = windows
     if min_confidence is not None:
         overrides["min_confidence"] = min_confidence
     if retrieval is not None:

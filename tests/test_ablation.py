@@ -78,3 +78,14 @@ def test_eval_records_what_was_disabled(cli: CliRun, index_env: Path, tmp_path: 
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["answer"]["disabled"] == ["pins", "spans"]
+
+
+def test_eval_reads_as_many_windows_as_asked_and_records_it(cli: CliRun, index_env: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "one.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "question": QUESTION, "answers": ["80,924"]}) + "\n")
+    out = tmp_path / "run"
+    code, _, err = cli("eval", str(questions), "--out", str(out), "--windows", "5")
+    assert code == 0, err
+    assert json.loads((out / "metrics.json").read_text())["config"]["answer"]["windows"] == 5
+    code, _, err = cli("eval", str(questions), "--out", str(tmp_path / "bad"), "--windows", "0")
+    assert code == 2 and "--windows" in err
