@@ -3,9 +3,9 @@ of loading torch and the models (well under a second instead of several).
 
 `citeqa serve` writes `CITEQA_HOME/servers/<index key>.json` (its URL, process id and index folder) while it
 serves, and removes it when it stops; a record whose process is gone is stale: ignored, and removed by the next
-`citeqa ask` that finds it. Only a server that
-anyone on this machine may ask without signing in, on its own root path, is announced. Best effort both ways: a
-record that cannot be written or read means asking loads the models, as it would without a server.
+`citeqa ask` that finds it. Only a server that anyone on this machine may ask without signing in, on its own root
+path, is announced. Best effort both ways: a record that cannot be written or read means asking loads the models,
+as it would without a server.
 """
 
 from __future__ import annotations

@@ -108,6 +108,7 @@ class LexicalBuilder:
         self._lengths.append(len(words) or 1)
 
     def finish(self, chunk_ids: Sequence[int]) -> LexicalIndex:
+        """The index over the chunks added, row i being chunk_ids[i]; every row must have been added once."""
         import bm25s
 
         n = len(chunk_ids)

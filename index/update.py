@@ -424,9 +424,10 @@ def _embeddings(
     stored = old.table.rows["text_hash"] if reuse and old is not None else np.zeros(0, dtype=np.int64)
     if len(unfilled) and len(stored):  # the same text under the same model: its stored vector (any row holding it)
         by_hash = np.argsort(stored, kind="stable")
+        hashes = stored[by_hash]
         wanted = table.rows["text_hash"][unfilled]
-        at = np.minimum(np.searchsorted(stored[by_hash], wanted), len(stored) - 1)
-        found = stored[by_hash][at] == wanted
+        at = np.minimum(np.searchsorted(hashes, wanted), len(hashes) - 1)
+        found = hashes[at] == wanted
         target_rows += unfilled[found].tolist()
         source_rows += by_hash[at[found]].tolist()
         missing = unfilled[~found].tolist()

@@ -105,3 +105,13 @@ def test_a_one_shot_ask_on_a_served_index_asks_the_server_without_loading_a_mode
     assert "loaded: []" in done.stderr  # no torch, no model: the server answered
     dense = _ask_remotely("--index", str(live_index), "--retrieval", "dense", "--json", question, home=live_server.home)
     assert dense.returncode == 0 and "'torch'" in dense.stderr  # not the server's retrieval: answered here
+
+
+def test_only_a_server_anyone_here_may_ask_at_its_own_root_is_announced() -> None:
+    from citeqa.chat.web.app import ServeOptions
+    from citeqa.chat.web.serve_cli import announces
+
+    assert announces(ServeOptions())
+    assert not announces(ServeOptions(users={"ann": "secret"}))
+    assert not announces(ServeOptions(auth_header="X-User", proxy_secret="s" * 16))
+    assert not announces(ServeOptions(root_path="/qa"))

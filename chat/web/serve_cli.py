@@ -145,14 +145,19 @@ def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOption
         timeout_keep_alive=KEEP_ALIVE_S,
         limit_concurrency=MAX_CONNECTIONS,
     )
-    # Announced for a one-shot `citeqa ask` on the same index to ask, when anyone here may ask without signing in.
-    open_here = not options.users and not options.auth_header and not options.root_path
-    announcing = announced(index_dir or default_index(), local_url(host, port)) if open_here else nullcontext()
+    index = index_dir or default_index()
+    announcing = announced(index, local_url(host, port)) if announces(options) else nullcontext()
     try:
         with announcing:
             uvicorn.Server(config).run(sockets=[listener])
     finally:
         service.close()
+
+
+def announces(options: ServeOptions) -> bool:
+    """Whether a server is announced for a one-shot `citeqa ask` on its index to ask (citeqa.servers): only when
+    anyone on this machine may ask it without signing in, at its own root."""
+    return not options.users and not options.auth_header and not options.root_path
 
 
 def read_examples(path: Path | None, count: int = EXAMPLES_SHOWN) -> list[str]:
