@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from pathlib import Path
 
-from citeqa.index.embedder import Embedder
+from citeqa.index.embedder import Embedder, Vectors
 from citeqa.index.errors import IndexMismatchError
 from citeqa.index.retrieval import retrieve
 from citeqa.index.search import Passage, SearchIndex
@@ -25,10 +27,11 @@ from citeqa.ingest.sentences import Span
 from .answer import Answer, Citation
 from .confidence import CONFIDENCE_FILE, CandidateFeatures, ConfidenceModel
 from .conversation import Turn, follow_up
-from .evidence import Evidence, TermWeights, find_evidence, pins_hold, stems_of
+from .evidence import Evidence, SentenceFeatures, TermWeights, find_evidence, pins_hold, sentence_score, stems_of
 from .intake import Intake, take
 from .question import Question, analyze, check_question
 from .reader import READER_DIR, ReadSpan, SpanReader, Window, window_around
+from .sentence_model import SENTENCE_MODEL_FILE, SentenceModel
 from .settings import RULES_MIN_CONFIDENCE, AnswerSettings
 from .shape import shaped, wants_explanation, whole_sentences
 from .spans import Extraction, extract
@@ -36,6 +39,7 @@ from .spelling import Speller
 
 _SENTENCES_TRIED = 3  # rules: the best few sentences each get a span reader; the best span wins
 DEFAULT_MIN_CONFIDENCE = 0.5  # answer when the answer is more likely right than not
+QUERIES_REMEMBERED = 4096  # question vectors kept from retrieval for the sentence model (384 floats each)
 
 
 @cache
@@ -47,6 +51,14 @@ def shared_reader(directory: Path = READER_DIR) -> SpanReader:
 @cache
 def shared_confidence(directory: Path = READER_DIR) -> ConfidenceModel:
     return ConfidenceModel.load(directory / CONFIDENCE_FILE)
+
+
+@cache
+def shared_sentence_model(directory: Path = READER_DIR) -> SentenceModel:
+    """The sentence model trained with the reader in `directory`; a folder trained before there was one uses the
+    shipped model."""
+    path = directory / SENTENCE_MODEL_FILE
+    return SentenceModel.load(path if path.is_file() else READER_DIR / SENTENCE_MODEL_FILE)
 
 
 def threshold_of(settings: AnswerSettings) -> float:
@@ -87,6 +99,7 @@ class Answerer:
         settings: AnswerSettings | None = None,
         reader: SpanReader | None = None,
         confidence: ConfidenceModel | None = None,
+        sentence_model: SentenceModel | None = None,
     ) -> None:
         manifest = index.manifest
         if embedder.model_id != manifest.settings.model:
@@ -107,6 +120,10 @@ class Answerer:
         directory = Path(self.settings.reader) if self.settings.reader else READER_DIR
         self.reader = (reader or shared_reader(directory)) if uses_reader else None
         self.confidence = (confidence or shared_confidence(directory)) if uses_reader else None
+        learned = uses_reader and "sentence-model" not in self.settings.disabled
+        self.sentence_model = (sentence_model or shared_sentence_model(directory)) if learned else None
+        self._queries: OrderedDict[str, Vectors] = OrderedDict()  # searched text -> its vector, lately retrieved
+        self._queries_lock = threading.Lock()
         self._starts: dict[str, list[int]] = {}
         self.weights = TermWeights.from_counts(index.store.stem_counts())  # counted at ingest
 
@@ -118,7 +135,12 @@ class Answerer:
         """Which answerer this is, for eval metrics and the API's health."""
         if self.reader is None:
             return {"reader": None}
-        return {"reader": self.reader.manifest.describe(), "confidence": self.confidence and self.confidence.fitted_on}
+        return {
+            "reader": self.reader.manifest.describe(),
+            "confidence": self.confidence and self.confidence.fitted_on,
+            "sentence_model": self.sentence_model and self.sentence_model.fitted_on,
+            "sentence_vectors": self.index.store.vectors_key or None,  # None: the `dense` feature is unknown
+        }
 
     def _document_stems(self, source: str) -> AbstractSet[str]:
         return self.index.store.stems(source)  # from the sentences' words stored at ingest
@@ -163,7 +185,30 @@ class Answerer:
         if not searched:
             return []
         pool = max(k or self.settings.k, self.settings.candidates)  # more than shown: sentence evidence reranks
-        return retrieve(self.index, searched, self.embedder.encode_queries(searched), pool, self.settings.retrieval)
+        queries = self.embedder.encode_queries(searched)
+        self._remember(searched, queries)
+        return retrieve(self.index, searched, queries, pool, self.settings.retrieval)
+
+    def _remember(self, searched: Sequence[str], queries: Vectors) -> None:
+        with self._queries_lock:
+            for text, query in zip(searched, queries, strict=True):
+                self._queries[text] = query
+                self._queries.move_to_end(text)
+            while len(self._queries) > QUERIES_REMEMBERED:
+                self._queries.popitem(last=False)
+
+    def _query_vectors(self, searched: Sequence[str]) -> list[Vectors | None]:
+        """The vectors of questions as searched for, for the sentence model's `dense` feature: those just retrieved,
+        the rest embedded now (None each when nothing uses them)."""
+        if self.sentence_model is None or not self.index.store.vectors_key:
+            return [None] * len(searched)
+        with self._queries_lock:
+            found: list[Vectors | None] = [self._queries.get(text) for text in searched]
+        missing = [text for text, query in zip(searched, found, strict=True) if query is None]
+        if missing:
+            fresh = dict(zip(missing, self.embedder.encode_queries(missing), strict=True))
+            found = [fresh[text] if query is None else query for text, query in zip(searched, found, strict=True)]
+        return found
 
     def answer_retrieved(self, text: str, passages: Sequence[Passage], k: int | None = None) -> Answer:
         """The answer to one question from its retrieved passages."""
@@ -186,7 +231,11 @@ class Answerer:
             for n, searched, passages in asking:
                 answers[n] = self._rule_answer(searched, passages, k)
         else:
-            plans = [self._plan(searched, passages) for _, searched, passages in asking]
+            queries = self._query_vectors([searched for _, searched, _ in asking])
+            plans = [
+                self._plan(searched, passages, query)
+                for (_, searched, passages), query in zip(asking, queries, strict=True)
+            ]
             reads = self.reader.read([(plan.text, c.window) for plan in plans for c in plan.candidates])
             first = 0
             for (n, _, _), plan in zip(asking, plans, strict=True):
@@ -205,7 +254,8 @@ class Answerer:
         the confidence model)."""
         if self.reader is None:
             raise ValueError("candidates come from the reader; this answerer has it switched off")
-        plan = self._plan(check_question(text, self.settings.max_question_chars), passages)
+        searched = check_question(text, self.settings.max_question_chars)
+        plan = self._plan(searched, passages, self._query_vectors([searched])[0])
         reads = self.reader.read([(plan.text, c.window) for c in plan.candidates])
         return [
             (features, c.window.source, self._shaped(plan.question, c.window.source, Span(read.start, read.end)))
@@ -220,10 +270,12 @@ class Answerer:
             if math.isfinite(read.score):
                 yield candidate, *self._pinned_read(plan, candidate, read)
 
-    def _plan(self, text: str, passages: Sequence[Passage]) -> _Plan:
+    def _plan(self, text: str, passages: Sequence[Passage], query: Vectors | None = None) -> _Plan:
         question = analyze(text)
         disabled = self.settings.disabled
-        evidence = find_evidence(question, passages, self.index, self.weights, self._document_stems, disabled)
+        stems = self._document_stems
+        score = self._sentence_score
+        evidence = find_evidence(question, passages, self.index, self.weights, stems, disabled, score, query)
         wanted = 1 if "choice" in disabled else self.settings.windows
         candidates: list[_Candidate] = []
         seen: set[tuple[str, int, int]] = set()
@@ -243,6 +295,12 @@ class Answerer:
             window = Window(e.source, *span, text_of[span.start : span.end], starts)
             candidates.append(_Candidate(e, rank, window))
         return _Plan(text, question, passages, evidence, candidates)
+
+    def _sentence_score(self, features: SentenceFeatures) -> float:
+        """The fitted sentence model's score; the hand-set evidence weights' with it switched off."""
+        if self.sentence_model is None:
+            return sentence_score(features)
+        return self.sentence_model.score(features, self.settings.disabled_sentence_features)
 
     def _position(self, source: str, sentence: Span) -> int:
         if source not in self._starts:

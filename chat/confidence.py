@@ -109,7 +109,7 @@ def fit(
     y = np.array(labels, dtype=np.float64)
     means = x.mean(axis=0)
     scales = x.std(axis=0)
-    scales[scales == 0] = 1.0
+    scales[scales < 1e-9] = 1.0  # a constant feature (its std may round to zero): weighed as it is
     z = np.hstack([np.ones((len(x), 1)), (x - means) / scales])
     w = np.zeros(z.shape[1])
     penalty = np.eye(z.shape[1]) * l2

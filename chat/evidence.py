@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from citeqa.index.analysis import SentenceWords, StemCounts, words_of
+from citeqa.index.embedder import Vectors
 from citeqa.index.search import Passage, SearchIndex
 from citeqa.ingest.sentences import Span
 from citeqa.ingest.words import content_terms, stem
@@ -80,6 +81,34 @@ class SentenceFeatures:
     is_question: bool  # ends with "?"
     heading: bool
     pinned: bool  # holds every year and number the question states; its document, every name
+    number_fit: float = 0.0  # +1 a number asked for and the sentence has one, -1 asked for and none, 0 not asked
+    words: int = 0  # words in the sentence
+    dense: float | None = None  # cosine of the question's vector and the sentence's; None: the index keeps none
+
+    def values(self) -> tuple[float, ...]:
+        """The features as the sentence model weighs them, in SENTENCE_FEATURE_NAMES order."""
+        return (
+            self.own,
+            0.0 if self.leans_back else self.around,
+            self.around if self.leans_back else 0.0,
+            self.phrase_hits / self.phrases_asked if self.phrases_asked else 0.0,
+            self.passage,
+            math.log1p(self.rank),
+            float(self.verb),
+            float(self.is_question),
+            float(self.heading),
+            float(self.pinned),
+            self.number_fit,
+            math.log1p(self.words),
+            math.nan if self.dense is None else self.dense,
+        )
+
+
+SentenceFeatureName = Literal[
+    "own", "around", "around_leaning_back", "phrases", "passage", "rank", "verb", "is_question", "heading",
+    "pinned", "number_fit", "words", "dense",
+]  # fmt: skip
+SENTENCE_FEATURE_NAMES: tuple[str, ...] = get_args(SentenceFeatureName)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +150,17 @@ def sentence_score(f: SentenceFeatures, w: EvidenceWeights = EVIDENCE_WEIGHTS) -
     return score
 
 
+@dataclass(frozen=True, slots=True)
+class SentenceCandidate:
+    """One sentence of one retrieved passage, with what is known of it."""
+
+    source: str
+    sentence: Span
+    features: SentenceFeatures
+    coverage: float  # share of the question's term weight in the sentence and, discounted, its neighbours
+    passage_score: float
+
+
 def find_evidence(
     question: Question,
     passages: Sequence[Passage],
@@ -128,8 +168,31 @@ def find_evidence(
     weight: Callable[[str], float],
     document_stems: Callable[[str], AbstractSet[str]],
     disabled: Collection[Component] = (),
+    score: Callable[[SentenceFeatures], float] = sentence_score,
+    query: Vectors | None = None,
 ) -> list[Evidence]:
-    """Candidate sentences from the passages, best first. `disabled` names components left out (ablations)."""
+    """Candidate sentences from the passages, best first by `score` (a sentence in several passages counts once,
+    at its best). `disabled` names components left out (ablations); `query` is the question's vector."""
+    found: dict[tuple[str, Span], Evidence] = {}
+    for c in sentence_candidates(question, passages, index, weight, document_stems, disabled, query):
+        key = (c.source, c.sentence)
+        value = score(c.features)
+        if key not in found or found[key].score < value:
+            found[key] = Evidence(c.source, c.sentence, value, c.coverage, c.passage_score, c.features.pinned)
+    return sorted(found.values(), key=lambda e: e.score, reverse=True)
+
+
+def sentence_candidates(
+    question: Question,
+    passages: Sequence[Passage],
+    index: SearchIndex,
+    weight: Callable[[str], float],
+    document_stems: Callable[[str], AbstractSet[str]],
+    disabled: Collection[Component] = (),
+    query: Vectors | None = None,
+) -> Iterator[SentenceCandidate]:
+    """Every sentence of every passage, in passage order (a sentence in two passages comes twice). With the
+    question's vector `query`, each sentence's similarity to it, where the index keeps sentence vectors."""
     use_neighbours, use_passage = "neighbours" not in disabled, "passage" not in disabled
     use_verb, use_pins, use_phrases = "verb" not in disabled, "pins" not in disabled, "phrases" not in disabled
     w = EVIDENCE_WEIGHTS
@@ -139,16 +202,16 @@ def find_evidence(
     named = {stem(name) for name in question.names}
     asked_pairs = {pair for pair in pairs_of(question.text) if not set(pair) <= named}
 
-    found: dict[tuple[str, Span], Evidence] = {}
+    numeric = "answer-type" not in disabled and question.answer_type.is_numeric
     for rank, passage in enumerate(passages):
         chunk = passage.chunk
         doc = index.documents[chunk.source]
         sentences = index.sentences[chunk.source]
         words = index.sentence_words[chunk.source]  # as analyzed at ingest
+        vectors = None if query is None else index.store.sentence_vectors(chunk.source, index.manifest.dimension)
         for position, span in enumerate(sentences):
             if span.end <= chunk.start or span.start >= chunk.end:
                 continue
-            key = (chunk.source, span)
             here, here_pairs = words[position]
             around: set[str] = set()
             around_pairs: set[tuple[str, str]] = set()
@@ -180,13 +243,16 @@ def find_evidence(
                 is_question=sentence_text.rstrip().endswith("?"),
                 heading=heading,
                 pinned=not use_pins or pins_hold(question, sentence_text, document_stems(chunk.source)),
+                number_fit=(1.0 if _has_digit(sentence_text) else -1.0) if numeric else 0.0,
+                words=len(sentence_text.split()),
+                dense=None if vectors is None else float(vectors[position] @ query),
             )
-            score = sentence_score(features)
             coverage = min(1.0, features.own + w.neighbour_coverage * features.around)
-            evidence = Evidence(chunk.source, span, score, coverage, passage.score, features.pinned)
-            if key not in found or found[key].score < score:
-                found[key] = evidence
-    return sorted(found.values(), key=lambda e: e.score, reverse=True)
+            yield SentenceCandidate(chunk.source, span, features, coverage, passage.score)
+
+
+def _has_digit(text: str) -> bool:
+    return any(ch.isdigit() for ch in text)
 
 
 # A sentence opening with one of these continues the one before it: its neighbours' words count more.

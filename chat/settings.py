@@ -10,16 +10,19 @@ from citeqa.index.retrieval import RETRIEVAL_MODES, RetrievalMode
 from citeqa.index.search import SearchIndex
 
 from .confidence import FEATURE_NAMES, FeatureName
+from .evidence import SENTENCE_FEATURE_NAMES
 from .question import MAX_QUESTION_CHARS
 
 # Parts of the answerer that an ablation can switch off (`citeqa eval --disable`), each measured on its own.
 # reader: today's rule spans and hand-set confidence instead of the trained reader; choice: the reader reads only
-# the best-evidenced sentence's window (no learned choice among windows); shape: reader spans as they come (no
-# whole sentences for explanations, no currency sign or unit added); spelling: questions searched as typed (no
-# typo correction against the documents' words). The rest are parts of the sentence evidence.
+# the best-evidenced sentence's window (no learned choice among windows); sentence-model: sentences ranked by the
+# hand-set evidence weights (chat/evidence.py) instead of the fitted sentence model; shape: reader spans as they
+# come (no whole sentences for explanations, no currency sign or unit added); spelling: questions searched as typed
+# (no typo correction against the documents' words). The rest are parts of the sentence evidence.
 Component = Literal[
     "reader",
     "choice",
+    "sentence-model",
     "shape",
     "spelling",
     "neighbours",
@@ -55,6 +58,7 @@ class AnswerSettings:
     max_question_chars: int = MAX_QUESTION_CHARS
     disabled: tuple[Component, ...] = ()  # for ablations only; every component is on by default
     disabled_features: tuple[FeatureName, ...] = ()  # confidence features held at their mean (ablations)
+    disabled_sentence_features: tuple[str, ...] = ()  # sentence model features held at their mean (ablations)
     windows: int = 3  # candidate sentences whose windows the reader reads, best evidence first (4 and 6 measured no
     # better on held-out SQuAD articles, and cost reader time)
     reader: str | None = None  # folder of another trained reader (`citeqa train --out`); None: the shipped one
@@ -73,6 +77,11 @@ class AnswerSettings:
         unknown_features = sorted(set(self.disabled_features) - set(FEATURE_NAMES))
         if unknown_features:
             raise CiteqaError(f"unknown feature {unknown_features[0]!r}", f"use any of {', '.join(FEATURE_NAMES)}")
+        unknown_sentence = sorted(set(self.disabled_sentence_features) - set(SENTENCE_FEATURE_NAMES))
+        if unknown_sentence:
+            raise CiteqaError(
+                f"unknown sentence feature {unknown_sentence[0]!r}", f"use any of {', '.join(SENTENCE_FEATURE_NAMES)}"
+            )
         if not 1 <= self.windows <= MAX_WINDOWS:
             raise CiteqaError(f"windows = {self.windows} is out of range", f"use 1 to {MAX_WINDOWS} windows")
         if self.max_question_chars < 1:

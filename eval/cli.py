@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from citeqa.chat.confidence import FEATURE_NAMES
+from citeqa.chat.evidence import SENTENCE_FEATURE_NAMES
 from citeqa.chat.settings import COMPONENTS, DEFAULT_PASSAGES, MAX_CANDIDATES, MAX_PASSAGES, MAX_WINDOWS, PASSAGES_HELP
 from citeqa.index import open_index
 from citeqa.index.retrieval import RETRIEVAL_MODES
@@ -71,6 +72,12 @@ def eval_command() -> None:
     help="Hold a confidence feature at its mean, for an ablation (repeatable).",
 )
 @click.option(
+    "--disable-sentence-feature",
+    multiple=True,
+    type=click.Choice(SENTENCE_FEATURE_NAMES),
+    help="Hold a sentence model feature at its mean, for an ablation (repeatable).",
+)
+@click.option(
     "--reader",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     envvar="CITEQA_READER",
@@ -93,6 +100,7 @@ def run_command(
     min_confidence: float | None,
     disable: tuple[str, ...],
     disable_feature: tuple[str, ...],
+    disable_sentence_feature: tuple[str, ...],
     reader: Path | None,
     chunk_tokens: int | None,
     overlap_tokens: int | None,
@@ -147,6 +155,8 @@ def run_command(
         overrides["reader"] = str(reader)
     if disable_feature:
         overrides["disabled_features"] = tuple(sorted(set(disable_feature)))
+    if disable_sentence_feature:
+        overrides["disabled_sentence_features"] = tuple(sorted(set(disable_sentence_feature)))
     settings = AnswerSettings.for_index(index, **overrides)
     with click.progressbar(length=len(items), label="answering", file=sys.stderr) as bar:
         run = evaluate(index, embedder, settings, items, bar.update)

@@ -17,6 +17,7 @@ from typing import Any
 
 from citeqa.chat.confidence import CONFIDENCE_FILE, CandidateFeatures, ConfidenceModel, fit
 from citeqa.chat.reader import READER_DIR, SpanReader
+from citeqa.chat.sentence_model import SENTENCE_MODEL_FILE, SentenceModel
 from citeqa.chat.settings import AnswerSettings
 
 from .metrics import best_f1, contains_answer
@@ -38,7 +39,9 @@ def is_right(answer: str, gold: Sequence[str], explains: bool) -> bool:
     return contains_answer(answer, gold) if explains else best_f1(answer, gold) >= RIGHT_F1
 
 
-def candidate_rows(questions: Path, corpus: Path, index_dir: Path, reader: SpanReader) -> Rows:
+def candidate_rows(
+    questions: Path, corpus: Path, index_dir: Path, reader: SpanReader, sentences: SentenceModel
+) -> Rows:
     """Features and labels of every candidate of every question of one calibration set."""
     from citeqa.chat.answerer import Answerer
     from citeqa.index.corpus import index_corpus
@@ -48,7 +51,8 @@ def candidate_rows(questions: Path, corpus: Path, index_dir: Path, reader: SpanR
     index_settings = IndexSettings()
     embedder = Embedder(index_settings.model)
     index, _ = index_corpus(corpus, index_settings, embedder, index_dir)
-    answerer = Answerer(index, embedder, AnswerSettings(min_confidence=0.0), reader, ConfidenceModel.neutral())
+    neutral = ConfidenceModel.neutral()
+    answerer = Answerer(index, embedder, AnswerSettings(min_confidence=0.0), reader, neutral, sentences)
     items = load_questions(questions)
     retrieved = answerer.retrieve_batch([item.question for item in items])
     features: list[CandidateFeatures] = []
@@ -69,11 +73,12 @@ def fit_confidence(
 ) -> ConfidenceModel:
     """Fit on every (name, questions, corpus) set with the reader in out_dir; write out_dir/confidence.json."""
     reader = SpanReader(out_dir)
+    sentences = SentenceModel.load(out_dir / SENTENCE_MODEL_FILE)  # fitted before, with the same reader
     features: list[CandidateFeatures] = []
     labels: list[bool] = []
     record: dict[str, Any] = {}
     for name, questions, corpus in sets:
-        rows = candidate_rows(questions, corpus, work_dir / f"index-{name}", reader)
+        rows = candidate_rows(questions, corpus, work_dir / f"index-{name}", reader, sentences)
         features += rows.features
         labels += rows.labels
         record[name] = {"questions": rows.questions, "candidates": len(rows.labels), "right": sum(rows.labels)}

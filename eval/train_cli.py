@@ -58,6 +58,19 @@ def build(
     return train, validation, {"data": record}
 
 
+def write_training(corpora: list[tuple[Corpus, dict[str, str] | None]], work: Path) -> dict[str, Path]:
+    """Each corpus's train split as a question set on disk (the sentence model learns from it)."""
+    from .splits import write_split
+
+    written: dict[str, Path] = {}
+    for corpus, held_out in corpora:
+        part = split_corpus(corpus, held_out)["train"]
+        if part.items:
+            write_split(part, work / f"{corpus.name}-train")
+            written[f"{corpus.name}-train"] = work / f"{corpus.name}-train"
+    return written
+
+
 def write_held_out(corpora: list[tuple[Corpus, dict[str, str] | None]], work: Path, seed: int) -> dict[str, Path]:
     """Each corpus's calibrate and test splits as question sets on disk, each also with answers cut out."""
     from .splits import without_answers, write_split
@@ -90,7 +103,9 @@ def write_held_out(corpora: list[tuple[Corpus, dict[str, str] | None]], work: Pa
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many batches (a quick try).")
 @click.option("--limit", type=click.IntRange(1), help="Use at most this many training windows per corpus.")
 @click.option("--with-shared/--without-shared", default=True, help="Also train on ../shared's SQuAD and COVID-QA.")
-@click.option("--confidence-only", is_flag=True, help="Keep the reader in --out; fit only the confidence model.")
+@click.option(
+    "--keep-reader", is_flag=True, help="Keep the reader in --out; fit only the sentence and confidence models."
+)
 def train_command(
     questions: Path | None,
     corpus: Path | None,
@@ -101,14 +116,16 @@ def train_command(
     max_steps: int | None,
     limit: int | None,
     with_shared: bool,
-    confidence_only: bool,
+    keep_reader: bool,
 ) -> None:
-    """Fine-tune the span reader, then fit the confidence model on held-out documents.
+    """Fine-tune the span reader, fit the sentence model on the training documents, then the confidence model on
+    held-out ones.
 
     Trains on ../shared's SQuAD 2.0 subset and COVID-QA (about 35 minutes on two CPU cores). With QUESTIONS
     (a citeqa question set whose lines name their `source` and answers) and --corpus, the reader also learns
     your own documents; every set is split by document, never by question, and the manifest records it."""
     from .fit_confidence import fit_confidence
+    from .fit_sentences import fit_sentence_model
     from .train_reader import TrainSettings, train
 
     if (questions is None) != (corpus is None):
@@ -118,17 +135,21 @@ def train_command(
         corpora.append((load_corpus(questions, corpus, questions.stem), None))
     if not corpora:
         raise click.UsageError("nothing to train on: give QUESTIONS --corpus DIR, or keep --with-shared")
-    if not confidence_only:
+    if not keep_reader:
         train_examples, validation, data = build(corpora, seed, limit)
         settings = TrainSettings(seed=seed, epochs=epochs, max_steps=max_steps)
         manifest = train(train_examples, validation, out, settings, data, say=click.echo)
         click.echo(f"reader written to {out} (sha256 {manifest.sha256[:12]}...)")
+    training = [
+        (name, path / "questions.jsonl", path / "corpus") for name, path in write_training(corpora, work).items()
+    ]
+    fit_sentence_model(training, work, out, say=click.echo)
     held_out = write_held_out(corpora, work, seed)
     calibration = [
         (name, path / "questions.jsonl", path / "corpus") for name, path in held_out.items() if "-calibrate" in name
     ]
     fit_confidence(calibration, work, out, say=click.echo)
-    click.echo(f"confidence model written to {out}; held-out test sets in {work}:")
+    click.echo(f"sentence and confidence models written to {out}; held-out test sets in {work}:")
     for name, path in held_out.items():
         if "-test" in name:
             questions, corpus, index = path / "questions.jsonl", path / "corpus", work / f"index-{name}"

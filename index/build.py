@@ -29,6 +29,7 @@ from .integrity import fingerprints
 from .lexical import ANALYZER, PARAMETERS, LexicalBuilder, LexicalIndex, analyze
 from .manifest import IndexSettings, Manifest
 from .search import EMBEDDINGS_FILE, LEXICAL_FOLDER, MANIFEST_FILE, VECTORS_FILE, SearchIndex
+from .sentence_vectors import embed_sentences, vectors_key
 from .store import GENERATION_PREFIX, current_generation, writing
 from .vectors import build_vectors, write_vectors
 from .views import (
@@ -51,7 +52,29 @@ def build_index(
     check_model(embedder, settings)
     sentences, chunks = chunk_documents(documents, settings, embedder)
     embeddings = embedder.encode_documents([c.text for c in chunks])
-    return assemble(documents, sentences, chunks, embeddings, settings, origin)
+    index = assemble(documents, sentences, chunks, embeddings, settings, origin)
+    embed_missing_sentences(index.store, embedder)
+    index.manifest = replace(index.manifest, sentence_vectors=index.store.vectors_key)
+    return index
+
+
+def embed_missing_sentences(documents: DocumentSet, embedder: Embedder) -> int:
+    """Embed the sentences of each document whose vectors by this model the store does not hold (all of them, for
+    documents in memory), to be written with them; how many documents that was."""
+    key = vectors_key(embedder.model_id)
+    held = documents.reader.analysed(key) if documents.reader is not None else set()
+    documents.vectors_key = key
+    missing = [
+        s for s, m in documents.members.items() if m.digest not in held and m.digest not in documents.unsaved_vectors
+    ]
+
+    def texts(source: str) -> tuple[str, list[Span]]:
+        document, spans = documents.record(source)
+        return document.text, spans
+
+    for source, blob in embed_sentences(missing, texts, embedder.encode_documents):
+        documents.unsaved_vectors[documents.members[source].digest] = blob
+    return len(missing)
 
 
 def check_model(embedder: Embedder, settings: IndexSettings) -> None:
@@ -89,12 +112,18 @@ def assemble(
     settings: IndexSettings,
     origin: str = "",
     analyses: Mapping[str, bytes] | None = None,
+    sentence_vectors: Mapping[str, bytes] | None = None,
 ) -> SearchIndex:
     """The index of these documents from their chunks and the chunks' vectors (row i = chunk i). `analyses`: the
-    documents' sentence analyses in their stored form, by source, when made already (else they are made here)."""
+    documents' sentence analyses in their stored form, by source, when made already (else they are made here).
+    `sentence_vectors`: every document's sentence vectors by the settings' model, stored form, by source."""
     held = DocumentSet.in_memory(documents, sentences)
     for source, blob in (analyses or {}).items():
         held.unsaved_analysis[held.members[source].digest] = blob
+    if sentence_vectors is not None:
+        held.vectors_key = vectors_key(settings.model)
+        for source, blob in sentence_vectors.items():
+            held.unsaved_vectors[held.members[source].digest] = blob
     table = ChunkTable.of(chunks, list(held.members))
     return assemble_table(held, table, embeddings, settings, origin, texts=[c.text for c in chunks])
 
@@ -186,7 +215,7 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
         if index.store.stored_counts() is None:
             count_sentences(index.store)
         analyses = analysis_rows(index.store, directory / store)
-        write_records(directory / store, _unsaved(index.store, directory / store), terms, ANALYZER, analyses, ANALYSIS)
+        write_records(directory / store, _unsaved(index.store, directory / store), terms, ANALYZER, analyses)
         index.store.stem_counts().save(generation / COUNTS_FILE)
         write_members(generation / MEMBERS_FILE, store, index.store)
         np.save(generation / CHUNKS_FILE, index.table.rows, allow_pickle=False)
@@ -195,13 +224,20 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
         index.lexical.save(generation / LEXICAL_FOLDER)
         # The manifest goes last: a generation without one was never finished. It fingerprints every file, so
         # that one truncated, grown or edited afterwards (a failed copy, garbage, a hand edit) is refused on load.
-        index.manifest = replace(index.manifest, analysis=ANALYSIS, fingerprints=fingerprints(generation))
+        index.manifest = replace(
+            index.manifest,
+            analysis=ANALYSIS,
+            sentence_vectors=index.store.vectors_key,
+            fingerprints=fingerprints(generation),
+        )
         (generation / MANIFEST_FILE).write_text(index.manifest.to_json(), encoding="utf-8")
     # CURRENT now names the new generation. Rows no generation since the previous one lists are garbage; the
     # previous one's stay for a server that has not loaded the new generation yet.
     with contextlib.suppress(sqlite3.Error, OSError):
         digests = [m.digest for m in index.store.members.values()] + previous
-        collect_garbage(directory / store, digests, itertools.chain(index.table.rows["id"].tolist(), previous_chunks))
+        kept_analyses = (ANALYSIS, index.store.vectors_key) if index.store.vectors_key else (ANALYSIS,)
+        chunk_ids = itertools.chain(index.table.rows["id"].tolist(), previous_chunks)
+        collect_garbage(directory / store, digests, chunk_ids, kept_analyses)
     index.path = directory
     index.config = read_config(directory)
 

@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -118,13 +118,12 @@ def write_records(
     records: Iterable[Record],
     terms: Iterable[tuple[int, str]] = (),
     analyzer: str = "",
-    analyses: Iterable[tuple[str, bytes]] = (),
-    analysis: str = "",
+    analyses: Iterable[tuple[str, str, bytes]] = (),
 ) -> list[str]:
     """Append `records` (those not held already), chunks' BM25 `terms` ((chunk id, words joined by spaces), made
-    by `analyzer`) and documents' sentence `analyses` ((digest, stored form), made by `analysis`) to the store at
-    `path`, created if new, in one transaction; the records' digests, in order. Committed durably (WAL, synchronous
-    FULL) before it returns."""
+    by `analyzer`) and documents' sentence `analyses` ((digest, key of what made it, stored form): the sentences'
+    words, their vectors) to the store at `path`, created if new, in one transaction; the records' digests, in
+    order. Committed durably (WAL, synchronous FULL) before it returns."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=WAL")
@@ -148,7 +147,7 @@ def write_records(
         )
         db.executemany(
             "INSERT OR REPLACE INTO sentence_words (digest, analyzer, words, checksum) VALUES (?, ?, ?, ?)",
-            ((d, analysis, blob, row_checksum(d, analysis, blob)) for d, blob in analyses),
+            ((d, key, blob, row_checksum(d, key, blob)) for d, key, blob in analyses),
         )
         db.execute("COMMIT")
         return digests
@@ -160,10 +159,12 @@ def write_records(
         db.close()
 
 
-def collect_garbage(path: Path, keep: Iterable[str], keep_chunks: Iterable[int] = (), analysis: str = ANALYSIS) -> int:
+def collect_garbage(
+    path: Path, keep: Iterable[str], keep_chunks: Iterable[int] = (), analyses: Collection[str] = (ANALYSIS,)
+) -> int:
     """Delete the document rows whose digest is not in `keep` (and their sentence analyses, and those not made by
-    `analysis`) and the terms of chunks not in `keep_chunks`; how many documents were deleted. Best effort: a
-    failure leaves garbage that the next ingest collects."""
+    one of `analyses`) and the terms of chunks not in `keep_chunks`; how many documents were deleted. Best effort:
+    a failure leaves garbage that the next ingest collects."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA synchronous=FULL")
@@ -172,7 +173,10 @@ def collect_garbage(path: Path, keep: Iterable[str], keep_chunks: Iterable[int] 
         db.executemany("INSERT OR IGNORE INTO temp.keep VALUES (?)", ((d,) for d in keep))
         deleted = db.execute("DELETE FROM documents WHERE digest NOT IN (SELECT digest FROM temp.keep)").rowcount
         kept = "SELECT digest FROM temp.keep"
-        db.execute(f"DELETE FROM sentence_words WHERE analyzer != ? OR digest NOT IN ({kept})", (analysis,))
+        marks = ", ".join("?" * len(analyses))
+        db.execute(
+            f"DELETE FROM sentence_words WHERE analyzer NOT IN ({marks}) OR digest NOT IN ({kept})", tuple(analyses)
+        )
         db.execute("CREATE TEMP TABLE chunks (id INTEGER PRIMARY KEY)")
         db.executemany("INSERT OR IGNORE INTO temp.chunks VALUES (?)", ((int(i),) for i in keep_chunks))
         db.execute("DELETE FROM chunk_terms WHERE id NOT IN (SELECT id FROM temp.chunks)")
@@ -259,6 +263,15 @@ class StoreReader:
         if row is None or not isinstance(row[0], bytes) or row_checksum(digest, analysis, row[0]) != row[1]:
             return None
         return row[0]
+
+    def analysed(self, analysis: str) -> set[str]:
+        """The digests of the documents holding an analysis made by `analysis` (not checked: `analysis` checks)."""
+        with self._lock:
+            try:
+                rows = self._db.execute("SELECT digest FROM sentence_words WHERE analyzer = ?", (analysis,)).fetchall()
+            except sqlite3.Error:
+                return set()  # a cache: what cannot be read is made again
+        return {str(digest) for (digest,) in rows}
 
     def close(self) -> None:
         with self._lock:

@@ -53,6 +53,7 @@ class Manifest:
     vectors: VectorIndexPlan | None = None  # what was built for settings.factory (None: as the settings say)
     fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)  # each file's bytes and sha256
     analysis: str = ""  # the sentence analyzer whose counts the generation holds (index.analysis); "": none
+    sentence_vectors: str = ""  # the key of the sentence vectors every document has (index.sentence_vectors); "": none
 
     @property
     def vector_plan(self) -> VectorIndexPlan:
@@ -71,6 +72,7 @@ class Manifest:
             },
             "lexical": self.lexical,
             "sentence_analysis": self.analysis,
+            "sentence_vectors": self.sentence_vectors,
             "counts": {"documents": len(self.documents), "chunks": self.chunks},
             "documents": self.documents,
             "files": self.files,
@@ -117,6 +119,7 @@ class Manifest:
                 else None,
                 fingerprints=dict(data.get("fingerprints", {})),
                 analysis=str(data.get("sentence_analysis", "")),
+                sentence_vectors=str(data.get("sentence_vectors", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexDamagedError(

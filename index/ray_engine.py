@@ -41,6 +41,7 @@ from .build import assemble, chunk_documents, save_index
 from .embedder import Embedder
 from .manifest import IndexSettings
 from .search import SearchIndex
+from .sentence_vectors import encode_vectors
 from .store import check_writable
 from .update import IngestReport
 
@@ -111,10 +112,11 @@ def ray_ingest(
     try:
         documents, sentences, chunks, notes, analyses = _read(ray, files, settings, max_bytes, skipped)
         embeddings = _embed(ray, [c.text for c in chunks], settings.model, actors)
+        sentence_vectors = _embed_sentences(ray, documents, sentences, settings.model, actors)
     finally:
         if started_here:
             ray.shutdown()
-    index = assemble(documents, sentences, chunks, embeddings, settings, origin, analyses)
+    index = assemble(documents, sentences, chunks, embeddings, settings, origin, analyses, sentence_vectors)
     save_index(index, directory)
     report = IngestReport(
         directory=directory,
@@ -164,6 +166,21 @@ def _read(
     order = {d.source: i for i, d in enumerate(documents)}
     chunks.sort(key=lambda c: (order[c.source], c.start))
     return documents, sentences, chunks, notes, analyses
+
+
+def _embed_sentences(
+    ray: Any, documents: Sequence[Document], sentences: dict[str, list[Span]], model: str, actors: int
+) -> dict[str, bytes]:
+    """Every document's sentence vectors in their stored form (index.sentence_vectors), embedded by the pool."""
+    texts = [d.text[s.start : s.end] for d in documents for s in sentences[d.source]]
+    vectors = _embed(ray, texts, model, actors) if texts else np.zeros((0, 0), dtype=np.float32)
+    stored: dict[str, bytes] = {}
+    first = 0
+    for document in documents:
+        count = len(sentences[document.source])
+        stored[document.source] = encode_vectors(vectors[first : first + count])
+        first += count
+    return stored
 
 
 def _embed(ray: Any, texts: list[str], model: str, actors: int) -> np.ndarray:

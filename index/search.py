@@ -150,6 +150,7 @@ def load_index(directory: Path, searchable: bool = True) -> SearchIndex:
     documents = DocumentSet(
         {s: Member(d, manifest.documents[s], manifest.files.get(s, "")) for s, d in members}, reader, None, stem_counts
     )
+    documents.vectors_key = manifest.sentence_vectors
     for source, _ in members[:1] + members[-1:]:
         documents.record(source)  # the first and last rows read and checked now: a replaced store is refused here
     table = ChunkTable(read_table(generation / CHUNKS_FILE, len(members)), [s for s, _ in members])

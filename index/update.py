@@ -30,7 +30,14 @@ from citeqa.ingest.files import Skipped, SourceFile
 from citeqa.ingest.formats import READERS_VERSION, UnreadableFileError
 
 from .analysis import ANALYSIS
-from .build import DocumentProgress, assemble_table, check_model, chunk_documents, save_index
+from .build import (
+    DocumentProgress,
+    assemble_table,
+    check_model,
+    chunk_documents,
+    embed_missing_sentences,
+    save_index,
+)
 from .docstore import Record, digest_of
 from .embedder import Embedder, Vectors
 from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
@@ -38,6 +45,7 @@ from .legacy import load_legacy_index
 from .lexical import PARAMETERS
 from .manifest import FORMAT_VERSION, LEGACY_FORMAT, IndexSettings, Manifest
 from .search import MANIFEST_FILE, SearchIndex, load_index
+from .sentence_vectors import vectors_key
 from .store import check_writable, current_generation, locked, remove_unused_generations
 from .views import ChunksView, ChunkTable, DocumentSet, Member, stack_rows
 
@@ -136,6 +144,7 @@ def ingest(
         if not plan.needs_writing:
             return None, plan.report(began)
         index, applied = apply_plan(plan, embedder, progress, chunking)
+        embed_missing_sentences(index.store, embedder)
         save_index(index, directory, lock=False)
         return index, applied.report(began, index)
 
@@ -179,6 +188,11 @@ class IngestPlan:
         return self.old is not None and self.old.analysis != ANALYSIS
 
     @property
+    def sentence_vectors_missing(self) -> bool:
+        """The index keeps no sentence vectors by its model (written before it did): one write embeds them."""
+        return self.old is not None and self.old.sentence_vectors != vectors_key(self.settings.model)
+
+    @property
     def added(self) -> list[str]:
         held = self.old.documents if self.old is not None else {}
         return sorted(s for s in self.fresh if s not in held)
@@ -193,7 +207,7 @@ class IngestPlan:
     def needs_writing(self) -> bool:
         if self.old is None or not self.same_settings or self.lexical_outdated or not self.readers_match:
             return True  # (new readers: one write records them, so the next run finds the files unchanged)
-        if self.old.format_version != FORMAT_VERSION or self.analysis_missing:
+        if self.old.format_version != FORMAT_VERSION or self.analysis_missing or self.sentence_vectors_missing:
             return True  # an older format: upgraded by writing it anew, its vectors reused
         held = self.old.files
         return bool(self.removed) or any(held.get(s) != d.file_checksum for s, d in self.fresh.items())
@@ -270,6 +284,8 @@ def plan_ingest(
         )
     if old is not None and old.format_version != LEGACY_FORMAT and old.analysis != ANALYSIS:
         reasons.append("storing the analysis of every sentence for the answerer: nothing is embedded again")
+    if old is not None and old.format_version != LEGACY_FORMAT and old.sentence_vectors != vectors_key(settings.model):
+        reasons.append("embedding every sentence once, for the answerer's choice of sentence (chunks are kept)")
     if old is not None and old.settings != settings:
         reasons.append(f"the settings changed ({_settings_change(old.settings, settings)}): re-chunking every document")
     plan = IngestPlan(directory, settings, origin, old, reasons, max_bytes, skipped=skipped)
@@ -496,6 +512,7 @@ def remove_documents(directory: Path, sources: Sequence[str]) -> SearchIndex:
         assert index.embeddings is not None  # a loaded index always has them
         embeddings = np.asarray(index.embeddings)[rows]
         documents = DocumentSet({s: index.store.members[s] for s in kept}, index.store.reader)
+        documents.vectors_key = index.store.vectors_key  # the kept documents' vectors stay in the same store
         settings, origin = index.manifest.settings, index.manifest.origin
         updated = assemble_table(documents, table, embeddings, settings, origin, previous=index)
         save_index(updated, directory, lock=False)

@@ -30,6 +30,7 @@ from .analysis import ANALYSIS, Analysis, SentenceWords, StemCounts, analyze_sen
 from .docstore import REBUILD, Record, StoreReader, digest_of
 from .errors import IndexDamagedError
 from .lexical import analyze
+from .sentence_vectors import decode_vectors
 
 V = TypeVar("V")
 
@@ -64,9 +65,13 @@ class DocumentSet:
         self.counts_file = counts_file  # the generation's sentence counts, when it holds them
         self.counts: StemCounts | None = None  # read from `counts_file`, or counted
         self.unsaved_analysis: dict[str, bytes] = {}  # digest -> stored form of an analysis the store lacks
+        self.unsaved_vectors: dict[str, bytes] = {}  # digest -> sentence vectors the store lacks
+        self.vectors_key = ""  # the key of those vectors: vectors_key(the index's model); "": none made
         self._lock = threading.RLock()
         self._words: OrderedDict[str, tuple[list[SentenceWords], frozenset[str]]] = OrderedDict()
         self._words_held = 0  # sentences in `_words`
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors_held = 0  # sentences in `_vectors`
 
     @classmethod
     def in_memory(cls, documents: Sequence[Document], sentences: Mapping[str, list[Span]]) -> DocumentSet:
@@ -100,6 +105,33 @@ class DocumentSet:
         if found is not None:
             return found, True
         return analyze_sentences(document.text, spans), False
+
+    def sentence_vectors(self, source: str, dimension: int) -> np.ndarray | None:
+        """`source`'s sentences' vectors (a row per sentence), as embedded at ingest; None when the index keeps
+        none for it (see index.sentence_vectors)."""
+        digest = self.members[source].digest
+        with self._lock:
+            hit = self._vectors.get(digest)
+            if hit is not None:
+                self._vectors.move_to_end(digest)
+                return hit
+        if not self.vectors_key:
+            return None
+        blob = self.unsaved_vectors.get(digest)
+        if blob is None and self.reader is not None:
+            blob = self.reader.analysis(digest, self.vectors_key)
+        if blob is None:
+            return None
+        found = decode_vectors(blob, len(self.record(source)[1]), dimension)
+        if found is None:
+            return None
+        with self._lock:
+            self._vectors[digest] = found
+            self._vectors_held += len(found)
+            while self._vectors_held > SENTENCES_REMEMBERED and len(self._vectors) > 1:
+                _, old = self._vectors.popitem(last=False)
+                self._vectors_held -= len(old)
+        return found
 
     def words(self, source: str) -> list[SentenceWords]:
         """Each sentence's stems and pairs of them, in order; kept for the next question that reads `source`."""
@@ -184,15 +216,23 @@ def count_sentences(documents: DocumentSet, previous: DocumentSet | None = None)
     documents.counts = counts
 
 
-def analysis_rows(documents: DocumentSet, store: Path) -> Iterator[tuple[str, bytes]]:
-    """The sentence analyses to write into `store` with the documents: those it lacks."""
+def analysis_rows(documents: DocumentSet, store: Path) -> Iterator[tuple[str, str, bytes]]:
+    """The sentence analyses (words, and vectors when made) to write into `store` with the documents: those it
+    lacks. A store other than the one the documents were read from gets a copy of the vectors they had there."""
     held = documents.reader is not None and documents.reader.path.resolve() == store.resolve()
     for source, member in documents.members.items():
         blob = documents.unsaved_analysis.get(member.digest)
         if blob is None and not held:
             blob = encode(documents.analysis(source)[0])
         if blob is not None:
-            yield member.digest, blob
+            yield member.digest, ANALYSIS, blob
+        if not documents.vectors_key:
+            continue
+        vectors = documents.unsaved_vectors.get(member.digest)
+        if vectors is None and not held and documents.reader is not None:
+            vectors = documents.reader.analysis(member.digest, documents.vectors_key)
+        if vectors is not None:
+            yield member.digest, documents.vectors_key, vectors
 
 
 class _BySource(Mapping[str, V]):

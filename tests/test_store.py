@@ -21,6 +21,7 @@ from fakes import HashingEmbedder
 from test_incremental import FAKE, TOPICS, write_collection
 
 from citeqa.index import FORMAT_VERSION, IndexDamagedError, IndexMismatchError, build_index, ingest, load_index
+from citeqa.index.analysis import ANALYSIS
 from citeqa.index.integrity import fingerprints
 from citeqa.index.legacy import CHUNKS_FILE, DOCUMENTS_FILE, write_legacy_records
 from citeqa.index.store import current_generation, generation_id
@@ -40,7 +41,7 @@ def rows(store: Path) -> list[tuple[str, str]]:
 def analysed(store: Path) -> list[str]:
     """The digests whose sentence analysis the store holds."""
     with sqlite3.connect(store) as db:
-        return sorted(d for (d,) in db.execute("SELECT digest FROM sentence_words"))
+        return sorted(d for (d,) in db.execute("SELECT digest FROM sentence_words WHERE analyzer = ?", (ANALYSIS,)))
 
 
 def test_a_saved_index_loads_back_the_same_documents_sentences_and_chunks(
