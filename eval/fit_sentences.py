@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from citeqa.chat.evidence import SentenceFeatures, sentence_candidates
+from citeqa.chat.evidence import SentenceFeatures, sentence_candidates, sentence_score
 from citeqa.chat.sentence_model import SENTENCE_MODEL_FILE, SentenceModel, fit
 
 from .questions import load_questions
@@ -90,3 +90,32 @@ def fit_sentence_model(
     tmp.replace(out_dir / SENTENCE_MODEL_FILE)
     say("sentence weights: " + ", ".join(f"{n} {w:+.3f}" for n, w in model.weights.items()))
     return model
+
+
+def top_k_rates(rows: SentenceRows, score: Callable[[SentenceFeatures], float], ks: Sequence[int]) -> list[float]:
+    """For each k, the share of questions with a sentence holding the gold answer among their k best by `score`."""
+    by_question: dict[int, list[tuple[float, bool]]] = {}
+    for features, question, label in zip(rows.features, rows.questions, rows.labels, strict=True):
+        by_question.setdefault(question, []).append((score(features), label))
+    asked = max(rows.asked, 1)
+    ranked = [[label for _, label in sorted(found, key=lambda f: -f[0])] for found in by_question.values()]
+    return [sum(any(labels[:k]) for labels in ranked) / asked for k in ks]
+
+
+def report_ranking(
+    sets: Sequence[tuple[str, Path, Path]], work_dir: Path, model: SentenceModel, say: Callable[[str], None] = print
+) -> None:
+    """The gold sentence's place on held-out sets, by the fitted model and by the hand-set weights (validation:
+    nothing is fitted here)."""
+    ks = (1, 3, 5)
+    for name, questions, corpus in sets:
+        rows = sentence_rows(questions, corpus, work_dir / f"index-{name}")
+        fitted = top_k_rates(rows, model.score, ks)
+        by_hand = top_k_rates(rows, sentence_score, ks)
+        say(
+            f"{name}: gold sentence in the top 1/3/5 of {rows.asked} questions: "
+            + "/".join(f"{r:.3f}" for r in fitted)
+            + " (hand-set weights: "
+            + "/".join(f"{r:.3f}" for r in by_hand)
+            + ")"
+        )

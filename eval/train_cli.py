@@ -125,7 +125,7 @@ def train_command(
     (a citeqa question set whose lines name their `source` and answers) and --corpus, the reader also learns
     your own documents; every set is split by document, never by question, and the manifest records it."""
     from .fit_confidence import fit_confidence
-    from .fit_sentences import fit_sentence_model
+    from .fit_sentences import fit_sentence_model, report_ranking
     from .train_reader import TrainSettings, train
 
     if (questions is None) != (corpus is None):
@@ -140,17 +140,17 @@ def train_command(
         settings = TrainSettings(seed=seed, epochs=epochs, max_steps=max_steps)
         manifest = train(train_examples, validation, out, settings, data, say=click.echo)
         click.echo(f"reader written to {out} (sha256 {manifest.sha256[:12]}...)")
-    training = [
-        (name, path / "questions.jsonl", path / "corpus") for name, path in write_training(corpora, work).items()
-    ]
-    fit_sentence_model(training, work, out, say=click.echo)
+    sentences = fit_sentence_model(_sets(write_training(corpora, work)), work, out, say=click.echo)
     held_out = write_held_out(corpora, work, seed)
-    calibration = [
-        (name, path / "questions.jsonl", path / "corpus") for name, path in held_out.items() if "-calibrate" in name
-    ]
-    fit_confidence(calibration, work, out, say=click.echo)
+    report_ranking(_sets({n: path for n, path in held_out.items() if "-cut" not in n}), work, sentences, click.echo)
+    fit_confidence(_sets({n: path for n, path in held_out.items() if "-calibrate" in n}), work, out, say=click.echo)
     click.echo(f"sentence and confidence models written to {out}; held-out test sets in {work}:")
     for name, path in held_out.items():
         if "-test" in name:
             questions, corpus, index = path / "questions.jsonl", path / "corpus", work / f"index-{name}"
             click.echo(f"  citeqa eval {questions} --corpus {corpus} --index {index} --out runs/{name}")
+
+
+def _sets(written: dict[str, Path]) -> list[tuple[str, Path, Path]]:
+    """(name, questions, corpus) of each question set written on disk."""
+    return [(name, path / "questions.jsonl", path / "corpus") for name, path in written.items()]
