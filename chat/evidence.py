@@ -208,10 +208,12 @@ def sentence_candidates(
         doc = index.documents[chunk.source]
         sentences = index.sentences[chunk.source]
         words = index.sentence_words[chunk.source]  # as analyzed at ingest
-        vectors = None if query is None else index.store.sentence_vectors(chunk.source, index.manifest.dimension)
-        for position, span in enumerate(sentences):
-            if span.end <= chunk.start or span.start >= chunk.end:
-                continue
+        inside = [n for n, span in enumerate(sentences) if span.end > chunk.start and span.start < chunk.end]
+        vectors = None
+        if query is not None and inside:  # only this passage's sentences' vectors are read
+            vectors = index.store.sentence_vectors(chunk.source, index.manifest.dimension, inside[0], inside[-1] + 1)
+        for position in inside:
+            span = sentences[position]
             here, here_pairs = words[position]
             around: set[str] = set()
             around_pairs: set[tuple[str, str]] = set()
@@ -245,7 +247,7 @@ def sentence_candidates(
                 pinned=not use_pins or pins_hold(question, sentence_text, document_stems(chunk.source)),
                 number_fit=(1.0 if _has_digit(sentence_text) else -1.0) if numeric else 0.0,
                 words=len(sentence_text.split()),
-                dense=None if vectors is None else float(vectors[position] @ query),
+                dense=None if vectors is None else float(vectors[position - inside[0]] @ query),
             )
             coverage = min(1.0, features.own + w.neighbour_coverage * features.around)
             yield SentenceCandidate(chunk.source, span, features, coverage, passage.score)

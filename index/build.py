@@ -41,6 +41,7 @@ from .views import (
     analysis_rows,
     count_sentences,
     read_members,
+    vector_rows,
     write_members,
 )
 
@@ -62,7 +63,7 @@ def embed_missing_sentences(documents: DocumentSet, embedder: Embedder) -> int:
     """Embed the sentences of each document whose vectors by this model the store does not hold (all of them, for
     documents in memory), to be written with them; how many documents that was."""
     key = vectors_key(embedder.model_id)
-    held = documents.reader.analysed(key) if documents.reader is not None else set()
+    held = documents.reader.vectors_held(key) if documents.reader is not None else set()
     documents.vectors_key = key
     missing = [
         s for s, m in documents.members.items() if m.digest not in held and m.digest not in documents.unsaved_vectors
@@ -72,8 +73,8 @@ def embed_missing_sentences(documents: DocumentSet, embedder: Embedder) -> int:
         document, spans = documents.record(source)
         return document.text, spans
 
-    for source, blob in embed_sentences(missing, texts, embedder.encode_documents):
-        documents.unsaved_vectors[documents.members[source].digest] = blob
+    for source, vectors in embed_sentences(missing, texts, embedder.encode_documents):
+        documents.unsaved_vectors.append(documents.members[source].digest, vectors)
     return len(missing)
 
 
@@ -215,7 +216,9 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
         if index.store.stored_counts() is None:
             count_sentences(index.store)
         analyses = analysis_rows(index.store, directory / store)
-        write_records(directory / store, _unsaved(index.store, directory / store), terms, ANALYZER, analyses)
+        vectors = vector_rows(index.store, directory / store)
+        records = _unsaved(index.store, directory / store)
+        write_records(directory / store, records, terms, ANALYZER, analyses, ANALYSIS, vectors, index.store.vectors_key)
         index.store.stem_counts().save(generation / COUNTS_FILE)
         write_members(generation / MEMBERS_FILE, store, index.store)
         np.save(generation / CHUNKS_FILE, index.table.rows, allow_pickle=False)
@@ -235,9 +238,8 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
     # previous one's stay for a server that has not loaded the new generation yet.
     with contextlib.suppress(sqlite3.Error, OSError):
         digests = [m.digest for m in index.store.members.values()] + previous
-        kept_analyses = (ANALYSIS, index.store.vectors_key) if index.store.vectors_key else (ANALYSIS,)
         chunk_ids = itertools.chain(index.table.rows["id"].tolist(), previous_chunks)
-        collect_garbage(directory / store, digests, chunk_ids, kept_analyses)
+        collect_garbage(directory / store, digests, chunk_ids, ANALYSIS, index.store.vectors_key)
     index.path = directory
     index.config = read_config(directory)
 

@@ -27,10 +27,11 @@ from citeqa.ingest.documents import Document
 from citeqa.ingest.sentences import Span
 
 from .analysis import ANALYSIS, Analysis, SentenceWords, StemCounts, analyze_sentences, decode, encode, words_of
-from .docstore import REBUILD, Record, StoreReader, digest_of
+from .docstore import REBUILD, Pieces, Record, StoreReader, digest_of
+from .embedder import Vectors
 from .errors import IndexDamagedError
 from .lexical import analyze
-from .sentence_vectors import decode_vectors
+from .sentence_vectors import DTYPE, SpilledBlobs, decode_vectors
 
 V = TypeVar("V")
 
@@ -65,13 +66,11 @@ class DocumentSet:
         self.counts_file = counts_file  # the generation's sentence counts, when it holds them
         self.counts: StemCounts | None = None  # read from `counts_file`, or counted
         self.unsaved_analysis: dict[str, bytes] = {}  # digest -> stored form of an analysis the store lacks
-        self.unsaved_vectors: dict[str, bytes] = {}  # digest -> sentence vectors the store lacks
+        self.unsaved_vectors = SpilledBlobs()  # digest -> sentence vectors the store lacks, on disk until saved
         self.vectors_key = ""  # the key of those vectors: vectors_key(the index's model); "": none made
         self._lock = threading.RLock()
         self._words: OrderedDict[str, tuple[list[SentenceWords], frozenset[str]]] = OrderedDict()
         self._words_held = 0  # sentences in `_words`
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._vectors_held = 0  # sentences in `_vectors`
 
     @classmethod
     def in_memory(cls, documents: Sequence[Document], sentences: Mapping[str, list[Span]]) -> DocumentSet:
@@ -106,32 +105,24 @@ class DocumentSet:
             return found, True
         return analyze_sentences(document.text, spans), False
 
-    def sentence_vectors(self, source: str, dimension: int) -> np.ndarray | None:
-        """`source`'s sentences' vectors (a row per sentence), as embedded at ingest; None when the index keeps
-        none for it (see index.sentence_vectors)."""
-        digest = self.members[source].digest
-        with self._lock:
-            hit = self._vectors.get(digest)
-            if hit is not None:
-                self._vectors.move_to_end(digest)
-                return hit
+    def sentence_vectors(self, source: str, dimension: int, first: int = 0, stop: int | None = None) -> Vectors | None:
+        """Rows first:stop of `source`'s sentences' vectors (all of them by default), as embedded at ingest, read
+        without the rest; None when the index keeps none for it (see index.sentence_vectors)."""
         if not self.vectors_key:
             return None
-        blob = self.unsaved_vectors.get(digest)
-        if blob is None and self.reader is not None:
-            blob = self.reader.analysis(digest, self.vectors_key)
-        if blob is None:
-            return None
-        found = decode_vectors(blob, len(self.record(source)[1]), dimension)
-        if found is None:
-            return None
-        with self._lock:
-            self._vectors[digest] = found
-            self._vectors_held += len(found)
-            while self._vectors_held > SENTENCES_REMEMBERED and len(self._vectors) > 1:
-                _, old = self._vectors.popitem(last=False)
-                self._vectors_held -= len(old)
-        return found
+        digest = self.members[source].digest
+        sentences = len(self.record(source)[1])
+        stop = sentences if stop is None else stop
+        if not 0 <= first <= stop <= sentences:
+            raise IndexError(f"sentences {first}:{stop} of {source!r}, which has {sentences}")
+        row = dimension * DTYPE.itemsize
+        blob: bytes | None = None
+        if digest in self.unsaved_vectors:
+            if self.unsaved_vectors.size(digest) == sentences * row:
+                blob = self.unsaved_vectors.read(digest, first * row, stop * row)
+        elif self.reader is not None:
+            blob = self.reader.vectors(digest, self.vectors_key, sentences * row, first * row, stop * row)
+        return None if blob is None else decode_vectors(blob, stop - first, dimension)
 
     def words(self, source: str) -> list[SentenceWords]:
         """Each sentence's stems and pairs of them, in order; kept for the next question that reads `source`."""
@@ -216,23 +207,31 @@ def count_sentences(documents: DocumentSet, previous: DocumentSet | None = None)
     documents.counts = counts
 
 
-def analysis_rows(documents: DocumentSet, store: Path) -> Iterator[tuple[str, str, bytes]]:
-    """The sentence analyses (words, and vectors when made) to write into `store` with the documents: those it
-    lacks. A store other than the one the documents were read from gets a copy of the vectors they had there."""
+def analysis_rows(documents: DocumentSet, store: Path) -> Iterator[tuple[str, bytes]]:
+    """The sentence analyses to write into `store` with the documents: those it lacks."""
     held = documents.reader is not None and documents.reader.path.resolve() == store.resolve()
     for source, member in documents.members.items():
         blob = documents.unsaved_analysis.get(member.digest)
         if blob is None and not held:
             blob = encode(documents.analysis(source)[0])
         if blob is not None:
-            yield member.digest, ANALYSIS, blob
-        if not documents.vectors_key:
-            continue
-        vectors = documents.unsaved_vectors.get(member.digest)
-        if vectors is None and not held and documents.reader is not None:
-            vectors = documents.reader.analysis(member.digest, documents.vectors_key)
+            yield member.digest, blob
+
+
+def vector_rows(documents: DocumentSet, store: Path) -> Iterator[tuple[str, Pieces]]:
+    """The sentence vectors to write into `store` with the documents: those embedded now, and, into a store other
+    than the one the documents were read from, a copy of those they had there."""
+    if not documents.vectors_key:
+        return
+    held = documents.reader is not None and documents.reader.path.resolve() == store.resolve()
+    for member in documents.members.values():
+        vectors: Pieces | None = None
+        if member.digest in documents.unsaved_vectors:
+            vectors = documents.unsaved_vectors.pieces(member.digest)
+        elif not held and documents.reader is not None:
+            vectors = documents.reader.vectors_pieces(member.digest, documents.vectors_key)
         if vectors is not None:
-            yield member.digest, documents.vectors_key, vectors
+            yield member.digest, vectors
 
 
 class _BySource(Mapping[str, V]):

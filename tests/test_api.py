@@ -402,12 +402,13 @@ def test_a_full_queue_turns_a_request_away_with_503_and_answers_the_rest(answere
         deadline = time.monotonic() + 10
         while service._jobs.qsize() and time.monotonic() < deadline:  # until the worker holds it
             time.sleep(0.01)
-        waiting = [service.submit("In what year were ties established?") for _ in range(2)]  # the queue is full
+        # the queue is full:
+        waiting = [service.submit("How long does cargo take from China to Baku?") for _ in range(2)]
         for client in _client(create_app(service)):
             response = _ask(client, {"question": "When did APP and AZERTAC sign?"})
             assert response.status_code == 503 and response.headers["retry-after"] == "1"
             assert response.json()["error"] == "busy"
     finally:
         gate.set()
-    assert first.result(60).text == "July 2024" and all(w.result(60).text == "1992" for w in waiting)
+    assert first.result(60).text == "July 2024" and all(w.result(60).text == "8-10 days" for w in waiting)
     service.close()

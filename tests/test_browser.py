@@ -256,11 +256,11 @@ def test_chat_fits_a_phone(browser: Browser, live_server: LiveServer, requests_m
 
     page.locator("#cq-chat button[aria-label='Clear']").first.click()  # a new conversation ...
     page.wait_for_function("() => document.querySelectorAll('#cq-chat .cq-message').length === 0")
-    _ask(page, "In what year were diplomatic relations between Pakistan and Azerbaijan established?", 0)
+    _ask(page, "How many JF-17 Block III fighter jets did Pakistan commit to deliver to Azerbaijan?", 0)
     page.locator("#cq-chat button[aria-label='Dislike']").last.click()  # ... whose verdicts are about its answers
     records = _wait_for_feedback(live_server, lambda rs: any(r["verdict"] == "dislike" for r in rs))
     disliked = [r for r in records if r["verdict"] == "dislike"]
-    assert disliked and disliked[-1]["answer"] == "1992" and disliked[-1]["question"].startswith("In what year")
+    assert disliked and disliked[-1]["answer"] == "40" and disliked[-1]["question"].startswith("How many JF-17")
     context.close()
     assert requests_made.outside == []
 
@@ -429,8 +429,8 @@ def test_embedded_in_an_intranet_page(browser: Browser, live_server: LiveServer,
     frame = frame_element.element_handle().content_frame()
     assert frame is not None
     frame.wait_for_selector("#cq-question textarea")
-    _ask(frame, "In what year were diplomatic relations between Pakistan and Azerbaijan established?", 0)
-    assert frame.locator("#cq-chat mark.cq-answer").last.inner_text() == "1992"
+    _ask(frame, "How long does cargo take from China to Baku on the Middle Corridor?", 0)
+    assert frame.locator("#cq-chat mark.cq-answer").last.inner_text() == "8-10 days"
     _shot(page, "embedded-desktop-1280.png")
     context.close()
     phone = _context(browser, requests_made, 390, 844)

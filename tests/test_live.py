@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 GOLDEN = {
     "How many Pakistani citizens visited Azerbaijan in 2024?": "80,924",
     "When did APP and AZERTAC sign their memorandum of cooperation?": "July 2024",
-    "In what year were diplomatic relations between Pakistan and Azerbaijan established?": "1992",
+    "How long does cargo take from China to Baku on the Middle Corridor?": "8-10 days",
     "How many national incubation centers does Pakistan's IT ministry oversee?": "eight",
 }
 
@@ -134,9 +134,10 @@ def test_ask_with_server_answers_from_the_running_server_without_loading_a_model
 
 def test_a_server_session_goes_on_after_a_bad_question(live_server: LiveServer) -> None:
     lines = "When did APP and AZERTAC sign their memorandum of cooperation?\n" + "x" * 5000 + "\n"
-    done = _ask_remotely("--server", live_server.url, "--json", stdin=lines + "In what year were ties established?\n")
+    lines += "How long does cargo take from China to Baku?\n"
+    done = _ask_remotely("--server", live_server.url, "--json", stdin=lines)
     answers = [json.loads(line)["answer"] for line in done.stdout.splitlines()]
-    assert done.returncode == 0 and answers == ["July 2024", "1992"]
+    assert done.returncode == 0 and answers == ["July 2024", "8-10 days"]
     assert "limit is 1,000" in done.stderr
 
 

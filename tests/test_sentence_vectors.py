@@ -16,11 +16,13 @@ from hypothesis import strategies as st
 from test_incremental import FAKE, TOPICS, Counting, write_collection
 from test_store import store_of
 
-from citeqa.index import SearchIndex, build_index, ingest, load_index
+from citeqa.index import SearchIndex, build_index, ingest, load_index, views
 from citeqa.index.analysis import row_checksum
+from citeqa.index.docstore import Pieces
 from citeqa.index.integrity import VERIFIED_FILE, fingerprints
 from citeqa.index.sentence_vectors import (
     SENTENCES_PER_BATCH,
+    SpilledBlobs,
     decode_vectors,
     embed_sentences,
     encode_vectors,
@@ -46,7 +48,7 @@ def assert_vectors_are_the_embedders(index: SearchIndex, fake: HashingEmbedder) 
 
 def vector_rows(directory: Path) -> dict[str, bytes]:
     with sqlite3.connect(store_of(directory)) as db:
-        return dict(db.execute("SELECT digest, words FROM sentence_words WHERE analyzer = ?", (KEY,)).fetchall())
+        return dict(db.execute("SELECT digest, vectors FROM sentence_vectors WHERE model = ?", (KEY,)).fetchall())
 
 
 def test_an_ingest_stores_each_sentences_vector(tmp_path: Path, fake: HashingEmbedder) -> None:
@@ -93,7 +95,7 @@ def strip_vectors(directory: Path) -> None:
     """Make the current generation as citeqa wrote it before sentence vectors were stored."""
     generation = current_generation(directory)
     with sqlite3.connect(store_of(directory)) as db:
-        db.execute("DELETE FROM sentence_words WHERE analyzer = ?", (KEY,))
+        db.execute("DELETE FROM sentence_vectors WHERE model = ?", (KEY,))
     (generation / VERIFIED_FILE).unlink(missing_ok=True)
     manifest = json.loads((generation / "manifest.json").read_text())
     del manifest["sentence_vectors"]
@@ -129,9 +131,9 @@ def test_a_damaged_or_misshapen_row_is_not_used(tmp_path: Path, fake: HashingEmb
     ferry, museum = members["ferry.txt"].digest, members["harbour.txt"].digest
     short = encode_vectors(np.ones((1, fake.dimension)))  # checksummed, but one vector for three sentences
     with sqlite3.connect(store_of(directory)) as db:
-        db.execute("UPDATE sentence_words SET checksum = checksum + 1 WHERE digest = ? AND analyzer = ?", (ferry, KEY))
+        db.execute("UPDATE sentence_vectors SET checksum = checksum + 1 WHERE digest = ? AND model = ?", (ferry, KEY))
         db.execute(
-            "UPDATE sentence_words SET words = ?, checksum = ? WHERE digest = ? AND analyzer = ?",
+            "UPDATE sentence_vectors SET vectors = ?, checksum = ? WHERE digest = ? AND model = ?",
             (short, row_checksum(museum, KEY, short), museum, KEY),
         )
     index = load_index(directory)
@@ -171,9 +173,41 @@ def test_sentences_are_embedded_in_bounded_batches_and_each_document_gets_its_ow
         batches.append(len(batch))  # each sentence's vector says which document and sentence it is
         return np.array([[float(part) for part in s[1:-1].split("x")] for s in batch])
 
-    out = dict(embed_sentences(list(texts), document, encode))
-    assert list(out) == list(texts) and max(batches, default=0) <= SENTENCES_PER_BATCH
+    pieces = list(embed_sentences(list(texts), document, encode))
+    order = [source for n, (source, _) in enumerate(pieces) if n == 0 or pieces[n - 1][0] != source]
+    assert order == list(texts), "each document's pieces come together, the documents in order"
+    assert max(batches, default=0) <= SENTENCES_PER_BATCH
     for n, count in enumerate(counts):
-        vectors = decode_vectors(out[f"d{n}"], count, 2)
-        assert vectors is not None
-        assert vectors.tolist() == [[float(n), float(i)] for i in range(count)]
+        mine = [vectors for source, vectors in pieces if source == f"d{n}" and len(vectors)]
+        rows = np.concatenate(mine).tolist() if mine else []
+        assert rows == [[float(n), float(i)] for i in range(count)]
+
+
+def test_spilled_vectors_read_back_as_written_and_live_on_disk() -> None:
+    spilled = SpilledBlobs()
+    vectors = np.random.default_rng(5).normal(size=(300, 16)).astype(np.float32)
+    spilled.append("a", vectors[:100])
+    spilled.append("a", vectors[100:])
+    spilled["b"] = b"raw bytes"
+    assert spilled["a"] == encode_vectors(vectors) and spilled["b"] == b"raw bytes"
+    with pytest.raises(ValueError, match="not consecutive"):
+        spilled.append("a", vectors[:1])  # "b" came between: "a" cannot grow any more
+    assert "a" in spilled and "c" not in spilled and sorted(spilled) == ["a", "b"] and len(spilled) == 2
+    assert spilled.get("c") is None
+
+
+def test_a_passages_rows_are_read_alone_and_copied_a_piece_at_a_time(tmp_path: Path, fake: HashingEmbedder) -> None:
+    docs, directory = write_collection(tmp_path / "docs", TOPICS[:3]), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    index = load_index(directory)
+    whole = index.store.sentence_vectors("ferry.txt", fake.dimension)
+    assert whole is not None and len(whole) == 3
+    part = index.store.sentence_vectors("ferry.txt", fake.dimension, 1, 3)
+    assert part is not None and np.array_equal(part, whole[1:3])
+    with pytest.raises(IndexError):
+        index.store.sentence_vectors("ferry.txt", fake.dimension, 2, 4)
+    # Written into another store (the documents read from this one), each row is copied from the store, in pieces.
+    copied = dict(views.vector_rows(index.store, tmp_path / "other.sqlite"))
+    assert set(copied) == {m.digest for m in index.store.members.values()}
+    for digest, pieces in copied.items():
+        assert isinstance(pieces, Pieces) and b"".join(pieces.read()) == vector_rows(directory)[digest]
