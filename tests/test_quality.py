@@ -22,9 +22,10 @@ from citeqa.index.manifest import IndexSettings
 
 pytestmark = pytest.mark.skipif(not DEFAULT_SQUAD.is_file(), reason="needs ../shared/bench beside the repository")
 
-# Measured with reader v1 (`citeqa eval` on the sets `citeqa train` writes; README, "The reader"): the test
-# articles f1 0.313, unanswerable abstained 0.548; with answers cut out, abstained 0.958, overall f1 0.849.
-F1_FLOOR = 0.29
+# Measured with reader v1 and sentence model v1 (`citeqa eval` on the sets `citeqa train` writes; README, "The
+# reader"): the test articles f1 0.340 (0.313 with the hand-set sentence weights), unanswerable abstained 0.511;
+# with answers cut out, abstained 0.946, overall f1 0.844.
+F1_FLOOR = 0.32
 NOANS_FLOOR = 0.50
 CUT_NOANS_FLOOR = 0.93
 CUT_OVERALL_FLOOR = 0.82
