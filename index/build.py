@@ -59,9 +59,9 @@ def build_index(
     return index
 
 
-def embed_missing_sentences(documents: DocumentSet, embedder: Embedder) -> int:
+def embed_missing_sentences(documents: DocumentSet, embedder: Embedder) -> None:
     """Embed the sentences of each document whose vectors by this model the store does not hold (all of them, for
-    documents in memory), to be written with them; how many documents that was."""
+    documents in memory), to be written with them."""
     key = vectors_key(embedder.model_id)
     held = documents.reader.vectors_held(key) if documents.reader is not None else set()
     documents.vectors_key = key
@@ -75,7 +75,6 @@ def embed_missing_sentences(documents: DocumentSet, embedder: Embedder) -> int:
 
     for source, vectors in embed_sentences(missing, texts, embedder.encode_documents):
         documents.unsaved_vectors.append(documents.members[source].digest, vectors)
-    return len(missing)
 
 
 def check_model(embedder: Embedder, settings: IndexSettings) -> None:

@@ -15,9 +15,10 @@ import os
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import islice
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 
@@ -55,35 +56,41 @@ def embed_sentences(
     consecutive pieces (one empty piece for a document without sentences), the documents in order. Sentences are
     embedded SENTENCES_PER_BATCH at a time across documents and read one at a time, so memory stays one batch,
     whatever the documents' sizes."""
-    waiting: deque[list[Any]] = deque()  # [source, its sentences not embedded yet], oldest first
+    waiting: deque[_Waiting] = deque()  # documents whose sentences are not all embedded yet, oldest first
     stream = _sentences(sources, texts, waiting)
     while batch := list(islice(stream, SENTENCES_PER_BATCH)):
         yield from _pieces(waiting, np.asarray(encode(batch)))
     yield from _pieces(waiting, np.zeros((0, 0), dtype=DTYPE))  # documents without sentences, last
 
 
-def _sentences(sources: Sequence[str], texts: Texts, waiting: deque[list[Any]]) -> Iterator[str]:
+@dataclass(slots=True)
+class _Waiting:
+    source: str
+    left: int  # its sentences not embedded yet
+
+
+def _sentences(sources: Sequence[str], texts: Texts, waiting: deque[_Waiting]) -> Iterator[str]:
     for source in sources:
         text, spans = texts(source)
-        waiting.append([source, len(spans)])
+        waiting.append(_Waiting(source, len(spans)))
         for span in spans:
             yield text[span.start : span.end]
 
 
-def _pieces(waiting: deque[list[Any]], vectors: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+def _pieces(waiting: deque[_Waiting], vectors: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
     """A batch's vectors handed, in order, to the documents waiting for them."""
     used = 0
-    while waiting and (used < len(vectors) or waiting[0][1] == 0):
-        source, left = waiting[0]
-        take = min(left, len(vectors) - used)
-        yield source, vectors[used : used + take].astype(DTYPE)
+    while waiting and (used < len(vectors) or waiting[0].left == 0):
+        first = waiting[0]
+        take = min(first.left, len(vectors) - used)
+        yield first.source, vectors[used : used + take].astype(DTYPE)
         used += take
-        waiting[0][1] -= take
-        if waiting[0][1] == 0:
+        first.left -= take
+        if first.left == 0:
             waiting.popleft()
 
 
-class SpilledBlobs(MutableMapping[str, bytes]):
+class SpilledBlobs(Mapping[str, bytes]):
     """Blobs kept in an unnamed temporary file instead of memory: the sentence vectors an ingest embeds, until
     they are written to the store (or, for an index that stays in memory, read by the answerer). Thread-safe."""
 
@@ -145,10 +152,6 @@ class SpilledBlobs(MutableMapping[str, bytes]):
 
     def __getitem__(self, key: str) -> bytes:
         return self.read(key)
-
-    def __delitem__(self, key: str) -> None:
-        with self._lock:
-            del self._where[key]  # its bytes stay in the file until the set is dropped
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._where))

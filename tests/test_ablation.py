@@ -10,6 +10,7 @@ import pytest
 from conftest import CliRun
 
 from citeqa.chat import Answerer
+from citeqa.chat.evidence import SENTENCE_FEATURE_NAMES
 from citeqa.chat.settings import COMPONENTS, AnswerSettings
 from citeqa.errors import CiteqaError
 from citeqa.eval.cli import run_command
@@ -21,6 +22,14 @@ QUESTION = "How many Pakistani citizens visited Azerbaijan in 2024?"
 def test_unknown_components_are_refused() -> None:
     with pytest.raises(CiteqaError, match="unknown component 'magic'"):
         AnswerSettings(disabled=("spans", "magic"))  # type: ignore[arg-type]
+
+
+def test_unknown_sentence_features_are_refused_and_eval_offers_every_one() -> None:
+    with pytest.raises(CiteqaError, match="unknown sentence feature 'charisma'"):
+        AnswerSettings(disabled_sentence_features=("dense", "charisma"))
+    option = next(p for p in run_command.params if p.name == "disable_sentence_feature")
+    assert isinstance(option.type, click.Choice)
+    assert tuple(option.type.choices) == SENTENCE_FEATURE_NAMES
 
 
 def test_the_eval_option_offers_every_component() -> None:

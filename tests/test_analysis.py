@@ -3,7 +3,6 @@ every document; kept right by updates; an index written before it answers the sa
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from fakes import HashingEmbedder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_incremental import FAKE, TOPICS, write_collection
-from test_store import store_of
+from test_store import rewrite_manifest, store_of
 
 from citeqa.chat import Answerer
 from citeqa.chat.evidence import TermWeights, sentence_words, stems_of
@@ -22,7 +21,6 @@ from citeqa.chat.settings import AnswerSettings
 from citeqa.eval import load_questions
 from citeqa.index import SearchIndex, ingest, load_index
 from citeqa.index.analysis import ANALYSIS, COUNTS_FILE, StemCounts, encode, row_checksum
-from citeqa.index.integrity import VERIFIED_FILE, fingerprints
 from citeqa.index.store import current_generation
 from citeqa.index.update import remove_documents
 from citeqa.ingest import load_documents
@@ -122,15 +120,10 @@ def test_updates_keep_the_counts_a_full_count_gives(tmp_path: Path, fake: Hashin
 
 def strip_analysis(directory: Path) -> None:
     """Make the current generation as citeqa wrote it before sentence analyses were stored."""
-    generation = current_generation(directory)
     with sqlite3.connect(store_of(directory)) as db:
         db.execute("DROP TABLE sentence_words")
-    (generation / COUNTS_FILE).unlink()
-    (generation / VERIFIED_FILE).unlink(missing_ok=True)
-    manifest = json.loads((generation / "manifest.json").read_text())
-    del manifest["sentence_analysis"]
-    manifest["fingerprints"] = fingerprints(generation)
-    (generation / "manifest.json").write_text(json.dumps(manifest))
+    (current_generation(directory) / COUNTS_FILE).unlink()
+    rewrite_manifest(directory, lambda manifest: manifest.pop("sentence_analysis"))
 
 
 def test_an_index_written_before_the_analysis_answers_the_same_and_ingest_fills_it_in(

@@ -73,6 +73,18 @@ def test_a_disabled_or_unknown_feature_is_held_at_its_mean() -> None:
     assert model.score(replace(BASE, dense=0.9), disabled=("dense",)) == pytest.approx(model.score(at_mean))
 
 
+def test_top_k_rates_count_questions_whose_right_sentence_ranks_within_k() -> None:
+    from citeqa.eval.fit_sentences import SentenceRows, top_k_rates
+
+    rows = SentenceRows(
+        features=[replace(BASE, own=o) for o in (0.9, 0.5, 0.1, 0.9, 0.5, 0.1)],
+        questions=[0, 0, 0, 1, 1, 1],
+        labels=[True, False, False, False, False, True],  # first by `own` in question 0, last in question 1
+        asked=3,  # a third question had no candidate holding its answer: it counts as missed
+    )
+    assert top_k_rates(rows, lambda f: f.own, (1, 2, 3)) == [1 / 3, 1 / 3, 2 / 3]
+
+
 def test_training_rows_need_every_feature() -> None:
     rows, numbers, labels = synthetic(5, seed=4)
     rows[3] = replace(rows[3], dense=None)
@@ -115,6 +127,8 @@ def test_the_answerer_ranks_sentences_with_the_model_and_by_hand_with_it_switche
     learned = Answerer(interviews, embedder, AnswerSettings())
     by_hand = Answerer(interviews, embedder, AnswerSettings(disabled=("sentence-model",)))
     assert learned.sentence_model is not None and by_hand.sentence_model is None
+    described = learned.describe()  # what eval's metrics.json and the API's health record
+    assert described["sentence_model"] == learned.sentence_model.fitted_on and described["sentence_vectors"]
     passages = learned.retrieve_batch([QUESTION])[0]
     query = embedder.encode_queries([QUESTION])[0]
     question, stems = analyze(QUESTION), interviews.store.stems

@@ -4,7 +4,6 @@ never trusted when damaged."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
@@ -14,12 +13,11 @@ from fakes import HashingEmbedder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_incremental import FAKE, TOPICS, Counting, write_collection
-from test_store import store_of
+from test_store import rewrite_manifest, store_of
 
 from citeqa.index import SearchIndex, build_index, ingest, load_index, views
 from citeqa.index.analysis import row_checksum
 from citeqa.index.docstore import Pieces
-from citeqa.index.integrity import VERIFIED_FILE, fingerprints
 from citeqa.index.sentence_vectors import (
     SENTENCES_PER_BATCH,
     SpilledBlobs,
@@ -28,7 +26,7 @@ from citeqa.index.sentence_vectors import (
     encode_vectors,
     vectors_key,
 )
-from citeqa.index.store import current_generation
+from citeqa.index.store import generation_id
 from citeqa.index.update import remove_documents
 from citeqa.ingest import load_documents
 from citeqa.ingest.sentences import Span
@@ -93,14 +91,9 @@ def test_a_rebuild_into_a_new_store_keeps_every_documents_vectors(tmp_path: Path
 
 def strip_vectors(directory: Path) -> None:
     """Make the current generation as citeqa wrote it before sentence vectors were stored."""
-    generation = current_generation(directory)
     with sqlite3.connect(store_of(directory)) as db:
         db.execute("DELETE FROM sentence_vectors WHERE model = ?", (KEY,))
-    (generation / VERIFIED_FILE).unlink(missing_ok=True)
-    manifest = json.loads((generation / "manifest.json").read_text())
-    del manifest["sentence_vectors"]
-    manifest["fingerprints"] = fingerprints(generation)
-    (generation / "manifest.json").write_text(json.dumps(manifest))
+    rewrite_manifest(directory, lambda manifest: manifest.pop("sentence_vectors"))
 
 
 def test_an_index_written_before_them_has_none_and_ingest_embeds_only_sentences(
@@ -211,3 +204,17 @@ def test_a_passages_rows_are_read_alone_and_copied_a_piece_at_a_time(tmp_path: P
     assert set(copied) == {m.digest for m in index.store.members.values()}
     for digest, pieces in copied.items():
         assert isinstance(pieces, Pieces) and b"".join(pieces.read()) == vector_rows(directory)[digest]
+
+
+def test_the_default_index_built_before_sentence_vectors_is_built_again(tmp_path: Path, fake: HashingEmbedder) -> None:
+    from citeqa.index.default import open_or_build
+
+    docs, directory = write_collection(tmp_path / "docs", TOPICS[:2]), tmp_path / "idx"
+    assert open_or_build(directory, FAKE, fake, docs).manifest.sentence_vectors == KEY
+    built = generation_id(directory)
+    open_or_build(directory, FAKE, fake, docs)
+    assert generation_id(directory) == built  # current: opened as it is
+    strip_vectors(directory)
+    assert open_or_build(directory, FAKE, fake, docs).manifest.sentence_vectors == KEY
+    assert generation_id(directory) != built
+    assert_vectors_are_the_embedders(load_index(directory), fake)

@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from test_incremental import FAKE, TOPICS, write_collection
 
 from citeqa.index import FORMAT_VERSION, IndexDamagedError, IndexMismatchError, build_index, ingest, load_index
 from citeqa.index.analysis import ANALYSIS
-from citeqa.index.integrity import fingerprints
+from citeqa.index.integrity import VERIFIED_FILE, fingerprints
 from citeqa.index.legacy import CHUNKS_FILE, DOCUMENTS_FILE, write_legacy_records
 from citeqa.index.store import current_generation, generation_id
 from citeqa.ingest import load_documents
@@ -31,6 +31,17 @@ from citeqa.ingest import load_documents
 def store_of(directory: Path) -> Path:
     name = json.loads((current_generation(directory) / "members.json").read_text())["store"]
     return directory / str(name)
+
+
+def rewrite_manifest(directory: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Change the current generation's manifest by hand as an older citeqa would have written it: `edit` it, then
+    fingerprint the generation's files again and forget that they were verified."""
+    generation = current_generation(directory)
+    (generation / VERIFIED_FILE).unlink(missing_ok=True)
+    manifest = json.loads((generation / "manifest.json").read_text())
+    edit(manifest)
+    manifest["fingerprints"] = fingerprints(generation)
+    (generation / "manifest.json").write_text(json.dumps(manifest))
 
 
 def rows(store: Path) -> list[tuple[str, str]]:
@@ -199,14 +210,11 @@ def make_legacy(directory: Path) -> None:
         ({"id": c.id, "source": c.source, "start": c.start, "end": c.end} for c in index.chunks.values()),
     )
     store = store_of(directory)
-    for name in ("members.json", "chunks.npy", "verified.json"):
+    for name in ("members.json", "chunks.npy"):
         (generation / name).unlink(missing_ok=True)
     for path in directory.glob(store.name + "*"):
         path.unlink()
-    manifest = json.loads((generation / "manifest.json").read_text())
-    manifest["format_version"] = 3
-    manifest["fingerprints"] = fingerprints(generation)
-    (generation / "manifest.json").write_text(json.dumps(manifest))
+    rewrite_manifest(directory, lambda manifest: manifest.update(format_version=3))
 
 
 def test_an_index_of_the_jsonl_format_is_refused_with_the_upgrade_and_upgraded_by_ingest(
