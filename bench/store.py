@@ -10,7 +10,10 @@ the loaded index (`Answerer(index, ...)`, reader off: no model is loaded) and it
 own questions (reader off: retrieval and the sentence evidence, the part the store's size weighs on), each asked
 twice (first: nothing of the index cached; again: warm). Vectors come from a stand-in embedder (a seeded random
 unit vector per text, 384-d): the store's costs do not depend on what the vectors mean, and the real model would
-spend hours embedding 10^5 chunks on two cores. Asserts nothing.
+spend hours embedding 10^5 chunks on two cores. The stand-in signs the index with the packaged model's name, so a
+real `citeqa serve --index build/store/N/index` loads it (its answers are meaningless, its costs real): that is how
+`python bench/serve.py --index ...` measures the server's start at 10^6 chunks. Never ingest real documents into
+such an index: their vectors would be mixed with random ones. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import numpy as np
 
 PASSAGES_PER_FILE = 8
 CHUNKS_PER_FILE = 5.4  # measured: eight recombined passages cut into 256-token chunks give about this many
-MODEL_ID = "citeqa-bench/random-384"
+# The packaged model's name and dimension on random vectors: see the module's docstring.
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def make_embedder() -> object:

@@ -25,7 +25,7 @@ from .docstore import STORE_PREFIX, STORE_SUFFIX, collect_garbage, write_records
 from .embedder import Embedder, Vectors
 from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from .factory import EXACT, apply_search, plan_vectors
-from .integrity import fingerprints
+from .integrity import fingerprint_written
 from .lexical import ANALYZER, PARAMETERS, LexicalBuilder, LexicalIndex, analyze
 from .manifest import IndexSettings, Manifest
 from .search import EMBEDDINGS_FILE, LEXICAL_FOLDER, MANIFEST_FILE, VECTORS_FILE, SearchIndex
@@ -230,7 +230,7 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
             index.manifest,
             analysis=ANALYSIS,
             sentence_vectors=index.store.vectors_key,
-            fingerprints=fingerprints(generation),
+            fingerprints=fingerprint_written(generation),
         )
         (generation / MANIFEST_FILE).write_text(index.manifest.to_json(), encoding="utf-8")
     # CURRENT now names the new generation. Rows no generation since the previous one lists are garbage; the

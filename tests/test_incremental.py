@@ -427,17 +427,30 @@ def test_a_same_size_edit_is_found_and_a_verified_generation_is_not_hashed_again
     tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
-    ingest([docs], directory, FAKE, fake)
-    load_index(directory)  # verifies every file once, and remembers it
+    ingest([docs], directory, FAKE, fake)  # the writer hashed every file as written, and remembers it
 
     def no_hashing(path: Path) -> str:
         raise AssertionError(f"{path} hashed again")
 
     with monkeypatch.context() as patched:
         patched.setattr("citeqa.index.integrity.file_sha256", no_hashing)
-        load_index(directory)  # sizes and times unchanged: nothing is read again
+        load_index(directory)  # sizes and times unchanged: nothing is read again, not even on the first load
+        load_index(directory)
     members = current_generation(directory) / "members.json"
     text = members.read_text(encoding="utf-8")
     members.write_text(text.replace("harbour.txt", "harbour.TXT"), encoding="utf-8")  # same size, another source
     with pytest.raises(IndexDamagedError, match=r"members\.json is damaged \(its contents changed"):
+        load_index(directory)
+
+
+def test_a_file_copied_over_after_the_write_is_hashed_and_refused(tmp_path: Path, fake: HashingEmbedder) -> None:
+    docs, directory = write_collection(tmp_path / "docs"), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    chunks = current_generation(directory) / "chunks.npy"
+    data = bytearray(chunks.read_bytes())
+    written = chunks.stat().st_mtime_ns
+    data[-1] ^= 0xFF  # the same size, one byte changed, and (as a later copy has) a later modification time
+    chunks.write_bytes(bytes(data))
+    os.utime(chunks, ns=(written + 10**9, written + 10**9))
+    with pytest.raises(IndexDamagedError, match=r"chunks\.npy is damaged \(its contents changed"):
         load_index(directory)
