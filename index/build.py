@@ -31,7 +31,7 @@ from .manifest import IndexSettings, Manifest
 from .search import EMBEDDINGS_FILE, LEXICAL_FOLDER, MANIFEST_FILE, VECTORS_FILE, SearchIndex
 from .sentence_vectors import embed_sentences, vectors_key
 from .store import GENERATION_PREFIX, current_generation, writing
-from .vectors import build_vectors, write_vectors
+from .vectors import Lists, build_vectors, ivf_lists, write_vectors
 from .views import (
     CHUNKS_FILE,
     MEMBERS_FILE,
@@ -147,12 +147,13 @@ def assemble_table(
         raise CiteqaError("the chunks and their vectors differ in number", "report this: it should not happen")
     embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
     plan = plan_vectors(settings.factory, len(table))
-    trained = None
+    trained, lists = None, None
     if previous is not None and _same_space(previous.manifest, settings, int(embeddings.shape[1]), plan.factory):
         trained = previous.vectors
-    vectors = build_vectors(embeddings, ids.astype(np.int64), plan.factory, trained)
+        lists = _kept_lists(previous, table)
+    vectors = build_vectors(embeddings, ids.astype(np.int64), plan.factory, trained, lists)
     apply_search(vectors, plan.search)
-    lexical, fresh = _lexical(documents, table, texts)
+    lexical, fresh = _lexical(documents, table, texts, previous)
     count_sentences(documents, previous.store if previous is not None else None)
     manifest = Manifest(
         settings=settings,
@@ -171,6 +172,17 @@ def assemble_table(
     return index
 
 
+def _kept_lists(previous: SearchIndex, table: ChunkTable) -> Lists | None:
+    """For each row of `table`, the IVF list its chunk is in in the index it updates; -1 for a new chunk."""
+    held = ivf_lists(previous.vectors, previous.table.rows["id"])
+    if held is None:
+        return None
+    rows = table.rows_of(previous.table.rows["id"])
+    lists = np.full(len(table), -1, dtype=np.int64)
+    lists[rows[rows >= 0]] = held[rows >= 0]
+    return lists
+
+
 def _same_space(previous: Manifest, settings: IndexSettings, dimension: int, factory: str) -> bool:
     """The previous index was trained for the same factory over vectors of the same model (exact search has no
     training to reuse)."""
@@ -179,14 +191,19 @@ def _same_space(previous: Manifest, settings: IndexSettings, dimension: int, fac
 
 
 def _lexical(
-    documents: DocumentSet, table: ChunkTable, texts: Sequence[str] | None
+    documents: DocumentSet, table: ChunkTable, texts: Sequence[str] | None, previous: SearchIndex | None = None
 ) -> tuple[LexicalIndex, dict[int, str]]:
-    """BM25 over the table's chunks, from each chunk's terms: stored ones for chunks the store has analyzed (read a
-    page at a time), the rest analyzed now (returned too, by chunk id, to be stored)."""
+    """BM25 over the table's chunks, from each chunk's terms: the term counts of the index this one updates for the
+    chunks it keeps; else stored ones for chunks the store has analyzed (read a page at a time); the rest analyzed
+    now (returned too, by chunk id, to be stored)."""
     ids = table.rows["id"]
     builder = LexicalBuilder()
     done = np.zeros(len(table), dtype=bool)
-    if documents.reader is not None and texts is None:
+    postings = previous.lexical.postings() if previous is not None and previous.manifest.lexical == PARAMETERS else None
+    if postings is not None:
+        assert previous is not None
+        done[builder.carry(postings, table.rows_of(previous.lexical.chunk_ids))] = True
+    elif documents.reader is not None and texts is None:
         for chunk_id, words in documents.reader.terms(ANALYZER):
             row = table.row_of(chunk_id)
             if row is not None and not done[row]:

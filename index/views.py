@@ -302,16 +302,27 @@ class ChunkTable:
         return {s: order[bounds[i] : bounds[i + 1]] for i, s in enumerate(self.sources)}
 
     def row_of(self, chunk_id: int) -> int | None:
+        order, ids = self._sorted_ids()
+        at = int(np.searchsorted(ids, chunk_id))
+        if at < len(ids) and ids[at] == chunk_id:
+            return int(order[at])
+        return None
+
+    def rows_of(self, chunk_ids: np.ndarray) -> np.ndarray:
+        """The row of each chunk id; -1 for an id the table does not hold."""
+        order, ids = self._sorted_ids()
+        if not len(ids):
+            return np.full(len(chunk_ids), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(ids, chunk_ids), len(ids) - 1)
+        return np.where(ids[at] == chunk_ids, order[at], -1)
+
+    def _sorted_ids(self) -> tuple[np.ndarray, np.ndarray]:
         if self._by_id is None:
             with self._lock:
                 if self._by_id is None:
                     order = np.argsort(self.rows["id"], kind="stable")
                     self._by_id = (order, self.rows["id"][order])
-        order, ids = self._by_id
-        at = int(np.searchsorted(ids, chunk_id))
-        if at < len(ids) and ids[at] == chunk_id:
-            return int(order[at])
-        return None
+        return self._by_id
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -13,8 +13,9 @@ from fakes import HashingEmbedder
 
 from citeqa.index import IndexSettings, build_index, load_index, save_index
 from citeqa.index import factory as factory_module
+from citeqa.index import vectors as vectors_module
 from citeqa.index.factory import AUTO, EXACT, EXACT_UP_TO, apply_search, plan_vectors
-from citeqa.index.vectors import build_vectors, search_vectors
+from citeqa.index.vectors import build_vectors, ivf_lists, search_vectors
 from citeqa.ingest import Document
 
 
@@ -52,6 +53,35 @@ def test_the_automatic_ivf_index_finds_the_exact_neighbours(monkeypatch: pytest.
     one_list = recall()
     apply_search(approximate, plan.search)
     assert recall() >= 0.95 and one_list < 0.9  # the chosen nprobe is what buys the recall
+
+
+def test_an_update_puts_kept_vectors_back_in_their_lists_and_gets_the_index_filled_anew(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vectors, ids = _clustered(3_000, seed=4), np.random.default_rng(5).permutation(10**6)[:3_000].astype(np.int64)
+    before = build_vectors(vectors[:2_000], ids[:2_000], "IVF16,Flat")
+    held = ivf_lists(before, ids[:2_000])
+    assert held is not None and set(held.tolist()) == set(range(16))
+    assert ivf_lists(before, ids[1:2_001]) is None  # not the ids it holds, in their order: no lists
+    assert ivf_lists(build_vectors(vectors, ids, "Flat"), ids) is None  # no inverted lists at all
+    # The update keeps 1,500 of the chunks, in a new order, and adds 1,000: their lists come from `held`.
+    kept = np.random.default_rng(6).permutation(2_000)[:1_500]
+    rows = np.concatenate([kept, np.arange(2_000, 3_000)])
+    lists = np.concatenate([held[kept], np.full(1_000, -1)])
+    assigned: list[int] = []
+    real = vectors_module._add_preassigned
+
+    def counted(index: object, inner: object, added: np.ndarray, *args: object) -> None:
+        assigned.append(len(added))
+        real(index, inner, added, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vectors_module, "_add_preassigned", counted)
+    updated = build_vectors(vectors[rows], ids[rows], "IVF16,Flat", trained=before, lists=lists)
+    anew = build_vectors(vectors[rows], ids[rows], "IVF16,Flat", trained=before)
+    assert assigned == [2_500]
+    assert np.array_equal(faiss.serialize_index(updated), faiss.serialize_index(anew))
+    faiss.extract_index_ivf(updated).nprobe = 16
+    assert search_vectors(updated, vectors[rows[:50]], 1)[1][:, 0].tolist() == ids[rows[:50]].tolist()
 
 
 def test_the_chosen_index_and_its_search_setting_survive_save_and_load(

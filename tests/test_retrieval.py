@@ -6,10 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from citeqa.index import Embedder, IndexMismatchError, SearchIndex, load_index
-from citeqa.index.lexical import LexicalIndex, analyze
+from citeqa.index.lexical import LexicalBuilder, LexicalIndex, Postings, analyze
 from citeqa.index.retrieval import RETRIEVAL_MODES, retrieve
 from citeqa.index.store import current_generation
 
@@ -50,6 +51,51 @@ def test_bm25_built_chunk_by_chunk_scores_as_bm25s_own_index_does() -> None:
         mine, reference = ours._bm25.get_scores(words), theirs.get_scores(words)  # type: ignore[attr-defined]
         assert np.asarray(reference).max() > 0
         np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_bm25_carried_over_an_update_scores_as_built_anew(tmp_path: Path) -> None:
+    """An update takes over the term counts of the chunks it keeps, at new rows in any order, and adds new chunks:
+    the scores, the vocabulary and the saved counts are those of an index built from every chunk's text."""
+    texts = [line for path in sorted(DATA.glob("*.txt")) for line in path.read_text(encoding="utf-8").splitlines()]
+    texts = [t for t in texts if t.strip()] + ["", "the and of"]
+    before = LexicalIndex.build(texts, list(range(len(texts))))
+    before.save(tmp_path / "bm25")
+    postings = LexicalIndex.load(tmp_path / "bm25", scores=False).postings()
+    assert postings is not None
+    rng = np.random.default_rng(3)
+    kept = rng.permutation(len(texts))[: len(texts) * 2 // 3]  # a third of the chunks gone; the rest shuffled
+    new_texts = [texts[i] for i in kept] + ["Baku and Lahore signed a zebra accord.", ""]
+    new_rows = np.full(len(texts), -1)
+    new_rows[kept] = np.arange(len(kept))
+    builder = LexicalBuilder()
+    filled = builder.carry(postings, new_rows)
+    assert sorted(filled.tolist()) == list(range(len(kept)))
+    for row in range(len(kept), len(new_texts)):
+        builder.add(row, analyze(new_texts[row]))
+    ids = list(range(100, 100 + len(new_texts)))
+    carried, anew = builder.finish(ids), LexicalIndex.build(new_texts, ids)
+    assert sorted(carried.vocabulary()) == sorted(anew.vocabulary()) and "zebra" in carried.vocabulary()
+    for question in ["How many Pakistani tourists visited Azerbaijan?", "zebra accord", "the 2024 forum"]:
+        words = analyze(question)
+        np.testing.assert_allclose(carried._bm25.get_scores(words), anew._bm25.get_scores(words), rtol=1e-6)  # type: ignore[attr-defined]
+    mine, theirs = carried.postings(), anew.postings()
+    assert mine is not None and theirs is not None and np.array_equal(mine.lengths, theirs.lengths)
+    assert triples(mine) == triples(theirs)
+
+
+def triples(postings: Postings) -> set[tuple[str, int, int]]:
+    """(term, row, count) of every posting: the same whatever ids the terms got."""
+    words = {i: word for word, i in postings.vocabulary.items()}
+    terms = np.repeat(np.arange(len(postings.indptr) - 1), np.diff(postings.indptr))
+    return {(words[int(t)], int(r), int(c)) for t, r, c in zip(terms, postings.rows, postings.counts, strict=True)}
+
+
+def test_bm25_saved_without_term_counts_offers_none(tmp_path: Path) -> None:
+    LexicalIndex.build(["cats purr", "dogs bark"], [1, 2]).save(tmp_path / "bm25")
+    (tmp_path / "bm25" / "counts.npy").unlink()  # an index written before citeqa kept them
+    assert LexicalIndex.load(tmp_path / "bm25").postings() is None
+    LexicalIndex.build(["cats purr", "dogs bark"], [1, 2]).save(tmp_path / "other")
+    assert LexicalIndex.load(tmp_path / "other").postings() is not None
 
 
 def test_the_bm25_index_is_saved_in_the_generation_and_loads_identically(

@@ -329,7 +329,7 @@ def test_ingest_names_the_files_gone_from_disk_and_suggests_prune(
 
 
 @pytest.mark.parametrize("page", [10_000, 3])  # the stored terms read in one page, and in several
-def test_bm25_terms_are_stored_so_a_reingest_analyzes_only_new_text(
+def test_bm25_terms_are_stored_so_a_reingest_of_an_index_without_counts_analyzes_only_new_text(
     tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch, page: int
 ) -> None:
     from citeqa.index.lexical import analyze as real
@@ -337,6 +337,9 @@ def test_bm25_terms_are_stored_so_a_reingest_analyzes_only_new_text(
     monkeypatch.setattr("citeqa.index.docstore.TERMS_PAGE", page)
     docs, directory = write_collection(tmp_path / "docs", TOPICS), tmp_path / "idx"
     ingest([docs], directory, FAKE, fake)
+    for name in ("counts.npy", "lengths.npy"):  # as written before citeqa kept BM25's term counts
+        (current_generation(directory) / "bm25" / name).unlink()
+    rewrite_manifest(directory, lambda manifest: None)
     analyzed: list[str] = []
 
     def counted(text: str) -> list[str]:
@@ -352,16 +355,64 @@ def test_bm25_terms_are_stored_so_a_reingest_analyzes_only_new_text(
     full = build_index(load_documents([docs]).documents, FAKE, fake)
     for query in ("ferry closed", "museum director", "railway employees"):
         assert updated.lexical.search([query], 3) == full.lexical.search([query], 3)
+    assert (current_generation(directory) / "bm25" / "counts.npy").is_file()  # the next update starts from them
 
 
-def test_an_update_reuses_the_ivf_training_of_the_index_it_updates(tmp_path: Path, fake: HashingEmbedder) -> None:
+def test_an_update_scores_bm25_from_the_term_counts_it_keeps_and_analyzes_only_new_text(
+    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from citeqa.index.lexical import analyze
+
+    docs, directory = write_collection(tmp_path / "docs", TOPICS), tmp_path / "idx"
+    ingest([docs], directory, FAKE, fake)
+    assert {"museum", "1994", "104"} <= set(load_index(directory).lexical.vocabulary())
+    analyzed: list[str] = []
+
+    def counted(text: str) -> list[str]:
+        analyzed.append(text)
+        return analyze(text)
+
+    def unread(*args: object) -> None:
+        raise AssertionError("the stored terms were read")
+
+    monkeypatch.setattr("citeqa.index.build.analyze", counted)
+    monkeypatch.setattr("citeqa.index.docstore.StoreReader.terms", unread)
+    (docs / "ferry.txt").write_text("The ferry closed in 2001.\n", encoding="utf-8")
+    (docs / "museum.txt").unlink()  # its terms (some its own alone) leave the vocabulary
+    updated, _ = ingest([docs], directory, FAKE, fake, prune=True)
+    assert updated is not None and analyzed == ["The ferry closed in 2001."]
+    full = build_index(load_documents([docs]).documents, FAKE, fake)
+    assert sorted(updated.lexical.vocabulary()) == sorted(full.lexical.vocabulary())
+    assert not {"museum", "1994", "104"} & set(updated.lexical.vocabulary())
+    reloaded = load_index(directory)
+    for query in ("ferry closed", "museum director", "railway employees", "the stadium opened"):
+        words = analyze(query)
+        theirs = dict(zip(full.lexical.chunk_ids.tolist(), full.lexical._bm25.get_scores(words), strict=True))  # type: ignore[attr-defined]
+        ours = reloaded.lexical._bm25.get_scores(words)  # type: ignore[attr-defined]
+        mine = [theirs[chunk_id] for chunk_id in reloaded.lexical.chunk_ids.tolist()]
+        np.testing.assert_allclose(ours, mine, rtol=1e-6)
+
+
+def test_an_update_reuses_the_ivf_training_of_the_index_it_updates_and_its_lists(
+    tmp_path: Path, fake: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import faiss
 
     from citeqa.index import IndexSettings
+    from citeqa.index import vectors as vectors_module
+    from citeqa.index.vectors import build_vectors
 
     ivf = IndexSettings(model=HashingEmbedder.MODEL_ID, factory="IVF4,Flat")
     docs, directory = write_collection(tmp_path / "docs", TOPICS[:6]), tmp_path / "idx"
     ingest([docs], directory, ivf, fake)
+    preassigned: list[np.ndarray] = []
+    real = vectors_module._add_preassigned
+
+    def recorded(*args: Any) -> None:
+        preassigned.append(args[-1])
+        real(*args)
+
+    monkeypatch.setattr(vectors_module, "_add_preassigned", recorded)
 
     def centroids(index: Any) -> np.ndarray:
         quantizer = faiss.extract_index_ivf(index).quantizer
@@ -372,6 +423,9 @@ def test_an_update_reuses_the_ivf_training_of_the_index_it_updates(tmp_path: Pat
     updated, _ = ingest([docs], directory, ivf, fake)
     assert updated is not None and updated.vectors.ntotal == 8
     assert np.array_equal(centroids(updated.vectors), centroids(before.vectors))  # not trained again
+    anew = build_vectors(np.asarray(updated.embeddings), updated.table.rows["id"], "IVF4,Flat", before.vectors)
+    assert np.array_equal(faiss.serialize_index(updated.vectors), faiss.serialize_index(anew))
+    assert [(lists >= 0).sum() for lists in preassigned] == [6]  # the six kept chunks went back to their lists
     query = fake.encode_queries(["When did the stadium open?"])
     faiss.extract_index_ivf(updated.vectors).nprobe = 4  # every list: exact over what it holds
     assert updated.search(query, 1)[0][0].chunk.source == "stadium.txt"
