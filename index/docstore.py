@@ -216,13 +216,15 @@ def collect_garbage(
         db.execute("PRAGMA synchronous=FULL")
         db.execute("CREATE TEMP TABLE keep (digest TEXT PRIMARY KEY) WITHOUT ROWID")
         db.execute("BEGIN IMMEDIATE")
-        db.executemany("INSERT OR IGNORE INTO temp.keep VALUES (?)", ((d,) for d in keep))
+        # Keys inserted sorted and once each (the two generations share most of them): appends to the B-trees.
+        db.executemany("INSERT INTO temp.keep VALUES (?)", ((d,) for d in sorted(set(keep))))
         deleted = db.execute("DELETE FROM documents WHERE digest NOT IN (SELECT digest FROM temp.keep)").rowcount
         kept = "SELECT digest FROM temp.keep"
         db.execute(f"DELETE FROM sentence_words WHERE analyzer != ? OR digest NOT IN ({kept})", (analysis,))
         db.execute(f"DELETE FROM sentence_vectors WHERE model != ? OR digest NOT IN ({kept})", (model,))
         db.execute("CREATE TEMP TABLE chunks (id INTEGER PRIMARY KEY)")
-        db.executemany("INSERT OR IGNORE INTO temp.chunks VALUES (?)", ((int(i),) for i in keep_chunks))
+        chunk_ids = np.unique(np.fromiter(keep_chunks, dtype=np.int64)).tolist()
+        db.executemany("INSERT INTO temp.chunks VALUES (?)", ((i,) for i in chunk_ids))
         db.execute("DELETE FROM chunk_terms WHERE id NOT IN (SELECT id FROM temp.chunks)")
         db.execute("COMMIT")
         with contextlib.suppress(sqlite3.Error):

@@ -160,16 +160,16 @@ class LexicalBuilder:
         if self.vocabulary or self._carried or len(self._length_rows):
             raise ValueError("carry comes before any chunk is added")
         self.vocabulary = dict(postings.vocabulary)
+        new_rows = new_rows.astype(np.int32)
         frequencies = np.diff(postings.indptr)
-        terms = np.repeat(np.arange(len(frequencies), dtype=np.int32), frequencies)
         moved = new_rows[np.asarray(postings.rows)]
         kept = moved >= 0
         old_rows = np.flatnonzero(new_rows >= 0)
         self._carried = [
-            moved[kept].astype(np.int32),
-            terms[kept],
+            moved[kept],
+            np.repeat(np.arange(len(frequencies), dtype=np.int32), frequencies)[kept],
             np.asarray(postings.counts)[kept].astype(np.float32),
-            new_rows[old_rows].astype(np.int32),
+            new_rows[old_rows],
             postings.lengths[old_rows].astype(np.int32),
         ]
         return self._carried[3]
