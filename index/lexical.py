@@ -106,12 +106,13 @@ class LexicalIndex:
             np.save(folder / _LENGTHS_FILE, self._postings.lengths, allow_pickle=False)
 
     @classmethod
-    def load(cls, folder: Path, scores: bool = True) -> LexicalIndex:
-        """The BM25 index saved in `folder`; with `scores=False` only its chunk ids (it cannot be searched)."""
+    def load(cls, folder: Path, scores: bool = True, mapped: bool = False) -> LexicalIndex:
+        """The BM25 index saved in `folder`; with `scores=False` only its chunk ids (it cannot be searched).
+        `mapped`: the score matrix is mapped from its files, not read (a million chunks: 0.1 s instead of 1.5 s)."""
         import bm25s
 
         try:
-            bm25 = bm25s.BM25.load(str(folder), allow_pickle=False) if scores else None
+            bm25 = bm25s.BM25.load(str(folder), allow_pickle=False, mmap=mapped) if scores else None
             ids = json.loads((folder / _IDS_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError) as exc:
             raise IndexDamagedError(

@@ -47,6 +47,11 @@ def _similarities(index: SearchIndex, query: Vectors, chunk_ids: Sequence[int]) 
     """Cosine of the query to chunks the dense search did not return (vectors are unit length)."""
     if not chunk_ids:
         return {}
+    if index.embeddings is not None:  # the chunks' own vectors, by row (an IVF index cannot give them back)
+        rows = [index.table.row_of(chunk_id) for chunk_id in chunk_ids]
+        if all(row is not None for row in rows):
+            stored = np.asarray(index.embeddings[np.asarray(rows)], dtype=np.float32)
+            return {chunk_id: float(s) for chunk_id, s in zip(chunk_ids, stored @ query, strict=True)}
     try:
         stored = np.stack([index.vectors.reconstruct(chunk_id) for chunk_id in chunk_ids])
     except RuntimeError:  # a FAISS index that cannot give its vectors back (e.g. IVF without a direct map)

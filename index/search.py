@@ -129,9 +129,10 @@ class SearchIndex:
 
 def load_index(directory: Path, searchable: bool = True) -> SearchIndex:
     """Open the current generation of an index directory, checking that its parts agree; documents stay in the
-    store until asked for. `searchable=False` opens what an update of the index reuses, and no more: no BM25
-    scores (an update rebuilds them from the stored terms), and FAISS only when its training can be reused (not
-    for exact search); such an index cannot be searched."""
+    store until asked for; FAISS's inverted lists and BM25's scores are mapped from their files, not read.
+    `searchable=False` opens what an update of the index reuses, and no more: no BM25 scores (an update re-scores
+    from the term counts), and FAISS, read into memory, only when its training can be reused (not for exact
+    search); such an index cannot be searched."""
     generation = current_generation(directory)
     manifest = Manifest.from_json(_read_text(generation / MANIFEST_FILE))
     if manifest.format_version == LEGACY_FORMAT:
@@ -156,12 +157,12 @@ def load_index(directory: Path, searchable: bool = True) -> SearchIndex:
     table = ChunkTable(read_table(generation / CHUNKS_FILE, len(members)), [s for s, _ in members])
     vectors = None
     if searchable or manifest.vector_plan.factory != EXACT:
-        vectors = read_vectors(generation / VECTORS_FILE)
+        vectors = read_vectors(generation / VECTORS_FILE, mapped=searchable)
         apply_search(vectors, manifest.vector_plan.search)
     embeddings = _read_embeddings(generation / EMBEDDINGS_FILE)
     if manifest.lexical.get("analyzer") != ANALYZER:
         raise IndexMismatchError(f"the BM25 index at {directory} was built with another word analyzer", _REBUILD)
-    lexical = LexicalIndex.load(generation / LEXICAL_FOLDER, scores=searchable)
+    lexical = LexicalIndex.load(generation / LEXICAL_FOLDER, scores=searchable, mapped=searchable)
     counts = {len(table), manifest.chunks, len(lexical.chunk_ids), len(embeddings)}
     if vectors is not None:
         counts.add(vectors.ntotal)

@@ -494,7 +494,7 @@ def remove_documents(directory: Path, sources: Sequence[str]) -> SearchIndex:
     from citeqa.errors import CiteqaError
 
     with locked(directory):
-        index = load_index(directory)
+        index = load_index(directory, searchable=False)  # what the update reuses
         unknown = [s for s in sources if s not in index.documents]
         if unknown:
             raise CiteqaError(

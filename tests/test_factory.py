@@ -84,6 +84,20 @@ def test_an_update_puts_kept_vectors_back_in_their_lists_and_gets_the_index_fill
     assert search_vectors(updated, vectors[rows[:50]], 1)[1][:, 0].tolist() == ids[rows[:50]].tolist()
 
 
+def test_a_mapped_ivf_index_searches_as_read_and_cannot_lend_its_training(tmp_path: Path) -> None:
+    from citeqa.index.vectors import read_vectors, write_vectors
+
+    vectors, ids = _clustered(2_000, seed=7), np.arange(2_000, dtype=np.int64)
+    built = build_vectors(vectors, ids, "IVF16,Flat")
+    write_vectors(built, tmp_path / "vectors.faiss")
+    mapped, read = read_vectors(tmp_path / "vectors.faiss", mapped=True), read_vectors(tmp_path / "vectors.faiss")
+    for index in (mapped, read):
+        faiss.extract_index_ivf(index).nprobe = 4
+    assert np.array_equal(search_vectors(mapped, vectors[:20], 5)[1], search_vectors(read, vectors[:20], 5)[1])
+    again = build_vectors(vectors[:1_000], ids[:1_000], "IVF16,Flat", trained=mapped)  # trained anew, not copied
+    assert again.ntotal == 1_000 and ivf_lists(mapped, ids) is None
+
+
 def test_the_chosen_index_and_its_search_setting_survive_save_and_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

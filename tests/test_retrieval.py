@@ -137,3 +137,27 @@ def test_hybrid_keeps_what_either_list_ranks_first(interviews: SearchIndex, embe
     lexical = retrieve(interviews, [question], vectors, 5, "bm25")[0][0].chunk.id
     fused = {p.chunk.id for p in retrieve(interviews, [question], vectors, 5, "hybrid")[0]}
     assert {dense, lexical} <= fused
+
+
+def test_an_ivf_index_loaded_mapped_gives_bm25_passages_their_own_cosine(tmp_path: Path, embedder: Embedder) -> None:
+    """Past 50,000 chunks the index is IVF, which cannot give a vector back: a passage only BM25 found still
+    scores its chunk's cosine (from the stored vectors), and the index loaded for search (its inverted lists and
+    BM25 scores mapped from their files) answers as the one built in memory."""
+    from citeqa.index import IndexSettings, build_index, save_index
+    from citeqa.ingest import load_documents
+
+    settings = IndexSettings(factory="IVF2,Flat")
+    built = build_index(load_documents([DATA]).documents, settings, embedder)
+    save_index(built, tmp_path / "idx")
+    loaded = load_index(tmp_path / "idx")
+    question = "How many national incubation centers does Pakistan have?"
+    vectors = embedder.encode_queries([question])
+    for index in (built, loaded):
+        for passage in retrieve(index, [question], vectors, 6, "bm25")[0]:
+            row = index.table.row_of(passage.chunk.id)
+            assert row is not None
+            assert passage.score == pytest.approx(float(np.asarray(index.embeddings)[row] @ vectors[0]), abs=1e-5)
+    for mode in RETRIEVAL_MODES:
+        ours = [(p.chunk.id, round(p.score, 5)) for p in retrieve(loaded, [question], vectors, 6, mode)[0]]  # type: ignore[arg-type]
+        theirs = [(p.chunk.id, round(p.score, 5)) for p in retrieve(built, [question], vectors, 6, mode)[0]]  # type: ignore[arg-type]
+        assert ours == theirs and ours

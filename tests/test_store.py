@@ -418,7 +418,7 @@ def test_an_update_reuses_the_ivf_training_of_the_index_it_updates_and_its_lists
         quantizer = faiss.extract_index_ivf(index).quantizer
         return np.asarray(quantizer.reconstruct_n(0, quantizer.ntotal))
 
-    before = load_index(directory)
+    before = load_index(directory, searchable=False)  # (an update's view: FAISS read, not mapped)
     write_collection(docs, TOPICS[6:])
     updated, _ = ingest([docs], directory, ivf, fake)
     assert updated is not None and updated.vectors.ntotal == 8
