@@ -143,6 +143,8 @@ def test_an_ivf_index_loaded_mapped_gives_bm25_passages_their_own_cosine(tmp_pat
     """Past 50,000 chunks the index is IVF, which cannot give a vector back: a passage only BM25 found still
     scores its chunk's cosine (from the stored vectors), and the index loaded for search (its inverted lists and
     BM25 scores mapped from their files) answers as the one built in memory."""
+    import faiss
+
     from citeqa.index import IndexSettings, build_index, save_index
     from citeqa.ingest import load_documents
 
@@ -150,6 +152,9 @@ def test_an_ivf_index_loaded_mapped_gives_bm25_passages_their_own_cosine(tmp_pat
     built = build_index(load_documents([DATA]).documents, settings, embedder)
     save_index(built, tmp_path / "idx")
     loaded = load_index(tmp_path / "idx")
+    invlists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(loaded.vectors).invlists)  # type: ignore[arg-type]
+    assert isinstance(invlists, faiss.OnDiskInvertedLists)  # mapped from the file, not read
+    assert isinstance(loaded.lexical._bm25.scores["data"], np.memmap)  # type: ignore[attr-defined]
     question = "How many national incubation centers does Pakistan have?"
     vectors = embedder.encode_queries([question])
     for index in (built, loaded):
