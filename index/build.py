@@ -138,8 +138,9 @@ def assemble_table(
     previous: SearchIndex | None = None,
 ) -> SearchIndex:
     """The index of a document set and its chunk table (row i = vector i). `texts`: the chunks' texts when known,
-    else they are read from the documents (for BM25, which is built anew over all chunks). `previous`: the index
-    this one updates; its FAISS training is reused when the same factory is built over vectors of the same model."""
+    else they are read from the documents for the chunks BM25 has no terms of. `previous`: the index this one
+    updates; its BM25 term counts are kept for the chunks it keeps, and its FAISS training and inverted lists are
+    reused when the same factory is built over vectors of the same model."""
     ids = table.rows["id"]
     if len(np.unique(ids)) != len(ids):
         raise CiteqaError("two chunks hash to the same id", "report this: it should not happen")

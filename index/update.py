@@ -179,7 +179,7 @@ class IngestPlan:
 
     @property
     def lexical_outdated(self) -> bool:
-        # BM25 is rebuilt over all chunks on every write; an index made with another analyzer needs one.
+        # BM25 is re-scored over all chunks on every write; an index made with another analyzer is analyzed anew.
         return self.old is not None and self.old.lexical != PARAMETERS
 
     @property
@@ -331,7 +331,7 @@ def apply_plan(
 ) -> tuple[SearchIndex, Applied]:
     """The new index the plan describes (not yet saved): kept documents with their sentences, chunks and vectors,
     read ones chunked, and only text never embedded before embedded. Kept documents stay rows of the store: their
-    text is read only to rebuild BM25."""
+    text is read only when BM25 has neither their chunks' term counts nor their stored terms."""
     old = _load_old(plan)
     try:
         return _apply(plan, old, embedder, progress, chunking)
