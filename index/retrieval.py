@@ -48,9 +48,9 @@ def _similarities(index: SearchIndex, query: Vectors, chunk_ids: Sequence[int]) 
     if not chunk_ids:
         return {}
     if index.embeddings is not None:  # the chunks' own vectors, by row (an IVF index cannot give them back)
-        rows = [index.table.row_of(chunk_id) for chunk_id in chunk_ids]
-        if all(row is not None for row in rows):
-            stored = np.asarray(index.embeddings[np.asarray(rows)], dtype=np.float32)
+        rows = index.table.rows_of(np.asarray(chunk_ids, dtype=np.int64))
+        if (rows >= 0).all():
+            stored = np.asarray(index.embeddings[rows], dtype=np.float32)
             return {chunk_id: float(s) for chunk_id, s in zip(chunk_ids, stored @ query, strict=True)}
     try:
         stored = np.stack([index.vectors.reconstruct(chunk_id) for chunk_id in chunk_ids])

@@ -90,12 +90,26 @@ def triples(postings: Postings) -> set[tuple[str, int, int]]:
     return {(words[int(t)], int(r), int(c)) for t, r, c in zip(terms, postings.rows, postings.counts, strict=True)}
 
 
-def test_bm25_saved_without_term_counts_offers_none(tmp_path: Path) -> None:
+def test_bm25_saved_without_term_counts_or_with_disagreeing_ones_offers_none(tmp_path: Path) -> None:
     LexicalIndex.build(["cats purr", "dogs bark"], [1, 2]).save(tmp_path / "bm25")
     (tmp_path / "bm25" / "counts.npy").unlink()  # an index written before citeqa kept them
     assert LexicalIndex.load(tmp_path / "bm25").postings() is None
     LexicalIndex.build(["cats purr", "dogs bark"], [1, 2]).save(tmp_path / "other")
     assert LexicalIndex.load(tmp_path / "other").postings() is not None
+    np.save(tmp_path / "other" / "lengths.npy", np.array([2, 2, 2], dtype=np.int32))  # three chunks' lengths for two
+    assert LexicalIndex.load(tmp_path / "other").postings() is None  # the update then analyzes the chunks again
+
+
+def test_a_chunk_table_finds_the_rows_of_many_ids_at_once() -> None:
+    from citeqa.index.views import CHUNK_DTYPE, ChunkTable
+
+    rows = np.zeros(4, dtype=CHUNK_DTYPE)
+    rows["id"] = [40, 10, 30, 20]
+    table = ChunkTable(rows, ["a.txt"])
+    assert table.rows_of(np.array([20, 99, 40, 5], dtype=np.int64)).tolist() == [3, -1, 0, -1]
+    assert [table.row_of(i) for i in (20, 99)] == [3, None]
+    empty = ChunkTable(np.zeros(0, dtype=CHUNK_DTYPE), [])
+    assert empty.rows_of(np.array([1, 2], dtype=np.int64)).tolist() == [-1, -1]
 
 
 def test_the_bm25_index_is_saved_in_the_generation_and_loads_identically(
