@@ -23,7 +23,7 @@ from ..conversation import MAX_HISTORY, Turn
 from ..question import MAX_QUESTION_CHARS, QuestionError
 from ..settings import DEFAULT_PASSAGES, MAX_PASSAGES
 from .render import clamp_range, document_page
-from .service import ChatService, ServiceBusyError
+from .service import AnswerFailedError, ChatService, ServiceBusyError
 
 
 class EarlierTurn(BaseModel):
@@ -98,19 +98,28 @@ def api_router(service: ChatService) -> APIRouter:
         answer = await asyncio.wrap_future(service.submit(body.question, body.k, history))
         return JSONResponse(answer.to_dict())
 
-    @router.get("/health", summary="Whether the server is up, and what it answers from")
-    def health() -> dict[str, Any]:
+    @router.get(
+        "/health",
+        summary="Whether the server is up, and what it answers from",
+        responses={503: {"description": "No worker is answering questions (one is being restarted)"}},
+    )
+    def health() -> JSONResponse:
         answerer = service.answerer()
         index = answerer.index
         stale = service.index_error
-        return {
-            "status": "stale" if stale else "ok",  # stale: a newer index exists but failed to load
+        answering = service.serving
+        # down: no worker answers now (503, for load balancers); stale: a newer index exists but failed to load
+        status = "down" if not answering else "stale" if stale else "ok"
+        body = {
+            "status": status,
+            "answering": answering,
             "index": {"generation": service.generation, "reload_error": stale},
             "documents": len(index.documents),
             "chunks": len(index.chunks),
             "model": index.manifest.settings.model,
             "answerer": answerer.describe(),
         }
+        return JSONResponse(body, status_code=200 if answering else 503)
 
     @router.get(
         "/documents/{source:path}",
@@ -198,6 +207,10 @@ def install_error_handlers(app: FastAPI) -> None:
         response = error(503, "busy", exc.message, exc.hint)
         response.headers["Retry-After"] = "1"
         return response
+
+    @app.exception_handler(AnswerFailedError)
+    async def answer_failed(request: Request, exc: AnswerFailedError) -> JSONResponse:
+        return error(500, "answer_failed", exc.message, exc.hint)  # logged with its traceback by the service
 
     @app.exception_handler(CiteqaError)
     async def citeqa_error(request: Request, exc: CiteqaError) -> JSONResponse:

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 EXAMPLES_SHOWN = 6
 KEEP_ALIVE_S = 5
+# On SIGTERM or Ctrl+C, requests still open this long after are cut (an event stream, a stuck answer): the server
+# stops within seconds in every state. The service then waits up to its own CLOSE_WAIT_S for questions in hand.
+GRACEFUL_SHUTDOWN_S = 2
 MAX_CONNECTIONS = 512
 # The example questions offered on the bundled interviews: drawn from both, each one the answerer gets right
 # (tests/test_render.py checks that against the gold answers).
@@ -144,6 +147,7 @@ def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOption
         http=HeadDeadlineProtocol,
         timeout_keep_alive=KEEP_ALIVE_S,
         limit_concurrency=MAX_CONNECTIONS,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     index = index_dir or default_index()
     announcing = announced(index, local_url(host, port)) if announces(options) else nullcontext()

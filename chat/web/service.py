@@ -5,15 +5,21 @@ Questions that arrive together are answered together: one worker thread takes wh
 `Answerer.answer_batch`, which embeds all of them in one pass (several times cheaper per question than one
 by one). With nothing waiting, a question is answered at once, so batching adds no latency to a lone user.
 The model is CPU-bound; one worker keeps it from fighting itself for the cores.
+
+No question can stop that worker: whatever one raises while it is answered, `BaseException`s from native code
+included (a tokenizer's `PanicException`), becomes that request's `AnswerFailedError`, and the worker takes the
+next. Only `SystemExit` and `KeyboardInterrupt` end it; the jobs it held are failed first, and `SupervisedThread`
+starts a new worker (`serving` is False meanwhile, which `/api/health` reports).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +33,7 @@ from ..answerer import Answerer
 from ..conversation import MAX_HISTORY, Turn
 from ..question import check_question
 from ..settings import check_passages
+from .worker import RESTART_DELAY_S, SupervisedThread
 
 if TYPE_CHECKING:
     from citeqa.index.reload import IndexWatcher
@@ -37,8 +44,24 @@ MAX_BATCH = 32  # questions answered in one pass
 MAX_WAITING = 256  # questions queued behind the worker; past that a request is turned away at once (503)
 
 
+SHUTDOWN = (SystemExit, KeyboardInterrupt)  # end the worker (it is restarted unless the service is closing)
+FAILED_HINT = "the server log has the details; try rewording the question"
+CLOSE_WAIT_S = 3.0  # how long closing waits for questions in hand; the rest are failed, so no caller waits on
+
+
 class ServiceBusyError(CiteqaError):
     """More questions are waiting than the server will queue."""
+
+
+class ServiceClosingError(ServiceBusyError):
+    """The server is shutting down (a 503 like a full queue: another server, or this one restarted, can answer)."""
+
+    def __init__(self) -> None:
+        super().__init__("the server is shutting down", "ask again in a moment")
+
+
+class AnswerFailedError(CiteqaError):
+    """Answering this one question failed inside citeqa (a model or library fault); the server goes on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +81,20 @@ class ChatService:
         examples: Sequence[str] = (),
         max_batch: int = MAX_BATCH,
         max_waiting: int = MAX_WAITING,
+        restart_delay: float = RESTART_DELAY_S,
     ) -> None:
         self._answerer = answerer
         self._lock = threading.Lock()
         self.examples = tuple(examples)
         self.max_batch = max_batch
-        self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=max_waiting)
+        self.max_waiting = max_waiting
+        # Unbounded, with the limit kept by submit: closing can always queue its stop without blocking.
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._queueing = threading.Lock()
         self._closed = False
         self._watcher: IndexWatcher | None = None
-        self._worker = threading.Thread(target=self._work, name="citeqa-answerer", daemon=True)
+        self._in_hand: list[_Job] = []  # the batch the worker is answering
+        self._worker = SupervisedThread(self._work, name="citeqa-answerer", restart_delay=restart_delay)
         self._worker.start()
 
     @classmethod
@@ -111,16 +139,19 @@ class ChatService:
             check_question(turn.question, limit)
         if k is not None:
             check_passages(k)
-        if self._closed:
-            raise CiteqaError("the server is shutting down", "ask again in a moment")
         job = _Job(checked, k, turns, Future())
-        try:
+        with self._queueing:
+            if self._closed:
+                raise ServiceClosingError()
+            if self._jobs.qsize() >= self.max_waiting:
+                raise ServiceBusyError(f"{self.max_waiting} questions are already waiting", "ask again in a moment")
             self._jobs.put_nowait(job)
-        except queue.Full:
-            raise ServiceBusyError(
-                f"{self._jobs.maxsize} questions are already waiting", "ask again in a moment"
-            ) from None
         return job.result
+
+    @property
+    def serving(self) -> bool:
+        """Whether a worker is answering questions now (False briefly after one died, until its replacement runs)."""
+        return self._worker.alive
 
     @property
     def generation(self) -> str | None:
@@ -145,18 +176,32 @@ class ChatService:
         watcher.watch(lambda index: self.replace_answerer(Answerer(index, self.answerer().embedder)))
         self._watcher = watcher
 
-    def close(self) -> None:
-        """Stop taking questions; those already queued are answered first."""
+    def close(self, wait: float = CLOSE_WAIT_S) -> None:
+        """Stop taking questions; those already queued are answered first, for up to `wait` seconds. Any still
+        waiting then (or held by a stuck worker) fail with "shutting down": no caller is left waiting."""
         if self._watcher is not None:
             self._watcher.stop()
-        self._closed = True
-        self._jobs.put(None)
-        self._worker.join(timeout=5)
+        with self._queueing:
+            self._closed = True
+            self._worker.stop()
+            self._jobs.put_nowait(None)
+        self._worker.join(timeout=wait)
+        left = list(self._in_hand)  # a worker stuck in a model call still holds these
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                left.append(job)
+        for job in left:
+            _fail(job, ServiceClosingError())
 
     def _work(self) -> None:
         while True:
             first = self._jobs.get()
             if first is None:
+                self._jobs.put_nowait(None)  # for a worker started after this one (none, once closed)
                 return
             batch = [first]
             while len(batch) < self.max_batch:
@@ -165,10 +210,16 @@ class ChatService:
                 except queue.Empty:
                     break
                 if job is None:
-                    self._jobs.put(None)  # stop after this batch
+                    self._jobs.put_nowait(None)  # stop after this batch
                     break
                 batch.append(job)
-            self._answer(batch)
+            self._in_hand = batch
+            try:
+                self._answer([job for job in batch if not job.result.cancelled()])  # (a client that went away)
+            finally:  # a worker ended by SystemExit still answers every request it took
+                for job in batch:
+                    _fail(job, AnswerFailedError("the answering worker stopped", "ask again in a moment"))
+                self._in_hand = []
 
     def _answer(self, batch: list[_Job]) -> None:
         answerer = self.answerer()
@@ -178,17 +229,38 @@ class ChatService:
         for k, jobs in by_k.items():
             try:
                 answers = answerer.answer_batch([j.question for j in jobs], k, [j.history for j in jobs])
-            except Exception:
+            except SHUTDOWN:
+                raise
+            except BaseException:
                 log.exception("a batch of %d questions failed; answering them one by one", len(jobs))
                 for job in jobs:
                     _settle_one(answerer, job)
                 continue
             for job, answer in zip(jobs, answers, strict=True):
-                job.result.set_result(answer)
+                _settle(job, answer)
 
 
 def _settle_one(answerer: Answerer, job: _Job) -> None:
     try:
-        job.result.set_result(answerer.answer(job.question, job.k, job.history))
-    except Exception as exc:  # handed to the request that asked; it decides what the user sees
-        job.result.set_exception(exc)
+        answer = answerer.answer(job.question, job.k, job.history)
+    except SHUTDOWN:
+        raise
+    except CiteqaError as exc:  # one of citeqa's own, for people: handed to the request that asked
+        _fail(job, exc)
+        return
+    except BaseException as exc:  # a fault, maybe from native code (a PanicException): logged, the request told
+        log.exception("answering a question of %d characters failed", len(job.question))
+        _fail(job, AnswerFailedError(f"citeqa could not answer this question ({type(exc).__name__})", FAILED_HINT))
+        return
+    _settle(job, answer)
+
+
+def _settle(job: _Job, answer: Answer) -> None:
+    with contextlib.suppress(InvalidStateError):  # cancelled meanwhile: its client went away
+        job.result.set_result(answer)
+
+
+def _fail(job: _Job, error: CiteqaError) -> None:
+    """Settle `job` with `error` unless it is settled already."""
+    with contextlib.suppress(InvalidStateError):  # settled or cancelled already
+        job.result.set_exception(error)
