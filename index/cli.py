@@ -47,6 +47,12 @@ from citeqa.terminal import printable
     show_default=True,
     help="ray: read, chunk and embed on Ray Data (the scale extra), building the index anew; see docs/scaling.md.",
 )
+@click.option(
+    "--follow-outside-links",
+    is_flag=True,
+    help="Follow symlinks whose target is outside the folders given (skipped, with a warning each, by default). "
+    "/proc, /sys and /dev are never read.",
+)
 @click.option("--ray-address", default=None, help="With --engine ray: the cluster to join (default: a local Ray).")
 @click.option(
     "--actors", type=click.IntRange(1, 1024), default=1, show_default=True, help="With --engine ray: embedding actors."
@@ -62,6 +68,7 @@ def ingest_command(
     model: str | None,
     max_file_mb: float,
     engine: str,
+    follow_outside_links: bool,
     ray_address: str | None,
     actors: int,
 ) -> None:
@@ -87,7 +94,9 @@ def ingest_command(
     if engine == "ray":
         from .ray_engine import ray_ingest
 
-        _, report = ray_ingest(list(paths), directory, settings, ray_address, actors, max_bytes)
+        _, report = ray_ingest(
+            list(paths), directory, settings, ray_address, actors, max_bytes, follow_outside_links=follow_outside_links
+        )
     else:
         _, report = ingest(
             list(paths),
@@ -98,6 +107,7 @@ def ingest_command(
             progress=progress,
             rebuild=rebuild,
             chunking=chunking,
+            follow_outside_links=follow_outside_links,
         )
     from .summary import print_report
 

@@ -91,6 +91,7 @@ def ray_ingest(
     actors: int = 1,
     max_bytes: int = MAX_FILE_BYTES,
     origin: str = "",
+    follow_outside_links: bool = False,
 ) -> tuple[SearchIndex, IngestReport]:
     """Build the index of `paths` at `directory` on Ray (a local Ray unless `address` names a cluster)."""
     try:
@@ -99,7 +100,7 @@ def ray_ingest(
         raise CiteqaError("--engine ray needs Ray, which is not installed", RAY_HINT) from exc
     began = time.perf_counter()
     skipped: list[Skipped] = []
-    files = list_files(paths, skipped)
+    files = list_files(paths, skipped, follow_outside_links)
     check_writable(directory)
     logging.getLogger("ray").setLevel(logging.WARNING)  # Ray Data's progress lines would bury citeqa's summary
     ray.data.DataContext.get_current().enable_progress_bars = False

@@ -124,18 +124,20 @@ def ingest(
     progress: Progress | None = None,
     rebuild: bool = False,
     chunking: DocumentProgress | None = None,
+    follow_outside_links: bool = False,
 ) -> tuple[SearchIndex | None, IngestReport]:
     """Bring the index at `directory` in step with `paths`; the index (None when nothing changed) and a report.
 
     `rebuild` ignores what the index holds: `paths` are read, chunked and embedded as for a new index. `progress`
     hears how many chunks are embedded, `chunking` how far each long document's chunking has got.
+    `follow_outside_links` follows symlinks out of the folders given (see `ingest.files`).
     """
     began = time.perf_counter()
     settings = settings or resolve_settings(directory)
     embedder = embedder or Embedder(settings.model)
     check_model(embedder, settings)
     skipped: list[Skipped] = []
-    files = list_files(paths, skipped)
+    files = list_files(paths, skipped, follow_outside_links)
     check_writable(directory)
     directory.mkdir(parents=True, exist_ok=True)
     with locked(directory):

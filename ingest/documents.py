@@ -61,16 +61,19 @@ def text_checksum(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def load_documents(paths: Iterable[str | os.PathLike[str]], max_bytes: int = MAX_FILE_BYTES) -> LoadResult:
+def load_documents(
+    paths: Iterable[str | os.PathLike[str]], max_bytes: int = MAX_FILE_BYTES, follow_outside_links: bool = False
+) -> LoadResult:
     """Read every supported file under `paths` (folders are walked; files are taken as given).
 
-    Unreadable files are skipped and reported, never fatal. Raises IngestError when a path does not exist,
-    when two files would share a source name, or when nothing at all could be read.
+    Unreadable files are skipped and reported, never fatal, as are symlinks out of the folder walked unless
+    `follow_outside_links` (see `ingest.files`). Raises IngestError when a path does not exist, when two files
+    would share a source name, or when nothing at all could be read.
     """
     skipped: list[Skipped] = []
     notes: list[Skipped] = []
     documents: list[Document] = []
-    for file in list_files(paths, skipped):
+    for file in list_files(paths, skipped, follow_outside_links):
         try:
             data = read_bytes(file, max_bytes)
             documents.append(parse_document(file, data, notes))
@@ -84,8 +87,11 @@ def load_documents(paths: Iterable[str | os.PathLike[str]], max_bytes: int = MAX
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
-def list_files(paths: Iterable[str | os.PathLike[str]], skipped: list[Skipped]) -> list[SourceFile]:
-    """The supported files under `paths`; IngestError for a missing path or two files with one source name."""
+def list_files(
+    paths: Iterable[str | os.PathLike[str]], skipped: list[Skipped], follow_outside_links: bool = False
+) -> list[SourceFile]:
+    """The supported files under `paths`, each real file once; IngestError for a missing path or two files with one
+    source name."""
     given = [Path(p) for p in paths]
     if not given:
         raise IngestError("no path given", "name at least one file or folder to ingest")
@@ -93,7 +99,7 @@ def list_files(paths: Iterable[str | os.PathLike[str]], skipped: list[Skipped]) 
         if not path.exists() and not path.is_symlink():
             raise IngestError(f"no such file or folder: {path}", "check the path and try again")
     files = []
-    for file in find_files(given, skipped):
+    for file in find_files(given, skipped, follow_outside_links):
         try:
             file.source.encode("utf-8")
         except UnicodeEncodeError:  # a name in a legacy encoding: sources, chunk ids and the store are UTF-8
