@@ -1,9 +1,10 @@
-"""The span reader: a fine-tuned MiniLM encoder that reads a question with a window of its document and points at
-the answer's first and last word piece, or at [CLS] when the window does not answer (SQuAD 2.0's null score).
+"""The span reader: a fine-tuned MiniLM encoder that reads a question with a passage of its document and points at
+the answer's first and last word piece, or at [CLS] when the passage does not answer (SQuAD 2.0's null score).
 
-Windows are whole sentences around a candidate sentence (`window_around`), the same for training and for
-answering. Offsets come back through the tokenizer's offset mapping into the window, and from there into the
-document, so the caller slices the answer from the document text itself: verbatim by construction.
+A window is a retrieved chunk, read whole (in overlapping features where it is longer than one), the same in
+training and in answering. Offsets come back through the tokenizer's offset mapping into
+the window, and from there into the document, so the caller slices the answer from the document text itself:
+verbatim by construction.
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ from typing import Any
 
 from citeqa.errors import CiteqaError
 from citeqa.index.integrity import file_sha256
+from citeqa.precision import autocast, resolve
 from citeqa.ingest.sentences import Span
 
 READER_DIR = Path(__file__).resolve().parent / "models"
 WEIGHTS_FILE = "reader.safetensors"
 MANIFEST_FILE = "reader.json"
 
-MAX_WORD_PIECES = 192  # question + window + 3 special tokens, per feature the encoder reads
-STRIDE = 48  # word pieces two features of one over-long window share
-WINDOW_CHARS = 560  # a window's text budget: about 140 word pieces of English, so most windows fit in one feature
+# Question + window + 3 special tokens per feature the encoder reads. A chunk (<= 256 pieces) takes two or three
+# features; on a CPU without bf16 that costs less than one feature of 384 (attention grows with the square).
+MAX_WORD_PIECES = 192
+MAX_QUESTION_PIECES = 64  # a question is read up to here (unknown words make many pieces; the rest is cut)
+STRIDE = 64  # word pieces two features of one window share: an answer of up to 64 pieces lies whole in one
+WINDOW_CHARS = 560  # reader v1's sentence-window budget, kept to read its manifest
 MAX_ANSWER_PIECES = 64  # long enough for COVID-QA's clauses
 RETRAIN_HINT = "run `make train` to train the reader again, or restore chat/models/ with git checkout"
 
@@ -130,7 +135,7 @@ def base_model_path() -> Path:
 class SpanReader:
     """Loads the weights once; `read` answers many (question, window) pairs in one batch."""
 
-    def __init__(self, directory: Path = READER_DIR) -> None:
+    def __init__(self, directory: Path = READER_DIR, precision: str = "auto") -> None:
         import torch
         from safetensors.torch import load_file
         from transformers import AutoTokenizer
@@ -158,27 +163,42 @@ class SpanReader:
                 RETRAIN_HINT,
             )
         self.model.eval()
+        self.precision = resolve(precision)
         self._torch = torch
+
+    def question_cut(self, question: str) -> bool:
+        """Whether `question` is longer than the reader reads (its end is not read)."""
+        return cut_question(self.tokenizer, question) != question
 
     def read(self, pairs: Sequence[tuple[str, Window]]) -> list[ReadSpan]:
         """The best span of each window for its question, all pairs in one forward pass."""
         if not pairs:
             return []
         features = encode(self.tokenizer, [q for q, _ in pairs], [w.text for _, w in pairs])
-        with self._torch.inference_mode():
+        with self._torch.inference_mode(), autocast(self.precision):
             start_logits, end_logits = self.model(
                 self._torch.tensor(features["input_ids"]),
                 self._torch.tensor(features["attention_mask"]),
                 self._torch.tensor(features["token_type_ids"]),
             )
-        return decode(pairs, features, start_logits.tolist(), end_logits.tolist())
+        return decode(pairs, features, start_logits.float().tolist(), end_logits.float().tolist())
+
+
+def cut_question(tokenizer: Any, question: str) -> str:
+    """The question up to its MAX_QUESTION_PIECES-th word piece: any question leaves room for the text."""
+    pieces = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    offsets = pieces["offset_mapping"]
+    if len(offsets) <= MAX_QUESTION_PIECES:
+        return question
+    return question[: offsets[MAX_QUESTION_PIECES - 1][1]]
 
 
 def encode(tokenizer: Any, questions: Sequence[str], texts: Sequence[str]) -> Any:
     """Word pieces of each (question, window text) pair; a window too long for one feature overflows into more,
     sharing STRIDE pieces. `overflow_to_sample_mapping` says which pair each feature reads."""
+    cut = {q: cut_question(tokenizer, q) for q in set(questions)}
     return tokenizer(
-        list(questions),
+        [cut[q] for q in questions],
         list(texts),
         truncation="only_second",
         max_length=MAX_WORD_PIECES,

@@ -1,9 +1,10 @@
-"""Training material for the span reader: question sets over corpora, split by document, made into windows.
+"""Training material for the span reader: question sets over corpora, split by document, made into passages.
 
-A window is what the reader reads when answering (`chat.reader.window_around`): whole sentences around one
-sentence. Each answerable question gives a window holding its answer (centred on the answer's sentence or a
-neighbour of it) and a window around the sentence that shares most words with the question without holding the
-answer (a hard negative: the null target). An unanswerable question gives its best-matching window, null target.
+A passage is what the reader reads when answering: a chunk of its document, cut by the same chunker ingest uses.
+Each answerable question gives the chunk holding its answer and, as often as `negative_rate` says, the chunk of
+its collection that BM25 ranks highest for it without holding any gold answer (a hard negative, like the
+retrieved passages that do not answer: the null target). An unanswerable question gives its document's
+best-matching chunk, null target.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import bisect
 import hashlib
 import random
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from citeqa.chat.evidence import stems_of
-from citeqa.chat.reader import Window, window_around
-from citeqa.ingest.documents import load_documents
-from citeqa.ingest.sentences import Span, split_sentences
+from citeqa.chat.reader import Window
+from citeqa.ingest.chunking import Chunk, Chunker, ChunkSettings
+from citeqa.ingest.documents import Document, load_documents
+from citeqa.ingest.sentences import split_sentences
+from citeqa.ingest.tokens import load_encoding
 
 from .questions import QuestionItem, load_questions
 from .squad import import_squad
@@ -83,71 +85,73 @@ def answer_span(item: QuestionItem, text: str) -> tuple[int, int] | None:
     return None if found < 0 else (found, found + len(answer))
 
 
-def make_examples(corpus: Corpus, seed: int, negatives: int = 1, shift: float = 0.3) -> list[Example]:
-    """Windows for every question of `corpus` whose document is known (see the module's docstring)."""
+def window_of(chunk: Chunk, sentence_starts: Sequence[int]) -> Window:
+    """A chunk as the reader reads it, with the sentence starts inside it (a span may not cross one)."""
+    first = bisect.bisect_right(sentence_starts, chunk.start)
+    last = bisect.bisect_left(sentence_starts, chunk.end, first)
+    return Window(chunk.source, chunk.start, chunk.end, chunk.text, tuple(sentence_starts[first:last]))
+
+
+def chunk_corpus(corpus: Corpus, fits: Callable[[str], bool] | None) -> dict[str, list[Window]]:
+    """Every document's chunks as ingest cuts them (default settings, the reader's own word-piece limit)."""
+    settings = ChunkSettings()
+    chunker = Chunker(settings, load_encoding(settings.encoding), fits=fits)
+    windows: dict[str, list[Window]] = {}
+    for source, text in corpus.texts.items():
+        sentences = split_sentences(text)
+        starts = [s.start for s in sentences]
+        chunks = chunker.chunk(Document(source, text, source), sentences)
+        windows[source] = [window_of(c, starts) for c in chunks]
+    return windows
+
+
+def make_examples(
+    corpus: Corpus,
+    seed: int,
+    fits: Callable[[str], bool] | None = None,
+    negative_rate: float = 1.0,
+) -> list[Example]:
+    """The passages of every question of `corpus` whose document is known (see the module's docstring)."""
+    import bm25s
+
     rng = random.Random(seed)
-    sentences = {source: split_sentences(text) for source, text in corpus.texts.items()}
-    stems = {
-        source: [stems_of(corpus.texts[source][s.start : s.end]) for s in spans] for source, spans in sentences.items()
-    }
+    windows = chunk_corpus(corpus, fits)
+    flat = [w for source in sorted(windows) for w in windows[source]]
+    if not flat:
+        return []
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize([w.text for w in flat], stopwords="en", show_progress=False), show_progress=False)
+    asked = [item for item in corpus.items if item.source in windows]
+    depth = min(len(flat), 8)
+    ranked, _ = retriever.retrieve(
+        bm25s.tokenize([i.question for i in asked], stopwords="en", show_progress=False),
+        k=depth,
+        show_progress=False,
+    )
     examples: list[Example] = []
-    for item in corpus.items:
-        if item.source not in corpus.texts:
-            continue
-        text, spans = corpus.texts[item.source], sentences[item.source]
-        if not spans:
-            continue
+    for item, hits in zip(asked, ranked.tolist(), strict=True):
+        text = corpus.texts[item.source]
         answer = answer_span(item, text)
         if item.answers and answer is None:
             continue  # the gold text is not in the document: nothing to point at
         if answer is not None:
-            window = _answer_window(text, spans, answer, rng, shift)
-            examples.append(Example(item.question, Window(item.source, *window), answer))
-        for center in _hard_negatives(item, text, spans, stems[item.source], answer, negatives):
-            span = window_around(text, spans, center)
-            examples.append(Example(item.question, Window(item.source, *span, text[span.start : span.end]), None))
-    return examples
-
-
-def _answer_window(
-    text: str, spans: Sequence[Span], answer: tuple[int, int], rng: random.Random, shift: float
-) -> tuple[int, int, str]:
-    """Whole sentences holding the answer: usually centred on its sentence, sometimes on a neighbour."""
-    first = _sentence_at(spans, answer[0])
-    last = _sentence_at(spans, answer[1] - 1)
-    center = first
-    if rng.random() < shift:
-        center = min(max(first + rng.choice((-1, 1)), 0), len(spans) - 1)
-    window = window_around(text, spans, center)
-    start = min(window.start, spans[first].start)
-    end = max(window.end, spans[last].end)
-    return start, end, text[start:end]
-
-
-def _hard_negatives(
-    item: QuestionItem,
-    text: str,
-    spans: Sequence[Span],
-    stems: Sequence[set[str]],
-    answer: tuple[int, int] | None,
-    count: int,
-) -> list[int]:
-    """Sentences sharing most of the question's words whose windows hold no copy of any gold answer."""
-    asked = stems_of(item.question)
-    ranked = sorted(range(len(spans)), key=lambda i: -len(asked & stems[i]))
-    chosen: list[int] = []
-    for i in ranked:
-        if len(chosen) == count:
+            holding = [w for w in windows[item.source] if w.start <= answer[0] and answer[1] <= w.end]
+            if holding:
+                examples.append(Example(item.question, rng.choice(holding), answer))
+            if rng.random() >= negative_rate:
+                continue
+        own = set(map(id, windows[item.source]))
+        for hit in hits:
+            window = flat[hit]
+            if answer is None and id(window) not in own:
+                continue  # "not answered here" is learned on its own document's text
+            if any(a and a in window.text for a in item.answers):
+                continue
+            if answer is not None and window.source == item.source and window.start < answer[1] < window.end:
+                continue
+            examples.append(Example(item.question, window, None))
             break
-        window = window_around(text, spans, i)
-        if answer is not None and window.start < answer[1] and answer[0] < window.end:
-            continue
-        if any(a and a in text[window.start : window.end] for a in item.answers):
-            continue
-        chosen.append(i)
-    return chosen
-
-
-def _sentence_at(spans: Sequence[Span], offset: int) -> int:
-    i = bisect.bisect_right([s.start for s in spans], offset) - 1
-    return max(i, 0)
+        else:
+            if answer is None and windows[item.source]:
+                examples.append(Example(item.question, windows[item.source][0], None))
+    return examples

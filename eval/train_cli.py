@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from citeqa.chat.reader import READER_DIR
-from citeqa.errors import CiteqaError
+from citeqa.precision import PRECISIONS
 
-from .reader_data import SPLITS, Corpus, Example, load_corpus, load_squad, make_examples, select, split_of
+from .reader_data import SPLITS, Corpus, Example, load_corpus, make_examples, select, split_of
+from .reader_sources import SOURCES, gold_paragraphs, load_source
 
-SHARED_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
-DEFAULT_SQUAD = SHARED_BENCH / "squad2-train" / "squad2-train-10-articles.json"
-DEFAULT_COVIDQA = SHARED_BENCH / "covidqa" / "200423_covidQA.json"
-# The shared SQuAD subset has only 10 articles, too few for a hashed split: these are held out by name. The test
-# articles include Spectre (188 unanswerable questions); the reader still trains on Zelda's 160.
-SQUAD_HELD_OUT = {"Spectre (2015 film)": "test", "To Kill a Mockingbird": "test", "Solar energy": "calibrate"}
+from .train_reader import DEFAULT_MAX_FEATURES, TrainSettings
+
+CHUNK_PIECES = 256  # all-MiniLM-L6-v2's limit, which ingest's chunks keep to
+NEGATIVE_RATE = 0.4  # answerable questions that also get a retrieved passage not holding their answer
+
+VALIDATION_PASSAGES = 200  # per source, read after training (minutes, not the hour a whole test split would take)
+GOLD_PARAGRAPHS = 400  # per source: the reader alone on each question's own paragraph
 
 
 def split_corpus(corpus: Corpus, held_out: dict[str, str] | None = None) -> dict[str, Corpus]:
-    """The corpus's documents in train/calibrate/test: by title where `held_out` names it, else by hash."""
+    """A user's corpus in train/calibrate/test: by title where `held_out` names it, else by its name's hash."""
     named = held_out or {}
 
     def split(source: str) -> str:
@@ -31,63 +35,80 @@ def split_corpus(corpus: Corpus, held_out: dict[str, str] | None = None) -> dict
     return {name: select(corpus, [s for s in corpus.texts if split(s) == name]) for name in SPLITS}
 
 
-def default_corpora() -> list[tuple[Corpus, dict[str, str] | None]]:
-    for path in (DEFAULT_SQUAD, DEFAULT_COVIDQA):
-        if not path.is_file():
-            raise CiteqaError(f"the training file {path} is missing", "put ../shared beside the repository")
-    return [(load_squad(DEFAULT_SQUAD, "squad2-train"), SQUAD_HELD_OUT), (load_squad(DEFAULT_COVIDQA, "covidqa"), None)]
+def shared_corpora() -> list[dict[str, Corpus]]:
+    """Every shared source's splits (see eval.reader_sources)."""
+    return [load_source(source) for source in SOURCES]
 
 
 def build(
-    corpora: list[tuple[Corpus, dict[str, str] | None]], seed: int, limit: int | None = None
+    corpora: list[dict[str, Corpus]],
+    seed: int,
+    fits: Callable[[str], bool],
+    limit: int | None = None,
+    negative_rate: float = NEGATIVE_RATE,
+    say: Callable[[str], None] = click.echo,
 ) -> tuple[list[Example], dict[str, list[Example]], dict[str, Any]]:
-    """Training windows, validation windows per corpus (its test split), and the data record for the manifest."""
+    """Training passages, validation passages per corpus (its test split), and the data record for the manifest."""
+    rng = random.Random(seed)
     train: list[Example] = []
     validation: dict[str, list[Example]] = {}
     record: dict[str, Any] = {}
-    for corpus, held_out in corpora:
-        parts = split_corpus(corpus, held_out)
-        examples = make_examples(parts["train"], seed)
+    for parts in corpora:
+        name = parts["train"].name
+        examples = make_examples(parts["train"], seed, fits, negative_rate)
         train.extend(examples[:limit])
-        validation[corpus.name] = make_examples(parts["test"], seed)[: limit and max(limit // 4, 8)]
-        record[corpus.name] = {
-            name: {"documents": len(part.texts), "questions": len(part.items)} for name, part in parts.items()
-        }
-        record[corpus.name]["held_out_by_name"] = held_out
-        record[corpus.name]["train_windows"] = len(examples)
-    return train, validation, {"data": record}
+        tests = make_examples(parts["test"], seed, fits, negative_rate)
+        validation[name] = rng.sample(tests, min(len(tests), limit or VALIDATION_PASSAGES))
+        record[name] = {split: {"documents": len(p.texts), "questions": len(p.items)} for split, p in parts.items()}
+        record[name]["train_passages"] = len(examples)
+        record[name]["train_null_passages"] = sum(e.answer is None for e in examples)
+        say(f"{name}: {len(examples)} training passages ({record[name]['train_null_passages']} not answering)")
+    return train, validation, {"data": record, "negative_rate": negative_rate}
 
 
-def write_training(corpora: list[tuple[Corpus, dict[str, str] | None]], work: Path) -> dict[str, Path]:
-    """Each corpus's train split as a question set on disk (the sentence model learns from it)."""
+def gold_sets(limit: int | None, seed: int) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
+    """Each shared source's test questions with their own paragraphs, a fixed sample per source."""
+    out = {}
+    for source in SOURCES:
+        items = gold_paragraphs(source)
+        out[source.name] = random.Random(seed).sample(items, min(len(items), limit or GOLD_PARAGRAPHS))
+    return out
+
+
+def write_training(corpora: list[dict[str, Corpus]], work: Path) -> dict[str, Path]:
+    """Each corpus's train split as a question set on disk."""
     from .splits import write_split
 
     written: dict[str, Path] = {}
-    for corpus, held_out in corpora:
-        part = split_corpus(corpus, held_out)["train"]
+    for parts in corpora:
+        part = parts["train"]
         if part.items:
-            write_split(part, work / f"{corpus.name}-train")
-            written[f"{corpus.name}-train"] = work / f"{corpus.name}-train"
+            write_split(part, work / f"{part.name}-train")
+            written[f"{part.name}-train"] = work / f"{part.name}-train"
     return written
 
 
-def write_held_out(corpora: list[tuple[Corpus, dict[str, str] | None]], work: Path, seed: int) -> dict[str, Path]:
+def write_held_out(corpora: list[dict[str, Corpus]], work: Path, seed: int) -> dict[str, Path]:
     """Each corpus's calibrate and test splits as question sets on disk, each also with answers cut out."""
     from .splits import without_answers, write_split
 
     written: dict[str, Path] = {}
-    for corpus, held_out in corpora:
-        parts = split_corpus(corpus, held_out)
+    for parts in corpora:
         for split in ("calibrate", "test"):
             part = parts[split]
             if not part.items:
                 continue
-            for name, variant in ((f"{corpus.name}-{split}", part), (f"{corpus.name}-{split}-cut", None)):
+            for name, variant in ((f"{part.name}-{split}", part), (f"{part.name}-{split}-cut", None)):
                 chosen = variant if variant is not None else without_answers(part, seed)
                 if chosen.items:
                     write_split(chosen, work / name)
                     written[name] = work / name
     return written
+
+
+def user_corpus(questions: Path, corpus: Path) -> dict[str, Corpus]:
+    """A user's question set over their documents, split by document."""
+    return split_corpus(load_corpus(questions, corpus, questions.stem))
 
 
 @click.command("train")
@@ -96,16 +117,20 @@ def write_held_out(corpora: list[tuple[Corpus, dict[str, str] | None]], work: Pa
 @click.option("--out", type=click.Path(path_type=Path), default=READER_DIR, show_default=True)
 @click.option(
     "--work", type=click.Path(path_type=Path), default=Path("build/train"), show_default=True,
-    help="Where the held-out question sets and their indexes are written.",
+    help="Where the checkpoint, the held-out question sets and their indexes are written.",
 )  # fmt: skip
-@click.option("--epochs", type=click.IntRange(1, 20), default=2, show_default=True)
+@click.option("--epochs", type=click.IntRange(1, 20), default=1, show_default=True)
 @click.option("--seed", type=int, default=13, show_default=True)
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many batches (a quick try).")
-@click.option("--limit", type=click.IntRange(1), help="Use at most this many training windows per corpus.")
-@click.option("--with-shared/--without-shared", default=True, help="Also train on ../shared's SQuAD and COVID-QA.")
 @click.option(
-    "--keep-reader", is_flag=True, help="Keep the reader in --out; fit only the sentence and confidence models."
-)
+    "--max-features", type=click.IntRange(0), default=DEFAULT_MAX_FEATURES, show_default=True,
+    help="Features (question + passage pieces) trained on, drawn from every source; 0: all of them.",
+)  # fmt: skip
+@click.option("--limit", type=click.IntRange(1), help="Use at most this many training passages per corpus.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True)
+@click.option("--with-shared/--without-shared", default=True, help="Also train on ../shared/bench's sets.")
+@click.option("--keep-reader", is_flag=True, help="Keep the reader in --out; fit only the confidence model.")
+@click.option("--reader-only", is_flag=True, help="Train the reader; fit the confidence model later (--keep-reader).")
 def train_command(
     questions: Path | None,
     corpus: Path | None,
@@ -114,37 +139,51 @@ def train_command(
     epochs: int,
     seed: int,
     max_steps: int | None,
+    max_features: int,
     limit: int | None,
+    precision: str,
     with_shared: bool,
     keep_reader: bool,
+    reader_only: bool,
 ) -> None:
-    """Fine-tune the span reader, fit the sentence model on the training documents, then the confidence model on
-    held-out ones.
+    """Fine-tune the span reader, then fit the confidence model on held-out documents.
 
-    Trains on ../shared's SQuAD 2.0 subset and COVID-QA (about 35 minutes on two CPU cores). With QUESTIONS
-    (a citeqa question set whose lines name their `source` and answers) and --corpus, the reader also learns
-    your own documents; every set is split by document, never by question, and the manifest records it."""
+    Trains on every set under ../shared/bench (qa-train, the SQuAD 2.0 subset, COVID-QA), each split by its own
+    unit (article, product, policy, post, review domain, paper). With QUESTIONS (a citeqa question set whose lines
+    name their `source` and answers) and --corpus, the reader also learns your own documents, split by document.
+    Killed and run again with the same options, it resumes from its last checkpoint in --work."""
+    from citeqa.chat.reader import base_model_path
+
     from .fit_confidence import fit_confidence
-    from .fit_sentences import fit_sentence_model, report_ranking
-    from .train_reader import TrainSettings, train
+    from .train_reader import train
 
     if (questions is None) != (corpus is None):
         raise click.UsageError("give QUESTIONS and --corpus together")
-    corpora = default_corpora() if with_shared else []
+    corpora = shared_corpora() if with_shared else []
     if questions is not None and corpus is not None:
-        corpora.append((load_corpus(questions, corpus, questions.stem), None))
+        corpora.append(user_corpus(questions, corpus))
     if not corpora:
         raise click.UsageError("nothing to train on: give QUESTIONS --corpus DIR, or keep --with-shared")
     if not keep_reader:
-        train_examples, validation, data = build(corpora, seed, limit)
-        settings = TrainSettings(seed=seed, epochs=epochs, max_steps=max_steps)
-        manifest = train(train_examples, validation, out, settings, data, say=click.echo)
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(base_model_path()))
+
+        def fits(text: str) -> bool:  # the embedding model's limit, as ingest cuts chunks
+            return len(tokenizer(text, verbose=False)["input_ids"]) <= CHUNK_PIECES
+
+        train_examples, validation, data = build(corpora, seed, fits, limit)
+        settings = TrainSettings(
+            seed=seed, epochs=epochs, max_steps=max_steps, max_features=max_features or None, precision=precision
+        )
+        gold = gold_sets(limit, seed) if with_shared else None
+        manifest = train(train_examples, validation, out, work, settings, data, click.echo, gold)
         click.echo(f"reader written to {out} (sha256 {manifest.sha256[:12]}...)")
-    sentences = fit_sentence_model(_sets(write_training(corpora, work)), work, out, say=click.echo)
+    if reader_only:
+        return
     held_out = write_held_out(corpora, work, seed)
-    report_ranking(_sets({n: path for n, path in held_out.items() if "-cut" not in n}), work, sentences, click.echo)
     fit_confidence(_sets({n: path for n, path in held_out.items() if "-calibrate" in n}), work, out, say=click.echo)
-    click.echo(f"sentence and confidence models written to {out}; held-out test sets in {work}:")
+    click.echo(f"confidence model written to {out}; held-out test sets in {work}:")
     for name, path in held_out.items():
         if "-test" in name:
             questions, corpus, index = path / "questions.jsonl", path / "corpus", work / f"index-{name}"

@@ -17,7 +17,7 @@ PACKAGE = ROOT / "citeqa"
 
 # Bottom to top. A module may import its own layer and the layers below it, never one above.
 LAYERS = (
-    "citeqa.errors citeqa.paths citeqa.options citeqa.terminal citeqa.servers",
+    "citeqa.errors citeqa.paths citeqa.options citeqa.terminal citeqa.servers citeqa.precision",
     "citeqa.ingest",
     "citeqa.index",
     "citeqa.chat",
