@@ -215,9 +215,9 @@ def test_a_pdf_whose_pages_expand_past_the_budget_is_refused_page_by_page(monkey
     extracted: list[object] = []
     real = pdfpages._page_text
 
-    def counted(page: object) -> str:
+    def counted(page: object, allowance: int) -> str:
         extracted.append(page)
-        return real(page)
+        return real(page, allowance)
 
     monkeypatch.setattr(pdfpages, "_page_text", counted)
     with pytest.raises(UnreadableFileError, match="over the limit") as refused:

@@ -3,9 +3,12 @@
 A PDF that needs a password, has no text layer (a scan: OCR it first) or cannot be parsed is refused with a
 message saying which. Owner-password-only PDFs (printable, not editable) open with the empty user password.
 
-Memory stays bounded whatever the file: pypdf caps every decompressed stream (75 MB by default), and pages are
-extracted one at a time against the text budget, so a bomb of many small pages that each expand is refused as
-soon as its text passes the budget, not after all of it is held.
+Memory and time stay bounded whatever the file: pypdf caps every decompressed stream (75 MB by default), and pages
+are extracted one at a time against the file's text budget. A page is charged for its drawing instructions before
+any is parsed (its content streams and the forms it draws, `CONTENT_BYTES_PER_CHAR` bytes for a character), so a
+page that inflates to megabytes of operators, with text or without, or thousands of pages sharing one such stream,
+is refused at the first page that passes the budget; and its text is counted while it is extracted, so a page whose
+text passes what is left stops there, not after all of it is held.
 """
 
 from __future__ import annotations
@@ -13,11 +16,19 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 from collections.abc import Iterator
 
 from . import Extracted, UnreadableFileError, text_budget, too_much_text
 
 PAGE_BREAK = "\n\n"
+# What a page's operators cost against the text budget: a byte of them as much as a character of text (parsing them
+# is most of what extracting costs: pypdf parses under 1 MB a second here). Honest pages hold a couple of bytes of
+# operators per character they show, and compress several times: a budget of 20 characters a file byte covers both.
+CONTENT_BYTES_PER_CHAR = 1
+# Operators that show text, or draw a form that may: a page whose streams hold none is not parsed at all (pypdf does
+# the same unless asked to watch the extraction, as `_page_text` does).
+_MAY_SHOW_TEXT = re.compile(rb"T[jJ]|['\"]|Do")
 _NEEDS_PASSWORD = "an encrypted PDF that needs a password; save a copy without one"
 
 
@@ -56,20 +67,90 @@ def read(data: bytes) -> Extracted:
     return Extracted(text + "\n", tuple(pages), title=title)
 
 
+class _OverBudgetError(Exception):
+    """Raised from inside pypdf's extraction when a page's text passes what is left of the budget."""
+
+
 def _page_texts(reader: object, budget: int, file_bytes: int) -> list[str]:
     texts: list[str] = []
-    total = 0
-    for page in reader.pages:  # type: ignore[attr-defined]
-        texts.append(_page_text(page))
-        total += len(texts[-1]) + len(PAGE_BREAK)
-        if total > budget:
-            raise too_much_text(total, file_bytes)
+    spent = 0
+    for number, page in enumerate(reader.pages, start=1):  # type: ignore[attr-defined]
+        operators, shows_text = drawing(page)
+        spent += operators // CONTENT_BYTES_PER_CHAR  # before a single operator is parsed
+        if spent > budget:
+            raise _too_much_drawing(number, budget)
+        try:
+            texts.append(_page_text(page, budget - spent) if shows_text else "")
+        except _OverBudgetError:
+            raise too_much_text(budget + 1, file_bytes) from None
+        spent += len(texts[-1]) + len(PAGE_BREAK)
+        if spent > budget:
+            raise too_much_text(spent, file_bytes)
     return texts
 
 
-def _page_text(page: object) -> str:
-    text: str = page.extract_text()  # type: ignore[attr-defined]
+def _page_text(page: object, allowance: int) -> str:
+    shown = 0
+
+    def count(text: str, *_: object) -> None:
+        nonlocal shown
+        shown += len(text)
+        if shown > allowance:
+            raise _OverBudgetError
+
+    text: str = page.extract_text(visitor_text=count)  # type: ignore[attr-defined]
     return text.replace("\x00", "").strip("\n")
+
+
+def drawing(page: object) -> tuple[int, bool]:
+    """The bytes of drawing instructions extracting `page`'s text parses (its content streams, and those of the
+    forms it may draw, each once, nested ones too: decompressed, each at most pypdf's cap; images are not read),
+    and whether any of them may show text."""
+    from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
+
+    total = 0
+    shows_text = False
+
+    def add(stream: StreamObject) -> None:
+        nonlocal total, shows_text
+        data = stream.get_data()
+        total += len(data)
+        shows_text = shows_text or _MAY_SHOW_TEXT.search(data) is not None
+
+    contents = page.get("/Contents")  # type: ignore[attr-defined]
+    contents = contents.get_object() if contents is not None else None
+    streams = list(contents) if isinstance(contents, ArrayObject) else [contents]
+    for stream in streams:
+        stream = stream.get_object() if stream is not None else None
+        if isinstance(stream, StreamObject):
+            add(stream)
+    seen: set[int] = set()
+    pending = [page.get("/Resources")]  # type: ignore[attr-defined]
+    while pending:
+        resources = pending.pop()
+        resources = resources.get_object() if resources is not None else None
+        if not isinstance(resources, DictionaryObject):
+            continue
+        drawn = resources.get("/XObject")
+        drawn = drawn.get_object() if drawn is not None else None
+        if not isinstance(drawn, DictionaryObject):
+            continue
+        for reference in drawn.values():
+            form = reference.get_object()
+            if id(form) in seen or not isinstance(form, StreamObject) or form.get("/Subtype") != "/Form":
+                continue
+            seen.add(id(form))
+            add(form)
+            pending.append(form.get("/Resources"))
+    return total, shows_text
+
+
+def _too_much_drawing(page: int, budget: int) -> UnreadableFileError:
+    return UnreadableFileError(
+        "too much text",
+        f"page {page} takes its drawing instructions and text over the limit of {budget:,} characters for a file "
+        "of this size (an expansion bomb?); split the file",
+    )
 
 
 def _opens_without_password(reader: object) -> bool:

@@ -17,6 +17,21 @@ _WIDE_BOMS = (
 )
 
 
+# Codecs Python decodes "text" with that are not charsets a document is written in: punycode and IDNA encode host
+# names (punycode's decoder takes time growing with the square of its input: 800 KB took 29 s), the others spell
+# Unicode in ASCII (UTF-7 is refused by browsers for the scripts it can hide).
+_NOT_CHARSETS = frozenset({"punycode", "idna", "utf-7", "unicode-escape", "raw-unicode-escape"})
+
+
+def is_charset(name: str) -> bool:
+    """Whether `name` is a text encoding a document may be decoded with (linear in the bytes decoded)."""
+    try:
+        codec = codecs.lookup(name)
+    except LookupError:
+        return False
+    return codec._is_text_encoding and codec.name not in _NOT_CHARSETS
+
+
 _TOO_SHORT_TO_TELL = 200  # bytes: below this, the detector's guess is noise and Windows-1252 is the better bet
 
 
@@ -61,7 +76,7 @@ def _candidates(data: bytes) -> list[str]:
     from charset_normalizer import from_bytes
 
     found = [match.encoding for match in from_bytes(data[:200_000])]
-    found = [e for e in found if not e.startswith(("utf_16", "utf_32"))]  # those need a BOM here
+    found = [e for e in found if not e.startswith(("utf_16", "utf_32")) and is_charset(e)]  # (UTF-16/32: a BOM)
     western = [e for e in found if e in ("cp1252", "latin_1", "iso8859_15")]
     if western or len(data) < _TOO_SHORT_TO_TELL:
         return ["cp1252"] + [e for e in found if e not in western]
