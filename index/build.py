@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
-import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -21,9 +20,9 @@ from citeqa.ingest.tokens import load_encoding
 
 from .analysis import ANALYSIS, COUNTS_FILE
 from .config import read_config
-from .docstore import STORE_PREFIX, STORE_SUFFIX, collect_garbage, write_records
+from .docstore import STORE_ERRORS, STORE_PREFIX, STORE_SUFFIX, collect_garbage, write_records
 from .embedder import Embedder, Vectors
-from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
+from .errors import IndexMismatchError
 from .factory import EXACT, apply_search, plan_vectors
 from .integrity import fingerprint_written
 from .lexical import ANALYZER, PARAMETERS, LexicalBuilder, LexicalIndex, analyze
@@ -253,7 +252,7 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
         (generation / MANIFEST_FILE).write_text(index.manifest.to_json(), encoding="utf-8")
     # CURRENT now names the new generation. Rows no generation since the previous one lists are garbage; the
     # previous one's stay for a server that has not loaded the new generation yet.
-    with contextlib.suppress(sqlite3.Error, OSError):
+    with contextlib.suppress(*STORE_ERRORS, OSError):
         digests = [m.digest for m in index.store.members.values()] + previous
         chunk_ids = itertools.chain(index.table.rows["id"].tolist(), previous_chunks)
         collect_garbage(directory / store, digests, chunk_ids, ANALYSIS, index.store.vectors_key)
@@ -264,16 +263,19 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
 def _target_store(index: SearchIndex, directory: Path, generation: Path) -> tuple[str, list[str], list[int]]:
     """The store file to write into, and the digests and chunk ids the generation in use lists (kept until the next
     write, for servers that have not loaded the new one yet)."""
+    fresh = STORE_PREFIX + generation.name.removeprefix(GENERATION_PREFIX) + STORE_SUFFIX, [], []
     reader = index.store.reader
+    if reader is None:  # an index built anew (--rebuild, a damaged one): nothing of the one it replaces is read
+        return fresh
     try:
         current = current_generation(directory)
         store, members = read_members(current / MEMBERS_FILE)
         chunks = np.load(current / CHUNKS_FILE, allow_pickle=False)["id"].tolist()
-    except (IndexNotFoundError, IndexDamagedError, OSError, ValueError, KeyError, IndexError):
-        store, members, chunks = "", [], []
-    if reader is not None and store and reader.path.resolve() == (directory / store).resolve():
+    except Exception:  # damaged in any way (numpy's header parser raises tokenize errors): write a new store
+        return fresh
+    if store and reader.path.resolve() == (directory / store).resolve():
         return store, [d for _, d in members], chunks
-    return STORE_PREFIX + generation.name.removeprefix(GENERATION_PREFIX) + STORE_SUFFIX, [], []
+    return fresh
 
 
 def _unsaved(documents: DocumentSet, store: Path) -> Iterator[tuple[Document, list[Span]]]:

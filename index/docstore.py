@@ -88,6 +88,23 @@ CREATE TABLE IF NOT EXISTS sentence_words (
 """
 
 Record = tuple[Document, list[Span]]  # a document and its sentences
+# What reading a store can raise: SQLite's errors, and a UnicodeDecodeError when flipped bytes reach the text of
+# SQLite's own message (which Python decodes as UTF-8) or a text column.
+STORE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+_DAMAGE_CODES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether `exc`, raised by SQLite or while decoding what it gave, means the store's bytes are damaged."""
+    if isinstance(exc, UnicodeDecodeError):
+        return True
+    return isinstance(exc, sqlite3.DatabaseError) and getattr(exc, "sqlite_errorname", "") in _DAMAGE_CODES
+
+
+def damaged(path: Path, exc: BaseException) -> IndexDamagedError:
+    """The message for a store whose bytes SQLite cannot make sense of."""
+    detail = "bytes that are not text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+    return IndexDamagedError(f"the document store {path} is damaged ({detail})", REBUILD)
 PIECE_BYTES = 1 << 20  # a long document's sentence vectors are written, checked and copied this much at a time
 
 
@@ -176,9 +193,11 @@ def write_records(
             _write_vectors(db, digest, model, blob)
         db.execute("COMMIT")
         return digests
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
+    except BaseException as exc:
+        with contextlib.suppress(*STORE_ERRORS):
             db.execute("ROLLBACK")
+        if is_damage(exc):
+            raise damaged(path, exc) from exc
         raise
     finally:
         db.close()
@@ -245,8 +264,8 @@ class StoreReader:
                 self._db, version = _open(path, "mode=ro")
             except sqlite3.OperationalError:  # a read-only folder where SQLite cannot make its WAL index: no writer
                 self._db, version = _open(path, "mode=ro&immutable=1")
-        except sqlite3.Error as exc:
-            raise IndexDamagedError(f"the document store {path} cannot be read ({exc})", REBUILD) from exc
+        except STORE_ERRORS as exc:
+            raise damaged(path, exc) from exc
         if version != SCHEMA_VERSION:
             raise IndexDamagedError(f"the document store {path} has schema {version}, not {SCHEMA_VERSION}", REBUILD)
         self._lock = threading.Lock()
@@ -264,8 +283,8 @@ class StoreReader:
                 return hit
             try:
                 row = self._db.execute(f"SELECT {_COLUMNS} FROM documents WHERE digest = ?", (digest,)).fetchone()
-            except sqlite3.Error as exc:
-                raise IndexDamagedError(f"the document store {self.path} is damaged ({exc})", REBUILD) from exc
+            except STORE_ERRORS as exc:
+                raise damaged(self.path, exc) from exc
             if row is None:
                 raise IndexDamagedError(f"the document store {self.path} has lost the text of {source!r}", REBUILD)
             record = _decode(row, digest, self.path)
@@ -288,7 +307,7 @@ class StoreReader:
                         "SELECT id, words, checksum FROM chunk_terms WHERE analyzer = ? AND id > ? ORDER BY id LIMIT ?",
                         (analyzer, after, TERMS_PAGE),
                     ).fetchall()
-                except sqlite3.Error:
+                except STORE_ERRORS:
                     return
             for chunk_id, words, checksum in page:
                 if terms_checksum(chunk_id, analyzer, words) == checksum:
@@ -305,7 +324,7 @@ class StoreReader:
                 row = self._db.execute(
                     "SELECT words, checksum FROM sentence_words WHERE digest = ? AND analyzer = ?", (digest, analysis)
                 ).fetchone()
-            except sqlite3.Error:
+            except STORE_ERRORS:
                 return None  # a cache: what cannot be read is analyzed again
         if row is None or not isinstance(row[0], bytes) or row_checksum(digest, analysis, row[0]) != row[1]:
             return None
@@ -316,7 +335,7 @@ class StoreReader:
         with self._lock:
             try:
                 rows = self._db.execute("SELECT digest FROM sentence_vectors WHERE model = ?", (model,)).fetchall()
-            except sqlite3.Error:
+            except STORE_ERRORS:
                 return set()  # a cache: what cannot be read is made again
         return {str(digest) for (digest,) in rows}
 
@@ -336,7 +355,7 @@ class StoreReader:
                         return None
                     blob.seek(start)
                     return blob.read(stop - start)
-            except sqlite3.Error:
+            except STORE_ERRORS:
                 return None  # a cache: what cannot be read is not used
 
     def _checked(self, blob: sqlite3.Blob, key: tuple[str, str], expected: int) -> bool:
@@ -355,7 +374,7 @@ class StoreReader:
                 found = self._db.execute(
                     "SELECT id, length(vectors) FROM sentence_vectors WHERE digest = ? AND model = ?", (digest, model)
                 ).fetchone()
-            except sqlite3.Error:
+            except STORE_ERRORS:
                 return None
         if found is None:
             return None
@@ -379,7 +398,7 @@ def _open(path: Path, mode: str) -> tuple[sqlite3.Connection, int]:
     try:
         version = int(db.execute("PRAGMA user_version").fetchone()[0])
         db.execute("SELECT count(*) FROM (SELECT 1 FROM documents LIMIT 1)").fetchone()
-    except sqlite3.Error:
+    except STORE_ERRORS:
         db.close()
         raise
     return db, version
