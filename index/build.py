@@ -263,7 +263,11 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
 def _target_store(index: SearchIndex, directory: Path, generation: Path) -> tuple[str, list[str], list[int]]:
     """The store file to write into, and the digests and chunk ids the generation in use lists (kept until the next
     write, for servers that have not loaded the new one yet)."""
-    fresh = STORE_PREFIX + generation.name.removeprefix(GENERATION_PREFIX) + STORE_SUFFIX, [], []
+    fresh: tuple[str, list[str], list[int]] = (
+        STORE_PREFIX + generation.name.removeprefix(GENERATION_PREFIX) + STORE_SUFFIX,
+        [],
+        [],
+    )
     reader = index.store.reader
     if reader is None:  # an index built anew (--rebuild, a damaged one): nothing of the one it replaces is read
         return fresh
