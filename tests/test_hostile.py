@@ -111,6 +111,7 @@ def test_an_error_after_the_response_began_is_one_log_line(caplog: pytest.LogCap
     with caplog.at_level("INFO", logger="citeqa.serve"):
         sent = _call(StartedResponseGuard(streams_then_fails), _scope("/gradio_api/call/ask/x"), [])
     assert sent[0]["status"] == 200 and "after its response began" in caplog.text
+    assert caplog.records[-1].levelname == "WARNING"  # shown by `citeqa serve`, which sets up no logging
     with pytest.raises(RuntimeError, match="before any response"):  # still the app's error handlers' to answer
         _call(StartedResponseGuard(fails_at_once), _scope("/api/ask"), [])
 
@@ -176,3 +177,42 @@ def test_a_request_head_that_trickles_in_is_cut_but_a_slow_answer_is_not() -> No
 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/slow", timeout=10) as response:
             assert json.loads(response.read()) == {"answered": True}
+
+
+def test_gradio_requests_for_events_it_has_no_function_for_get_a_json_404_not_a_silent_500(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The red team's three (issue 24), and the neighbours that failed the same way; the chat's own calls pass."""
+    from typing import cast
+
+    from test_worker import FaultyAnswerer
+
+    from citeqa.chat.answerer import Answerer
+    from citeqa.chat.web.app import ServeOptions, create_app
+    from citeqa.chat.web.service import ChatService
+
+    answerer = FaultyAnswerer()
+    answerer.index.path = tmp_path  # type: ignore[attr-defined]
+    service = ChatService(cast(Answerer, answerer))
+    app = create_app(service, ServeOptions(feedback=tmp_path / "feedback.jsonl"))
+    refused = [
+        ("POST", "/gradio_api/run/predict", {"data": ["hi"]}),
+        ("POST", "/gradio_api/queue/join", {"data": ["hi"], "fn_index": 99999, "session_hash": "s"}),
+        ("GET", "/gradio_api/proxy=%00", None),
+        ("GET", "/gradio_api/proxy=http://198.51.100.7/file.js", None),
+        ("POST", "/gradio_api/call/predict", {"data": ["hi"]}),
+        ("POST", "/gradio_api/run/ask", {"data": ["hi"], "fn_index": 99999}),
+        ("POST", "/gradio_api/queue/join", {"data": [], "fn_index": 0, "session_hash": "s"}),  # runs in the browser
+    ]
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level("WARNING"):
+            for method, path, body in refused:
+                response = client.request(method, path, json=body)
+                assert response.status_code == 404 and response.json()["error"] == "not_found", path
+            answered = client.post("/gradio_api/run/ask", json={"data": ["When?"]})
+            assert answered.status_code == 200 and answered.json()["data"][0]["question"] == "When?"
+            chat = {"data": ["When?", [], []], "fn_index": 3, "session_hash": "s"}  # how the page asks (respond)
+            assert client.post("/gradio_api/queue/join", json=chat).status_code == 200
+            assert "Traceback" not in caplog.text
+    finally:
+        service.close(wait=1)

@@ -26,6 +26,7 @@ from citeqa.paths import EMBED_EXAMPLE
 
 from .api import api_router, error, install_error_handlers, pages_router
 from .feedback import FeedbackLog, default_feedback_path
+from .gradio_guard import GradioRequestGuard
 from .limits import MAX_ASK_BODY_BYTES, MAX_BODY_BYTES, BodyLimitMiddleware, StartedResponseGuard, route_of
 from .service import ChatService
 
@@ -149,6 +150,7 @@ def create_app(service: ChatService, options: ServeOptions | None = None) -> Fas
         head=f'<script type="module" src="{FRAME_SCRIPT}"></script>',  # relative: works under --root-path
         pwa=False,
     )
+    app.add_middleware(GradioRequestGuard, blocks=chat)  # innermost: behind auth, before Gradio
     # Outermost last: CORS answers preflights (which carry no credentials) before auth looks at them.
     if options.users or options.auth_header:
         app.add_middleware(AuthMiddleware, users=options.users, header=options.auth_header, secret=options.proxy_secret)

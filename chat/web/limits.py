@@ -116,6 +116,7 @@ class StartedResponseGuard:
         except Exception as exc:
             if not started:
                 raise
-            log.info("%s %s ended with %s after its response began", scope.get("method"), route_of(scope), exc)
+            # A warning, so that `citeqa serve` (no logging set up: warnings and worse reach stderr) shows it.
+            log.warning("%s %s ended with %s after its response began", scope.get("method"), route_of(scope), exc)
             if not finished:  # end the response the client is reading, so that it reads a whole one
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
