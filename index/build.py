@@ -58,9 +58,11 @@ def build_index(
     return index
 
 
-def embed_missing_sentences(documents: DocumentSet, embedder: Embedder) -> None:
+def embed_missing_sentences(
+    documents: DocumentSet, embedder: Embedder, progress: Callable[[int, int], None] | None = None
+) -> None:
     """Embed the sentences of each document whose vectors by this model the store does not hold (all of them, for
-    documents in memory), to be written with them."""
+    documents in memory), to be written with them. `progress` hears (documents done, documents to do)."""
     key = vectors_key(embedder.model_id)
     held = documents.reader.vectors_held(key) if documents.reader is not None else set()
     documents.vectors_key = key
@@ -72,8 +74,12 @@ def embed_missing_sentences(documents: DocumentSet, embedder: Embedder) -> None:
         document, spans = documents.record(source)
         return document.text, spans
 
+    done: set[str] = set()
     for source, vectors in embed_sentences(missing, texts, embedder.encode_documents):
         documents.unsaved_vectors.append(documents.members[source].digest, vectors)
+        if progress is not None and source not in done:  # (a long document comes in several pieces)
+            done.add(source)
+            progress(len(done), len(missing))
 
 
 def check_model(embedder: Embedder, settings: IndexSettings) -> None:

@@ -90,6 +90,9 @@ def ingest_command(
     def chunking(source: str, share: float) -> None:
         click.echo(f"citeqa: chunking {printable(source)}: {share:.0%}", err=True)
 
+    def stage(doing: str) -> None:
+        click.echo(f"citeqa: {printable(doing)}", err=True)
+
     max_bytes = int(max_file_mb * 1024 * 1024)
     if engine == "ray":
         from .ray_engine import ray_ingest
@@ -108,6 +111,7 @@ def ingest_command(
             rebuild=rebuild,
             chunking=chunking,
             follow_outside_links=follow_outside_links,
+            stages=stage,
         )
     from .summary import print_report
 

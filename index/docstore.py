@@ -105,6 +105,8 @@ def damaged(path: Path, exc: BaseException) -> IndexDamagedError:
     """The message for a store whose bytes SQLite cannot make sense of."""
     detail = "bytes that are not text" if isinstance(exc, UnicodeDecodeError) else str(exc)
     return IndexDamagedError(f"the document store {path} is damaged ({detail})", REBUILD)
+
+
 PIECE_BYTES = 1 << 20  # a long document's sentence vectors are written, checked and copied this much at a time
 
 

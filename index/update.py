@@ -50,6 +50,8 @@ from .store import check_writable, current_generation, locked, remove_unused_gen
 from .views import ChunksView, ChunkTable, DocumentSet, Member, stack_rows
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+Stage = Callable[[str], None]  # what a large run is doing now, for people: told at each step after chunking
+LARGE_RUN_FILES = 1_000  # runs over this many files say what they do after embedding (minutes, for 20,000 files)
 EMBED_BATCH = 256
 COPY_ROWS = 8_192  # stored vectors copied into a new index at a time
 
@@ -125,12 +127,14 @@ def ingest(
     rebuild: bool = False,
     chunking: DocumentProgress | None = None,
     follow_outside_links: bool = False,
+    stages: Stage | None = None,
 ) -> tuple[SearchIndex | None, IngestReport]:
     """Bring the index at `directory` in step with `paths`; the index (None when nothing changed) and a report.
 
     `rebuild` ignores what the index holds: `paths` are read, chunked and embedded as for a new index. `progress`
     hears how many chunks are embedded, `chunking` how far each long document's chunking has got.
-    `follow_outside_links` follows symlinks out of the folders given (see `ingest.files`).
+    `follow_outside_links` follows symlinks out of the folders given (see `ingest.files`). `stages` hears, in a
+    run of more than LARGE_RUN_FILES files, each step after the chunks are embedded.
     """
     began = time.perf_counter()
     settings = settings or resolve_settings(directory)
@@ -145,10 +149,32 @@ def ingest(
         plan = plan_ingest(directory, files, settings, origin, skipped, max_bytes, prune=prune, rebuild=rebuild)
         if not plan.needs_writing:
             return None, plan.report(began)
-        index, applied = apply_plan(plan, embedder, progress, chunking)
-        embed_missing_sentences(index.store, embedder)
+        large = len(plan.fresh) + len(plan.unchanged) > LARGE_RUN_FILES
+        told = stages if stages is not None and large else None
+        index, applied = apply_plan(plan, embedder, progress, chunking, told)
+        if told is not None:
+            told(f"embedding the sentences of {len(index.documents):,} documents, for choosing answers")
+        embed_missing_sentences(index.store, embedder, _tenths(told, "sentences embedded"))
+        if told is not None:
+            told(f"writing {len(index.documents):,} documents and {len(index.chunks):,} chunks to {directory}")
         save_index(index, directory, lock=False)
         return index, applied.report(began, index)
+
+
+def _tenths(told: Stage | None, what: str) -> Progress | None:
+    """A progress callback that tells `told` each tenth of the way (a run of 20,000 files makes hundreds of calls)."""
+    if told is None:
+        return None
+    shown = -1
+
+    def progress(done: int, total: int) -> None:
+        nonlocal shown
+        tenth = done * 10 // max(total, 1)
+        if tenth > shown:
+            shown = tenth
+            told(f"{what}: {done:,} of {total:,} documents")
+
+    return progress
 
 
 @dataclass(slots=True)
@@ -235,7 +261,8 @@ class IngestPlan:
             assert self.old is not None  # nothing to write means the index holds it all already
             documents, chunks = len(self.old.documents), self.old.chunks
         added, changed = self.added, self.changed
-        fresh_unchanged = [s for s in self.fresh if s not in added and s not in changed]
+        new_text = {*added, *changed}  # a set: the report is linear in the number of files
+        fresh_unchanged = [s for s in self.fresh if s not in new_text]
         return IngestReport(
             directory=self.directory,
             documents=documents,
@@ -329,19 +356,23 @@ class Applied:
 
 
 def apply_plan(
-    plan: IngestPlan, embedder: Embedder, progress: Progress | None = None, chunking: DocumentProgress | None = None
+    plan: IngestPlan,
+    embedder: Embedder,
+    progress: Progress | None = None,
+    chunking: DocumentProgress | None = None,
+    stages: Stage | None = None,
 ) -> tuple[SearchIndex, Applied]:
     """The new index the plan describes (not yet saved): kept documents with their sentences, chunks and vectors,
     read ones chunked, and only text never embedded before embedded. Kept documents stay rows of the store: their
     text is read only when BM25 has neither their chunks' term counts nor their stored terms."""
     old = _load_old(plan)
     try:
-        return _apply(plan, old, embedder, progress, chunking)
+        return _apply(plan, old, embedder, progress, chunking, stages)
     except IndexDamagedError as exc:
         if old is None:
             raise
         plan.without_old(f"the index could not be read ({exc.message}): rebuilding it")
-        return _apply(plan, None, embedder, progress, chunking)
+        return _apply(plan, None, embedder, progress, chunking, stages)
 
 
 def _apply(
@@ -350,6 +381,7 @@ def _apply(
     embedder: Embedder,
     progress: Progress | None,
     chunking: DocumentProgress | None = None,
+    stages: Stage | None = None,
 ) -> tuple[SearchIndex, Applied]:
     same_settings = plan.same_settings
     members: dict[str, Member] = {}
@@ -400,6 +432,8 @@ def _apply(
             parts.append((source, fresh_table.rows[fresh_rows[source]]))
     table = ChunkTable(stack_rows(parts, sources), sources)
     embeddings, embedded = _embeddings(table, kept_rows, held, old, plan.settings, embedder, progress)
+    if stages is not None:
+        stages(f"building the vector (FAISS) and word (BM25) indexes of {len(table):,} chunks")
     index = assemble_table(held, table, embeddings, plan.settings, plan.origin, previous=old)
     return index, Applied(plan, embedded, len(table) - embedded)
 
