@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from citeqa.eval.train_cli import DEFAULT_COVIDQA, DEFAULT_SQUAD
+from citeqa.eval.reader_sources import SOURCES
 from citeqa.index.embedder import Embedder
 from citeqa.index.factory import inverted_lists
 from citeqa.index.lexical import LexicalIndex
@@ -51,7 +51,7 @@ def passages_and_questions() -> tuple[list[str], list[str]]:
     """Four-sentence passages of every context, and every question, in a fixed order."""
     passages: list[str] = []
     questions: list[str] = []
-    for path in (DEFAULT_COVIDQA, DEFAULT_SQUAD):
+    for path in (s.path for s in SOURCES if s.name in ("covidqa", "squad2")):
         data = json.loads(path.read_text(encoding="utf-8"))["data"]
         for article in data:
             for paragraph in article["paragraphs"]:

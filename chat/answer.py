@@ -33,7 +33,7 @@ class CitationRecord(TypedDict):
     """the PDF page the answer is on (1-based); null for other formats"""
 
 
-NoticeCode = Literal["not_english", "nothing_to_search", "unclear_reference", "corrected"]
+NoticeCode = Literal["not_english", "nothing_to_search", "unclear_reference", "corrected", "question_cut"]
 
 
 class NoticeRecord(TypedDict):

@@ -1,9 +1,9 @@
 """How likely a candidate answer is right: a logistic model over named features, fitted on held-out questions
 (`make train`, `eval/fit_confidence.py`) with "right" meaning token F1 >= 0.5 against the gold answer.
 
-The same probability chooses among a question's candidates (the reader's best span in each window) and is the
-answer's confidence, so sentence choice and abstention are learned together. A feature switched off for an
-ablation is held at its training mean: it then moves no answer.
+The same probability chooses among a question's candidates (the reader's best span in each passage it read) and
+is the answer's confidence, so the choice of passage and abstention are learned together. A feature switched off
+for an ablation is held at its training mean: it then moves no answer.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from .reader import READER_DIR, RETRAIN_HINT
 CONFIDENCE_FILE = "confidence.json"
 
 FeatureName = Literal[
-    "margin", "span_score", "null_score", "evidence", "evidence_rank", "passage", "coverage", "pinned",
-    "answer_words", "number_fit", "explains",
+    "margin", "span_score", "null_score", "best_margin", "passage", "passage_rank", "answer_words", "explains",
 ]  # fmt: skip
 FEATURE_NAMES: tuple[str, ...] = get_args(FeatureName)
 
@@ -32,16 +31,13 @@ FEATURE_NAMES: tuple[str, ...] = get_args(FeatureName)
 class CandidateFeatures:
     """What is known of one candidate answer when choosing it; field order is FEATURE_NAMES."""
 
-    margin: float  # reader: best span score minus the window's null score
+    margin: float  # reader: the span's score minus its passage's null score
     span_score: float  # reader: start + end logits of the span
-    null_score: float  # reader: [CLS] start + end logits (the window does not answer)
-    evidence: float  # hand-weighted evidence of the window's centre sentence (chat/evidence.py)
-    evidence_rank: float  # 0 for the best-evidenced sentence's window, 1 for the next, ...
-    passage: float  # similarity of the best retrieved passage holding the span
-    coverage: float  # share of the question's term weight in the span's sentence and its neighbours
-    pinned: float  # 1 when every year, number and name the question states is where the span is
+    null_score: float  # reader: [CLS] start + end logits (the passage does not answer)
+    best_margin: float  # reader: the best margin among all the passages read for the question
+    passage: float  # retrieval: the passage's score
+    passage_rank: float  # retrieval: 0 for the first passage, 1 for the next, ...
     answer_words: float  # log(1 + words in the span)
-    number_fit: float  # +1 a number asked for and given, -1 asked for and not given, 0 not asked for
     explains: float  # 1 when the question wants an explanation: the answer is whole sentences (chat/shape.py)
 
     def values(self) -> tuple[float, ...]:
@@ -60,6 +56,7 @@ class ConfidenceModel:
     scales: dict[str, float]
     bias: float
     fitted_on: dict[str, Any]
+    threshold: float | None = None  # abstain below this: chosen with the fit, for the best overall F1 held out
 
     def probability(self, features: CandidateFeatures, disabled: Collection[str] = ()) -> float:
         z = self.bias
@@ -82,13 +79,18 @@ class ConfidenceModel:
             "scales": self.scales,
             "bias": self.bias,
             "fitted_on": self.fitted_on,
+            "threshold": self.threshold,
         }
 
     @classmethod
     def load(cls, path: Path = READER_DIR / CONFIDENCE_FILE) -> ConfidenceModel:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            model = cls(raw["weights"], raw["means"], raw["scales"], float(raw["bias"]), raw["fitted_on"])
+            threshold = raw.get("threshold")
+            model = cls(
+                raw["weights"], raw["means"], raw["scales"], float(raw["bias"]), raw["fitted_on"],
+                None if threshold is None else float(threshold),
+            )  # fmt: skip
         except FileNotFoundError as exc:
             raise CiteqaError(f"the confidence model {path} is missing", RETRAIN_HINT) from exc
         except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,8 +21,8 @@ from typing import Any
 
 from citeqa.errors import CiteqaError
 from citeqa.index.integrity import file_sha256
-from citeqa.precision import autocast, resolve
 from citeqa.ingest.sentences import Span
+from citeqa.precision import autocast, resolve
 
 READER_DIR = Path(__file__).resolve().parent / "models"
 WEIGHTS_FILE = "reader.safetensors"
@@ -33,6 +35,7 @@ MAX_QUESTION_PIECES = 64  # a question is read up to here (unknown words make ma
 STRIDE = 64  # word pieces two features of one window share: an answer of up to 64 pieces lies whole in one
 WINDOW_CHARS = 560  # reader v1's sentence-window budget, kept to read its manifest
 MAX_ANSWER_PIECES = 64  # long enough for COVID-QA's clauses
+READS_REMEMBERED = 50_000  # (question, passage) reads kept: a few MB of offsets and scores
 RETRAIN_HINT = "run `make train` to train the reader again, or restore chat/models/ with git checkout"
 
 
@@ -165,13 +168,28 @@ class SpanReader:
         self.model.eval()
         self.precision = resolve(precision)
         self._torch = torch
+        self._remembered: OrderedDict[tuple[str, Window], ReadSpan] = OrderedDict()
+        self._lock = threading.Lock()
 
     def question_cut(self, question: str) -> bool:
         """Whether `question` is longer than the reader reads (its end is not read)."""
         return cut_question(self.tokenizer, question) != question
 
     def read(self, pairs: Sequence[tuple[str, Window]]) -> list[ReadSpan]:
-        """The best span of each window for its question, all pairs in one forward pass."""
+        """The best span of each window for its question; pairs read lately are remembered, the rest read in one
+        forward pass (a question asked again, or an ablation answering a set again, reads nothing twice)."""
+        with self._lock:
+            known = {pair: self._remembered[pair] for pair in pairs if pair in self._remembered}
+        fresh = list(dict.fromkeys(pair for pair in pairs if pair not in known))
+        read = dict(zip(fresh, self._read(fresh), strict=True))
+        with self._lock:
+            for pair, span in read.items():
+                self._remembered[pair] = span
+            while len(self._remembered) > READS_REMEMBERED:
+                self._remembered.popitem(last=False)
+        return [known[pair] if pair in known else read[pair] for pair in pairs]
+
+    def _read(self, pairs: Sequence[tuple[str, Window]]) -> list[ReadSpan]:
         if not pairs:
             return []
         features = encode(self.tokenizer, [q for q, _ in pairs], [w.text for _, w in pairs])

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from citeqa.chat.confidence import FEATURE_NAMES
-from citeqa.chat.evidence import SENTENCE_FEATURE_NAMES
-from citeqa.chat.settings import COMPONENTS, DEFAULT_PASSAGES, MAX_CANDIDATES, MAX_PASSAGES, MAX_WINDOWS, PASSAGES_HELP
+from citeqa.chat.settings import COMPONENTS, DEFAULT_PASSAGES, MAX_PASSAGES, MAX_READ_PASSAGES, PASSAGES_HELP
 from citeqa.index import open_index
 from citeqa.index.retrieval import RETRIEVAL_MODES
 from citeqa.options import index_option
+from citeqa.precision import PRECISIONS
 
 EVAL_PASSAGES = 10  # passages shown per answer in an eval run: the retrieval metrics go up to hit@10
 
@@ -50,12 +50,9 @@ def eval_command() -> None:
     help=f"{PASSAGES_HELP} Eval shows {EVAL_PASSAGES} (the chat {DEFAULT_PASSAGES}): its metrics go to hit@10.",
 )
 @click.option(
-    "--candidates", type=click.IntRange(1, MAX_CANDIDATES), help="Passages whose sentences compete for the answer."
-)
-@click.option(
-    "--windows",
-    type=click.IntRange(1, MAX_WINDOWS),
-    help="Candidate sentences whose windows the reader reads (default 3).",
+    "--read-passages",
+    type=click.IntRange(1, MAX_READ_PASSAGES),
+    help="Retrieved passages the reader reads whole, best first (default 5).",
 )
 @click.option("--retrieval", type=click.Choice(RETRIEVAL_MODES), help="Retrieval mode (default hybrid).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), help="Abstention threshold (default: the index's).")
@@ -72,10 +69,7 @@ def eval_command() -> None:
     help="Hold a confidence feature at its mean, for an ablation (repeatable).",
 )
 @click.option(
-    "--disable-sentence-feature",
-    multiple=True,
-    type=click.Choice(SENTENCE_FEATURE_NAMES),
-    help="Hold a sentence model feature at its mean, for an ablation (repeatable).",
+    "--precision", type=click.Choice(PRECISIONS), help="The reader's precision (default auto: bf16 if the CPU has it)."
 )
 @click.option(
     "--reader",
@@ -94,13 +88,12 @@ def run_command(
     corpus: Path | None,
     index_dir: Path | None,
     k: int,
-    candidates: int | None,
-    windows: int | None,
+    read_passages: int | None,
     retrieval: str | None,
     min_confidence: float | None,
     disable: tuple[str, ...],
     disable_feature: tuple[str, ...],
-    disable_sentence_feature: tuple[str, ...],
+    precision: str | None,
     reader: Path | None,
     chunk_tokens: int | None,
     overlap_tokens: int | None,
@@ -109,7 +102,6 @@ def run_command(
     strict: bool,
 ) -> None:
     """Answer every question of QUESTIONS (JSONL) and write predictions, metrics and a report to OUT."""
-    from citeqa.chat.answerer import threshold_of
     from citeqa.chat.settings import AnswerSettings
     from citeqa.errors import CiteqaError
 
@@ -141,10 +133,10 @@ def run_command(
         raise QuestionSetError(f"no question of {questions} can be asked of this index", "check the sources")
 
     overrides: dict[str, Any] = {"k": k}
-    if candidates is not None:
-        overrides["candidates"] = candidates
-    if windows is not None:
-        overrides["windows"] = windows
+    if read_passages is not None:
+        overrides["read_passages"] = read_passages
+    if precision is not None:
+        overrides["precision"] = precision
     if min_confidence is not None:
         overrides["min_confidence"] = min_confidence
     if retrieval is not None:
@@ -155,8 +147,6 @@ def run_command(
         overrides["reader"] = str(reader)
     if disable_feature:
         overrides["disabled_features"] = tuple(sorted(set(disable_feature)))
-    if disable_sentence_feature:
-        overrides["disabled_sentence_features"] = tuple(sorted(set(disable_sentence_feature)))
     settings = AnswerSettings.for_index(index, **overrides)
     with click.progressbar(length=len(items), label="answering", file=sys.stderr) as bar:
         run = evaluate(index, embedder, settings, items, bar.update)
@@ -175,7 +165,7 @@ def run_command(
     for line in headline_lines(metrics):
         click.echo(line)
     if metrics["calibration"]:
-        _print_calibration(metrics["calibration"], threshold_of(settings))
+        _print_calibration(metrics["calibration"], run.threshold)
     click.echo(f"run written to {out_dir} (report: {html})")
 
 

@@ -1,23 +1,25 @@
-"""Fit the confidence model (chat/confidence.py) on questions the reader never trained on.
+"""Fit the confidence model (chat/confidence.py) and its abstention threshold on questions the reader never
+trained on.
 
 Each calibration set is indexed as a user's collection would be and every question is answered by the real
-pipeline with the trained reader; every candidate (the reader's best span in each window, in the shape the
-question asks for) becomes one row, labelled right when its token F1 against a gold answer is at least 0.5, or,
-for a question that wants an explanation, when its sentences hold a gold answer (never, for an unanswerable one).
-The fitted model then both chooses among a question's candidates and gives the answer's confidence.
+pipeline with the trained reader; every candidate (the reader's best span in each passage it read, in the shape
+the question asks for) becomes one row, labelled right when its token F1 against a gold answer is at least 0.5,
+or, for a question that wants an explanation, when its sentences hold a gold answer (never, for an unanswerable
+one). The sets include unanswerable questions: SQuAD 2.0's and SubjQA's, and questions asked of a collection
+from which their answer's paragraph was cut. The threshold is the one that gives the best overall F1 (SQuAD 2.0
+style: abstaining on an unanswerable question scores 1) over all the calibration questions.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from citeqa.chat.confidence import CONFIDENCE_FILE, CandidateFeatures, ConfidenceModel, fit
 from citeqa.chat.reader import READER_DIR, SpanReader
-from citeqa.chat.sentence_model import SENTENCE_MODEL_FILE, SentenceModel
 from citeqa.chat.settings import AnswerSettings
 
 from .metrics import best_f1, contains_answer
@@ -27,9 +29,11 @@ from .reliability import RIGHT_F1
 
 @dataclass(frozen=True, slots=True)
 class Rows:
+    """Every candidate of every question of a set, and per question the candidates' rows and F1s."""
+
     features: list[CandidateFeatures]
     labels: list[bool]
-    questions: int
+    questions: list[tuple[bool, list[int], list[float]]]  # (answerable, candidate rows, their F1s)
 
 
 def is_right(answer: str, gold: Sequence[str], explains: bool) -> bool:
@@ -39,9 +43,7 @@ def is_right(answer: str, gold: Sequence[str], explains: bool) -> bool:
     return contains_answer(answer, gold) if explains else best_f1(answer, gold) >= RIGHT_F1
 
 
-def candidate_rows(
-    questions: Path, corpus: Path, index_dir: Path, reader: SpanReader, sentences: SentenceModel
-) -> Rows:
+def candidate_rows(questions: Path, corpus: Path, index_dir: Path, reader: SpanReader) -> Rows:
     """Features and labels of every candidate of every question of one calibration set."""
     from citeqa.chat.answerer import Answerer
     from citeqa.index.corpus import index_corpus
@@ -51,18 +53,42 @@ def candidate_rows(
     index_settings = IndexSettings()
     embedder = Embedder(index_settings.model)
     index, _ = index_corpus(corpus, index_settings, embedder, index_dir)
-    neutral = ConfidenceModel.neutral()
-    answerer = Answerer(index, embedder, AnswerSettings(min_confidence=0.0), reader, neutral, sentences)
+    answerer = Answerer(index, embedder, AnswerSettings(min_confidence=0.0), reader, ConfidenceModel.neutral())
     items = load_questions(questions)
     retrieved = answerer.retrieve_batch([item.question for item in items])
-    features: list[CandidateFeatures] = []
-    labels: list[bool] = []
-    for item, passages in zip(items, retrieved, strict=True):
-        for row, source, span in answerer.candidates_of(item.question, passages):
-            text = index.documents[source].text
-            features.append(row)
-            labels.append(is_right(text[span.start : span.end], item.answers, explains=row.explains == 1.0))
-    return Rows(features, labels, len(items))
+    rows = Rows([], [], [])
+    for first in range(0, len(items), 32):
+        batch = items[first : first + 32]
+        asking = [(item.question, passages) for item, passages in zip(batch, retrieved[first:], strict=False)]
+        for item, candidates in zip(batch, answerer.candidates_batch(asking), strict=True):
+            numbers, f1s = [], []
+            for candidate in candidates:
+                text = index.documents[candidate.source].text[candidate.span.start : candidate.span.end]
+                numbers.append(len(rows.features))
+                f1s.append(best_f1(text, item.answers))
+                rows.features.append(candidate.features)
+                rows.labels.append(is_right(text, item.answers, explains=candidate.features.explains == 1.0))
+            rows.questions.append((item.answerable, numbers, f1s))
+    return rows
+
+
+def best_threshold(model: ConfidenceModel, rows: Rows) -> tuple[float, float]:
+    """(threshold, overall F1) maximising overall F1 when each question is answered by its likeliest candidate."""
+    outcomes = []  # (probability of the answer, its F1 if answered, its score if abstained)
+    for answerable, numbers, f1s in rows.questions:
+        abstained = 0.0 if answerable else 1.0
+        if not numbers:
+            outcomes.append((0.0, abstained, abstained))
+            continue
+        p, f1 = max((model.probability(rows.features[n]), f) for n, f in zip(numbers, f1s, strict=True))
+        outcomes.append((p, f1, abstained))
+    best = (0.0, -1.0)
+    for threshold in sorted({round(p, 3) for p, _, _ in outcomes} | {0.0}):
+        total = sum(f1 if p >= threshold else abstained for p, f1, abstained in outcomes)
+        overall = total / max(len(outcomes), 1)
+        if overall > best[1] + 1e-12:
+            best = (threshold, overall)
+    return best
 
 
 def fit_confidence(
@@ -73,20 +99,23 @@ def fit_confidence(
 ) -> ConfidenceModel:
     """Fit on every (name, questions, corpus) set with the reader in out_dir; write out_dir/confidence.json."""
     reader = SpanReader(out_dir)
-    sentences = SentenceModel.load(out_dir / SENTENCE_MODEL_FILE)  # fitted before, with the same reader
-    features: list[CandidateFeatures] = []
-    labels: list[bool] = []
+    every = Rows([], [], [])
     record: dict[str, Any] = {}
     for name, questions, corpus in sets:
-        rows = candidate_rows(questions, corpus, work_dir / f"index-{name}", reader, sentences)
-        features += rows.features
-        labels += rows.labels
-        record[name] = {"questions": rows.questions, "candidates": len(rows.labels), "right": sum(rows.labels)}
-        say(f"{name}: {rows.questions} questions, {len(rows.labels)} candidates, {sum(rows.labels)} right")
-    model = fit(features, labels, fitted_on={"sets": record, "right_f1": RIGHT_F1})
+        rows = candidate_rows(questions, corpus, work_dir / f"index-{name}", reader)
+        shift = len(every.features)
+        every.features.extend(rows.features)
+        every.labels.extend(rows.labels)
+        every.questions.extend((a, [n + shift for n in numbers], f1s) for a, numbers, f1s in rows.questions)
+        record[name] = {"questions": len(rows.questions), "candidates": len(rows.labels), "right": sum(rows.labels)}
+        say(f"{name}: {len(rows.questions)} questions, {len(rows.labels)} candidates, {sum(rows.labels)} right")
+    model = fit(every.features, every.labels, fitted_on={"sets": record, "right_f1": RIGHT_F1})
+    threshold, overall = best_threshold(model, every)
+    model = replace(model, threshold=threshold, fitted_on={**model.fitted_on, "overall_f1_at_threshold": overall})
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".{CONFIDENCE_FILE}.tmp"
     tmp.write_text(json.dumps(model.to_dict(), indent=2) + "\n", encoding="utf-8")
     tmp.replace(out_dir / CONFIDENCE_FILE)
     say("weights: " + ", ".join(f"{n} {w:+.3f}" for n, w in model.weights.items()) + f"; bias {model.bias:+.3f}")
+    say(f"threshold {threshold:.3f}: overall F1 {overall:.3f} on the calibration questions")
     return model

@@ -121,37 +121,37 @@ def make_examples(
         return []
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize([w.text for w in flat], stopwords="en", show_progress=False), show_progress=False)
-    asked = [item for item in corpus.items if item.source in windows]
+    asked = [(item, item.source) for item in corpus.items if item.source is not None and item.source in windows]
     depth = min(len(flat), 8)
     ranked, _ = retriever.retrieve(
-        bm25s.tokenize([i.question for i in asked], stopwords="en", show_progress=False),
+        bm25s.tokenize([item.question for item, _ in asked], stopwords="en", show_progress=False),
         k=depth,
         show_progress=False,
     )
     examples: list[Example] = []
-    for item, hits in zip(asked, ranked.tolist(), strict=True):
-        text = corpus.texts[item.source]
+    for (item, source), hits in zip(asked, ranked.tolist(), strict=True):
+        text = corpus.texts[source]
         answer = answer_span(item, text)
         if item.answers and answer is None:
             continue  # the gold text is not in the document: nothing to point at
         if answer is not None:
-            holding = [w for w in windows[item.source] if w.start <= answer[0] and answer[1] <= w.end]
+            holding = [w for w in windows[source] if w.start <= answer[0] and answer[1] <= w.end]
             if holding:
                 examples.append(Example(item.question, rng.choice(holding), answer))
             if rng.random() >= negative_rate:
                 continue
-        own = set(map(id, windows[item.source]))
+        own = set(map(id, windows[source]))
         for hit in hits:
             window = flat[hit]
             if answer is None and id(window) not in own:
                 continue  # "not answered here" is learned on its own document's text
             if any(a and a in window.text for a in item.answers):
                 continue
-            if answer is not None and window.source == item.source and window.start < answer[1] < window.end:
+            if answer is not None and window.source == source and window.start < answer[1] < window.end:
                 continue
             examples.append(Example(item.question, window, None))
             break
         else:
-            if answer is None and windows[item.source]:
-                examples.append(Example(item.question, windows[item.source][0], None))
+            if answer is None and windows[source]:
+                examples.append(Example(item.question, windows[source][0], None))
     return examples

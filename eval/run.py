@@ -40,6 +40,7 @@ class EvalRun:
     raw_outcomes: list[Outcome]  # as if no threshold: what calibration sweeps
     seconds: float
     answerer: dict[str, Any] = field(default_factory=dict)  # which reader and confidence model answered
+    threshold: float = 0.5  # the abstention threshold the predictions were decided at
 
 
 class Sources:
@@ -76,8 +77,8 @@ def evaluate(
     progress: Callable[[int], None] = lambda done: None,
 ) -> EvalRun:
     """Answer every question (all embedded in one pass), then score the answers."""
-    threshold = threshold_of(settings)
     answerer = Answerer(index, embedder, replace(settings, min_confidence=0.0))
+    threshold = threshold_of(settings, answerer.confidence)
     began = time.perf_counter()
     retrieved = answerer.retrieve_batch([item.question for item in items])
     shared_ms = (time.perf_counter() - began) * 1000 / max(len(items), 1)
@@ -102,6 +103,7 @@ def evaluate(
         raw_outcomes=raw_outcomes,
         seconds=seconds,
         answerer=answerer.describe(),
+        threshold=threshold,
     )
 
 
@@ -120,7 +122,7 @@ def run_metrics(run: EvalRun, settings: AnswerSettings, index: SearchIndex, **co
                 "chunks": len(index.chunks),
                 "path": str(index.path) if index.path else None,
             },
-            "answer": {**asdict(settings), "min_confidence": threshold_of(settings)},
+            "answer": {**asdict(settings), "min_confidence": run.threshold},
             "answerer": run.answerer,
         },
         "versions": library_versions(),

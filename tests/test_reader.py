@@ -14,20 +14,20 @@ from citeqa.chat.answerer import Answerer
 from citeqa.chat.confidence import CONFIDENCE_FILE, ConfidenceModel
 from citeqa.chat.reader import (
     MANIFEST_FILE,
+    MAX_QUESTION_PIECES,
     READER_DIR,
     WEIGHTS_FILE,
-    WINDOW_CHARS,
     ReaderError,
     ReaderManifest,
     SpanReader,
     Window,
     decode,
     encode,
-    window_around,
 )
 from citeqa.chat.settings import AnswerSettings
 from citeqa.eval.questions import QuestionItem
-from citeqa.eval.reader_data import Corpus, make_examples
+from citeqa.eval.reader_data import Corpus, chunk_corpus, make_examples
+from citeqa.eval.reader_sources import SOURCE_NAMES
 from citeqa.index.integrity import file_sha256
 from citeqa.ingest.sentences import split_sentences
 
@@ -46,11 +46,13 @@ def test_shipped_weights_match_their_manifest() -> None:
     assert weights.stat().st_size <= MAX_WEIGHTS_BYTES
     assert manifest.dtype == "float16"
     assert manifest.training["settings"]["seed"] is not None
-    assert manifest.validation, "the manifest records validation scores"
-    for corpus in ("squad2-train", "covidqa"):
-        data = manifest.training["data"][corpus]
+    assert manifest.training["precision"] in ("bf16", "fp32")
+    for source in SOURCE_NAMES:
+        data = manifest.training["data"][source]
         assert data["train"]["documents"] and data["test"]["documents"], "trained and tested on separate documents"
-    ConfidenceModel.load(READER_DIR / CONFIDENCE_FILE)
+        assert manifest.validation[source]["gold_paragraph"]["f1"] > 0, "validation recorded per source"
+    confidence = ConfidenceModel.load(READER_DIR / CONFIDENCE_FILE)
+    assert confidence.threshold is not None and 0.0 < confidence.threshold < 1.0, "a threshold fitted held out"
 
 
 def _copy_reader(tmp_path: Path) -> Path:
@@ -106,14 +108,14 @@ _DOCUMENT = st.lists(st.tuples(_SENTENCE, st.sampled_from([" ", "\n", "\r\n", "\
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(document=_DOCUMENT, question=st.lists(_WORDS, min_size=1, max_size=12).map(" ".join), center=st.integers(0))
+@given(document=_DOCUMENT, question=st.lists(_WORDS, min_size=1, max_size=12).map(" ".join), first=st.integers(0))
 def test_every_span_is_a_verbatim_slice_of_its_window(
-    reader: SpanReader, document: str, question: str, center: int
+    reader: SpanReader, document: str, question: str, first: int
 ) -> None:
     sentences = split_sentences(document)
-    span = window_around(document, sentences, center % len(sentences))
-    inside = tuple(s.start for s in sentences if span.start < s.start < span.end)
-    window = Window("doc.txt", span.start, span.end, document[span.start : span.end], inside)
+    start = sentences[first % len(sentences)].start
+    inside = tuple(s.start for s in sentences if start < s.start)
+    window = Window("doc.txt", start, len(document), document[start:], inside)
     (read,) = reader.read([(question + "?", window)])
     assert window.start <= read.start < read.end <= window.end
     assert not window.crosses_sentences(read.start, read.end), "a fact is read inside one sentence"
@@ -124,6 +126,18 @@ def test_every_span_is_a_verbatim_slice_of_its_window(
     assert answer == answer.strip() and answer, "a span starts and ends on a word piece, never on space"
     pieces = reader.tokenizer(answer, add_special_tokens=False)["input_ids"]
     assert pieces, "the span holds whole word pieces"
+
+
+@pytest.mark.parametrize("length", [MAX_QUESTION_PIECES - 2, MAX_QUESTION_PIECES + 1, 120, 400])
+def test_a_question_of_any_length_in_word_pieces_is_read(reader: SpanReader, length: int) -> None:
+    """Unknown words make many word pieces: a question too long for the reader is cut, never a tokenizer error."""
+    words = " ".join(["zorblat reactr comissioned"] * 60)
+    pieces = reader.tokenizer(words, add_special_tokens=False, return_offsets_mapping=True)
+    question = words[: pieces["offset_mapping"][length - 1][1]]
+    text = "The reactor was commissioned in 1998. It was closed in 2011."
+    (read,) = reader.read([(question, Window("a", 0, len(text), text, (text.index("It"),)))])
+    assert 0 <= read.start < read.end <= len(text)
+    assert reader.question_cut(question) == (length > MAX_QUESTION_PIECES)
 
 
 def test_decode_keeps_every_span_inside_the_context(reader: SpanReader) -> None:
@@ -167,15 +181,15 @@ def test_a_year_the_question_states_picks_the_figure_given_for_it(answerer: Answ
     assert answer.text is not None and "80,924" in answer.text and "2024" in answer.citations[0].quote
 
 
-def test_windows_are_whole_sentences_around_the_centre() -> None:
-    text = "One short. " * 3 + "The centre sentence is here. " + "Another one follows. " * 100
-    sentences = split_sentences(text)
-    span = window_around(text, sentences, 3)
-    assert text[span.start : span.end].startswith("One short.") or span.start == sentences[3].start
-    assert span.end - span.start <= WINDOW_CHARS
-    assert any(s.start == span.start for s in sentences) and any(s.end == span.end for s in sentences)
-    lone = window_around("x" * 2000 + ".", split_sentences("x" * 2000 + "."), 0)
-    assert lone.end - lone.start == 2001, "an over-long sentence is still read whole (the reader strides over it)"
+def test_training_passages_are_the_chunks_ingest_cuts() -> None:
+    """The reader learns on passages cut as ingest cuts them: whole sentences, the document's own characters."""
+    windows = chunk_corpus(Corpus("tiny", [], _TINY_DOCUMENTS), fits=None)
+    for source, text in _TINY_DOCUMENTS.items():
+        starts = {s.start for s in split_sentences(text)}
+        assert windows[source], "every document is read"
+        for w in windows[source]:
+            assert w.text == text[w.start : w.end] and w.start in starts
+            assert set(w.sentence_starts) <= starts and all(w.start < s < w.end for s in w.sentence_starts)
 
 
 def test_an_unanswerable_question_abstains(answerer: Answerer) -> None:
@@ -238,11 +252,79 @@ def test_training_smoke_loss_falls(tmp_path: Path) -> None:
     examples = make_examples(Corpus("tiny", items, _TINY_DOCUMENTS), seed=1)
     assert any(e.answer is None for e in examples) and any(e.answer is not None for e in examples)
     for e in examples:
-        assert e.window.text == _TINY_DOCUMENTS[e.window.source][e.window.start : e.window.end]
+        text = _TINY_DOCUMENTS[e.window.source]
+        assert e.window.text == text[e.window.start : e.window.end]
         if e.answer is not None:
             assert e.window.start <= e.answer[0] < e.answer[1] <= e.window.end
-    settings = TrainSettings(epochs=6, batch_size=8, learning_rate=2e-4, warmup=0.0)
-    manifest = train(examples, {"tiny": examples[:4]}, tmp_path, settings, {"data": "tiny"}, say=lambda _: None)
+        else:
+            asked = {q: a for q, a, _ in _TINY_QUESTIONS}
+            assert asked[e.question] not in e.window.text, "a passage read as 'not here' does not hold the answer"
+    settings = TrainSettings(epochs=6, batch_size=8, learning_rate=2e-4, warmup=0.0, max_features=None)
+    manifest = train(
+        examples, {"tiny": examples[:4]}, tmp_path, tmp_path / "work", settings, {"data": "tiny"}, lambda _: None
+    )
     assert manifest.training["last_loss"] < 0.8 * manifest.training["first_loss"]
     assert file_sha256(tmp_path / WEIGHTS_FILE) == manifest.sha256
     assert SpanReader(tmp_path).manifest.sha256 == manifest.sha256, "what training writes, the reader loads"
+
+
+def _train_command(questions: Path, corpus: Path, out: Path, work: Path) -> list[str]:
+    import sys
+
+    return [
+        sys.executable, "-m", "citeqa.cli", "train", str(questions), "--corpus", str(corpus), "--without-shared",
+        "--reader-only", "--out", str(out), "--work", str(work), "--epochs", "4", "--checkpoint-minutes", "0",
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_training_killed_mid_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    """`citeqa train` killed after a checkpoint and run again goes on from it, and ends where an unbroken run of
+    the same options ends: the same weights, byte for byte."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from citeqa.eval.train_reader import CHECKPOINT_FILE
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    lines = []
+    for copy in range(4):  # enough documents that the split by document leaves some to train on
+        for name, text in _TINY_DOCUMENTS.items():
+            (corpus / f"{copy}-{name}").write_text(text, encoding="utf-8")
+        for i, (q, a, source) in enumerate(_TINY_QUESTIONS):
+            record = {"id": f"{copy}-{i}", "question": q, "answers": [a], "source": f"{copy}-{source}"}
+            lines.append(json.dumps(record, ensure_ascii=False))
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+    unbroken = subprocess.run(
+        _train_command(questions, corpus, tmp_path / "unbroken", tmp_path / "w1"), env=env, capture_output=True,
+        text=True, timeout=600, check=True,
+    )  # fmt: skip
+    assert "resuming" not in unbroken.stdout
+
+    work = tmp_path / "w2"
+    process = subprocess.Popen(
+        _train_command(questions, corpus, tmp_path / "killed", work), env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 600
+    while not (work / CHECKPOINT_FILE).is_file() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before its first checkpoint"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "killed" / WEIGHTS_FILE).exists()
+
+    resumed = subprocess.run(
+        _train_command(questions, corpus, tmp_path / "killed", work), env=env, capture_output=True, text=True,
+        timeout=600, check=True,
+    )  # fmt: skip
+    assert "resuming at step" in resumed.stdout
+    assert not (work / CHECKPOINT_FILE).exists(), "a finished run leaves no checkpoint behind"
+    done = ReaderManifest.read(tmp_path / "killed" / MANIFEST_FILE)
+    assert done.sha256 == ReaderManifest.read(tmp_path / "unbroken" / MANIFEST_FILE).sha256
