@@ -19,6 +19,7 @@ from citeqa.terminal import printable
 
 from .answer import Answer
 from .conversation import MAX_HISTORY, Turn
+from .failures import SHUTDOWN, AnswerFailedError, answer_failed
 from .settings import DEFAULT_PASSAGES, MAX_PASSAGES, PASSAGES_HELP
 
 Ask = Callable[[str, Sequence[Turn]], Answer]  # a question and the turns before it -> its answer
@@ -48,6 +49,7 @@ def ask_command(
     if question is not None:
         check_question(question)  # a bad question fails before the model loads
     answer = _remote(server, k, retrieval, index_dir) if server else _running_or_local(index_dir, k, retrieval)
+    answer = _one_message_on_failure(answer)
     if question is not None:
         _show(answer(question, ()), as_json)
         return
@@ -63,11 +65,26 @@ def ask_command(
             continue
         try:
             reply = answer(line, history)
-        except QuestionError as exc:
+        except (QuestionError, AnswerFailedError) as exc:  # that question's trouble: the session goes on
             click.echo(f"citeqa: {exc}", err=True)
             continue
         _show(reply, as_json)
         history = [*history, Turn(reply.question, reply.text)][-MAX_HISTORY:]
+
+
+def _one_message_on_failure(answer: Ask) -> Ask:
+    """`answer`, with a fault while answering one question (a tokenizer's PanicException, a BaseException) turned
+    into AnswerFailedError: one message, not a traceback, and a session goes on to the next question."""
+
+    def answered(question: str, history: Sequence[Turn]) -> Answer:
+        try:
+            return answer(question, history)
+        except (CiteqaError, *SHUTDOWN):
+            raise
+        except BaseException as exc:
+            raise answer_failed(exc) from exc
+
+    return answered
 
 
 def _local(index_dir: Path | None, k: int, retrieval: str) -> Ask:

@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 
 from citeqa.chat.answer import Answer
 from citeqa.chat.answerer import Answerer
+from citeqa.chat.failures import AnswerFailedError
 from citeqa.chat.web.api import api_router, install_error_handlers
-from citeqa.chat.web.service import AnswerFailedError, ChatService, ServiceClosingError
+from citeqa.chat.web.service import ChatService, ServiceClosingError
 from citeqa.chat.web.worker import SupervisedThread
 
 

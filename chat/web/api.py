@@ -20,10 +20,11 @@ from citeqa.index.search import PassageRecord
 
 from ..answer import AnswerRecord, CitationRecord, NoticeRecord
 from ..conversation import MAX_HISTORY, Turn
+from ..failures import AnswerFailedError
 from ..question import MAX_QUESTION_CHARS, QuestionError
 from ..settings import DEFAULT_PASSAGES, MAX_PASSAGES
 from .render import clamp_range, document_page
-from .service import AnswerFailedError, ChatService, ServiceBusyError
+from .service import ChatService, ServiceBusyError
 
 
 class EarlierTurn(BaseModel):

@@ -31,6 +31,7 @@ from citeqa.ingest.documents import Document
 from ..answer import Answer
 from ..answerer import Answerer
 from ..conversation import MAX_HISTORY, Turn
+from ..failures import SHUTDOWN, AnswerFailedError, answer_failed
 from ..question import check_question
 from ..settings import check_passages
 from .worker import RESTART_DELAY_S, SupervisedThread
@@ -44,8 +45,6 @@ MAX_BATCH = 32  # questions answered in one pass
 MAX_WAITING = 256  # questions queued behind the worker; past that a request is turned away at once (503)
 
 
-SHUTDOWN = (SystemExit, KeyboardInterrupt)  # end the worker (it is restarted unless the service is closing)
-FAILED_HINT = "the server log has the details; try rewording the question"
 CLOSE_WAIT_S = 3.0  # how long closing waits for questions in hand; the rest are failed, so no caller waits on
 
 
@@ -58,10 +57,6 @@ class ServiceClosingError(ServiceBusyError):
 
     def __init__(self) -> None:
         super().__init__("the server is shutting down", "ask again in a moment")
-
-
-class AnswerFailedError(CiteqaError):
-    """Answering this one question failed inside citeqa (a model or library fault); the server goes on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,8 +244,8 @@ def _settle_one(answerer: Answerer, job: _Job) -> None:
         _fail(job, exc)
         return
     except BaseException as exc:  # a fault, maybe from native code (a PanicException): logged, the request told
-        log.exception("answering a question of %d characters failed", len(job.question))
-        _fail(job, AnswerFailedError(f"citeqa could not answer this question ({type(exc).__name__})", FAILED_HINT))
+        log.exception("answering a question of %d characters failed", len(job.question))  # with its traceback
+        _fail(job, answer_failed(exc))
         return
     _settle(job, answer)
 
