@@ -121,7 +121,7 @@ def _running_or_local(index_dir: Path | None, k: int, retrieval: str) -> Ask:
         if not here:
             try:
                 return ask_server(url, question, k, history)
-            except QuestionError:
+            except (QuestionError, AnswerFailedError):  # the question's trouble, not the server's
                 raise
             except CiteqaError:  # gone, busy or changed since it announced itself: answer here instead
                 here.append(_local(index_dir, k, retrieval))

@@ -16,6 +16,7 @@ from citeqa.errors import CiteqaError
 
 from .answer import Answer
 from .conversation import Turn
+from .failures import AnswerFailedError
 from .question import QuestionError
 
 TIMEOUT_S = 60.0
@@ -53,8 +54,10 @@ def _server_error(url: str, exc: urllib.error.HTTPError) -> CiteqaError:
     """The server's own message for a question it refused (4xx JSON), else the HTTP status."""
     try:
         data = json.loads(exc.read().decode("utf-8"))
-        kind = QuestionError if data.get("error") == "bad_question" else CiteqaError  # a session goes on after one
-        return kind(str(data["message"]), str(data.get("hint", "")))
+        # A session goes on after either; and a question the server failed on would fail here too, so neither is
+        # asked again locally.
+        kinds = {"bad_question": QuestionError, "answer_failed": AnswerFailedError}
+        return kinds.get(data.get("error"), CiteqaError)(str(data["message"]), str(data.get("hint", "")))
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         hint = "check the URL (and --root-path)" if exc.code == 404 else "see the server's log"
         return CiteqaError(f"the server at {url} answered HTTP {exc.code}", hint)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import _free_port
+from conftest import CliRun, _free_port
 
 pytestmark = pytest.mark.slow  # each test starts a server (Gradio's import alone takes seconds)
 
@@ -128,10 +128,12 @@ def test_sigterm_stops_the_server_within_seconds(state: str, tmp_path: Path) -> 
             assert not thread.is_alive()
 
 
-def test_a_panic_is_answered_as_an_error_and_the_server_answers_the_next_question(tmp_path: Path) -> None:
+def test_a_panic_is_answered_as_an_error_and_the_server_answers_the_next_question(tmp_path: Path, cli: CliRun) -> None:
     with faulty_server(tmp_path) as (_, url):
         status, body = ask(url, "PANIC " + "zorblat reactr comissioned " * 18)
         assert status == 500 and body["error"] == "answer_failed" and "FakePanic" in str(body["message"])
+        code, _, err = cli("ask", "--server", url, "PANIC again")  # citeqa ask through the server: one message
+        assert code == 1 and "could not answer this question (FakePanic" in err and "Traceback" not in err
         status, body = ask(url, "And the next one?")
         assert status == 200 and body["question"] == "And the next one?"
         assert ask(url, "EXIT the worker")[0] == 500
