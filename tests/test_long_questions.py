@@ -30,7 +30,8 @@ LENGTHS = [60, 200, 400, 480, 500, 520, 700, 1000]  # characters: the window (19
 
 
 def unknown_words(length: int) -> str:
-    return (UNKNOWN * (length // len(UNKNOWN) + 1))[:length].strip() + "?"
+    """A question of about `length` characters (never more: 1,000 is the limit) of unknown words."""
+    return (UNKNOWN * (length // len(UNKNOWN) + 1))[: length - 1].strip() + "?"
 
 
 @pytest.fixture(scope="module")
