@@ -13,7 +13,7 @@ import click
 from citeqa.errors import CiteqaError
 from citeqa.index import open_index
 from citeqa.index.retrieval import RETRIEVAL_MODES
-from citeqa.options import index_option
+from citeqa.options import index_option, precision_option
 from citeqa.paths import default_index
 from citeqa.terminal import printable
 
@@ -39,8 +39,15 @@ Ask = Callable[[str, Sequence[Turn]], Answer]  # a question and the turns before
     help="Ask the citeqa serve running at this URL (e.g. http://127.0.0.1:7860) instead of loading the model here: "
     "answers at once. It answers from its own index and settings.",
 )
+@precision_option
 def ask_command(
-    question: str | None, as_json: bool, k: int, retrieval: str, index_dir: Path | None, server: str | None
+    question: str | None,
+    as_json: bool,
+    k: int,
+    retrieval: str,
+    index_dir: Path | None,
+    server: str | None,
+    precision: str,
 ) -> None:
     """Answer QUESTION from the documents. Without QUESTION, read questions line by line: a session, in which a
     follow-up ("And in 2025?", "Who signed it?") builds on the answer before it."""
@@ -48,7 +55,10 @@ def ask_command(
 
     if question is not None:
         check_question(question)  # a bad question fails before the model loads
-    answer = _remote(server, k, retrieval, index_dir) if server else _running_or_local(index_dir, k, retrieval)
+    if server:
+        answer = _remote(server, k, retrieval, index_dir, precision)
+    else:
+        answer = _running_or_local(index_dir, k, retrieval, precision)
     answer = _one_message_on_failure(answer)
     if question is not None:
         _show(answer(question, ()), as_json)
@@ -87,7 +97,10 @@ def _one_message_on_failure(answer: Ask) -> Ask:
     return answered
 
 
-def _local(index_dir: Path | None, k: int, retrieval: str) -> Ask:
+def _local(index_dir: Path | None, k: int, retrieval: str, precision: str = "auto") -> Ask:
+    from citeqa.precision import resolve
+
+    resolve(precision)  # a bf16 this CPU lacks is refused before anything loads
     # Loading torch, the embedding model and the reader takes seconds: say so, on stderr, only to a person.
     loading = sys.stderr.isatty()
     if loading:
@@ -95,24 +108,26 @@ def _local(index_dir: Path | None, k: int, retrieval: str) -> Ask:
     from .answerer import Answerer
     from .settings import AnswerSettings
 
-    index, embedder = open_index(index_dir)
-    answerer = Answerer(index, embedder, AnswerSettings.for_index(index, k=k, retrieval=retrieval))
+    index, embedder = open_index(index_dir, precision)  # the question and the reader in one precision
+    settings = AnswerSettings.for_index(index, k=k, retrieval=retrieval, precision=precision)
+    answerer = Answerer(index, embedder, settings)
     if loading:
         click.echo(" ready.", err=True)
     return lambda question, history: answerer.answer(question, history=history)
 
 
-def _running_or_local(index_dir: Path | None, k: int, retrieval: str) -> Ask:
-    """A `citeqa serve` announced on this index answers (it retrieves the same way unless --retrieval says
-    otherwise); else, or once it stops answering, the index and models load here."""
+def _running_or_local(index_dir: Path | None, k: int, retrieval: str, precision: str = "auto") -> Ask:
+    """A `citeqa serve` announced on this index answers (it retrieves the same way, in its own precision, unless
+    --retrieval or --precision say otherwise); else, or once it stops answering, the index and models load here."""
     from citeqa.servers import running_server
 
     from .question import QuestionError
     from .remote import ask_server
 
-    url = running_server(index_dir or default_index()) if retrieval == "hybrid" else None
+    as_served = retrieval == "hybrid" and precision == "auto"
+    url = running_server(index_dir or default_index()) if as_served else None
     if url is None:
-        return _local(index_dir, k, retrieval)
+        return _local(index_dir, k, retrieval, precision)
     if sys.stderr.isatty():
         click.echo(f"citeqa: asking the server running on this index at {url}", err=True)
     here: list[Ask] = []
@@ -124,19 +139,19 @@ def _running_or_local(index_dir: Path | None, k: int, retrieval: str) -> Ask:
             except (QuestionError, AnswerFailedError):  # the question's trouble, not the server's
                 raise
             except CiteqaError:  # gone, busy or changed since it announced itself: answer here instead
-                here.append(_local(index_dir, k, retrieval))
+                here.append(_local(index_dir, k, retrieval, precision))
         return here[0](question, history)
 
     return ask
 
 
-def _remote(server: str, k: int, retrieval: str, index_dir: Path | None) -> Ask:
+def _remote(server: str, k: int, retrieval: str, index_dir: Path | None, precision: str = "auto") -> Ask:
     from .remote import ask_server
 
-    if index_dir is not None or retrieval != "hybrid":
+    if index_dir is not None or retrieval != "hybrid" or precision != "auto":
         raise CiteqaError(
-            "--server asks a running server, which answers from its own index and retrieval",
-            "drop --index and --retrieval, or ask without --server",
+            "--server asks a running server, which answers from its own index, retrieval and precision",
+            "drop --index, --retrieval and --precision, or ask without --server",
         )
     return lambda question, history: ask_server(server, question, k, history)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,8 +17,8 @@ from citeqa.ingest.documents import Document
 from citeqa.ingest.formats import READERS_VERSION
 from citeqa.ingest.sentences import Span, split_sentences
 from citeqa.ingest.tokens import load_encoding
+from citeqa.precision import resolve
 
-from .analysis import ANALYSIS, COUNTS_FILE
 from .config import read_config
 from .docstore import STORE_ERRORS, STORE_PREFIX, STORE_SUFFIX, collect_garbage, write_records
 from .embedder import Embedder, Vectors
@@ -28,7 +28,6 @@ from .integrity import fingerprint_written
 from .lexical import ANALYZER, PARAMETERS, LexicalBuilder, LexicalIndex, analyze
 from .manifest import IndexSettings, Manifest
 from .search import EMBEDDINGS_FILE, LEXICAL_FOLDER, MANIFEST_FILE, VECTORS_FILE, SearchIndex
-from .sentence_vectors import embed_sentences, vectors_key
 from .store import GENERATION_PREFIX, current_generation, writing
 from .vectors import Lists, build_vectors, ivf_lists, write_vectors
 from .views import (
@@ -37,10 +36,7 @@ from .views import (
     ChunksView,
     ChunkTable,
     DocumentSet,
-    analysis_rows,
-    count_sentences,
     read_members,
-    vector_rows,
     write_members,
 )
 
@@ -52,37 +48,12 @@ def build_index(
     check_model(embedder, settings)
     sentences, chunks = chunk_documents(documents, settings, embedder)
     embeddings = embedder.encode_documents([c.text for c in chunks])
-    index = assemble(documents, sentences, chunks, embeddings, settings, origin)
-    embed_missing_sentences(index.store, embedder)
-    index.manifest = replace(index.manifest, sentence_vectors=index.store.vectors_key)
-    return index
-
-
-def embed_missing_sentences(
-    documents: DocumentSet, embedder: Embedder, progress: Callable[[int, int], None] | None = None
-) -> None:
-    """Embed the sentences of each document whose vectors by this model the store does not hold (all of them, for
-    documents in memory), to be written with them. `progress` hears (documents done, documents to do)."""
-    key = vectors_key(embedder.model_id)
-    held = documents.reader.vectors_held(key) if documents.reader is not None else set()
-    documents.vectors_key = key
-    missing = [
-        s for s, m in documents.members.items() if m.digest not in held and m.digest not in documents.unsaved_vectors
-    ]
-
-    def texts(source: str) -> tuple[str, list[Span]]:
-        document, spans = documents.record(source)
-        return document.text, spans
-
-    done: set[str] = set()
-    for source, vectors in embed_sentences(missing, texts, embedder.encode_documents):
-        documents.unsaved_vectors.append(documents.members[source].digest, vectors)
-        if progress is not None and source not in done:  # (a long document comes in several pieces)
-            done.add(source)
-            progress(len(done), len(missing))
+    return assemble(documents, sentences, chunks, embeddings, settings, origin, (embedder.precision,))
 
 
 def check_model(embedder: Embedder, settings: IndexSettings) -> None:
+    """Refuse an embedder of another model than the settings', or asked for a precision this CPU lacks."""
+    resolve(embedder.requested_precision)
     if embedder.model_id != settings.model:
         raise IndexMismatchError(
             f"the embedder is {embedder.model_id!r} but the settings ask for {settings.model!r}",
@@ -116,21 +87,14 @@ def assemble(
     embeddings: Vectors,
     settings: IndexSettings,
     origin: str = "",
-    analyses: Mapping[str, bytes] | None = None,
-    sentence_vectors: Mapping[str, bytes] | None = None,
+    precisions: Sequence[str] = ("fp32",),
 ) -> SearchIndex:
-    """The index of these documents from their chunks and the chunks' vectors (row i = chunk i). `analyses`: the
-    documents' sentence analyses in their stored form, by source, when made already (else they are made here).
-    `sentence_vectors`: every document's sentence vectors by the settings' model, stored form, by source."""
+    """The index of these documents from their chunks and the chunks' vectors (row i = chunk i), embedded in
+    `precisions`."""
     held = DocumentSet.in_memory(documents, sentences)
-    for source, blob in (analyses or {}).items():
-        held.unsaved_analysis[held.members[source].digest] = blob
-    if sentence_vectors is not None:
-        held.vectors_key = vectors_key(settings.model)
-        for source, blob in sentence_vectors.items():
-            held.unsaved_vectors[held.members[source].digest] = blob
     table = ChunkTable.of(chunks, list(held.members))
-    return assemble_table(held, table, embeddings, settings, origin, texts=[c.text for c in chunks])
+    texts = [c.text for c in chunks]
+    return assemble_table(held, table, embeddings, settings, origin, texts=texts, precisions=precisions)
 
 
 def assemble_table(
@@ -141,11 +105,13 @@ def assemble_table(
     origin: str = "",
     texts: Sequence[str] | None = None,
     previous: SearchIndex | None = None,
+    precisions: Sequence[str] = ("fp32",),
 ) -> SearchIndex:
     """The index of a document set and its chunk table (row i = vector i). `texts`: the chunks' texts when known,
     else they are read from the documents for the chunks BM25 has no terms of. `previous`: the index this one
     updates; its BM25 term counts are kept for the chunks it keeps, and its FAISS training and inverted lists are
-    reused when the same factory is built over vectors of the same model."""
+    reused when the same factory is built over vectors of the same model. `precisions`: those the vectors were
+    embedded in, for the manifest."""
     ids = table.rows["id"]
     if len(np.unique(ids)) != len(ids):
         raise CiteqaError("two chunks hash to the same id", "report this: it should not happen")
@@ -160,7 +126,6 @@ def assemble_table(
     vectors = build_vectors(embeddings, ids.astype(np.int64), plan.factory, trained, lists)
     apply_search(vectors, plan.search)
     lexical, fresh = _lexical(documents, table, texts, previous)
-    count_sentences(documents, previous.store if previous is not None else None)
     manifest = Manifest(
         settings=settings,
         dimension=int(embeddings.shape[1]),
@@ -171,7 +136,7 @@ def assemble_table(
         origin=origin,
         lexical=dict(PARAMETERS),
         vectors=plan,
-        analysis=ANALYSIS,
+        precisions=tuple(sorted(set(precisions))),
     )
     index = SearchIndex(manifest, documents, None, table, vectors, lexical=lexical, embeddings=embeddings)
     index.unsaved_terms = fresh
@@ -235,13 +200,7 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
     with writing(directory, lock=lock) as generation:
         store, previous, previous_chunks = _target_store(index, directory, generation)
         terms = index.unsaved_terms.items()
-        if index.store.stored_counts() is None:
-            count_sentences(index.store)
-        analyses = analysis_rows(index.store, directory / store)
-        vectors = vector_rows(index.store, directory / store)
-        records = _unsaved(index.store, directory / store)
-        write_records(directory / store, records, terms, ANALYZER, analyses, ANALYSIS, vectors, index.store.vectors_key)
-        index.store.stem_counts().save(generation / COUNTS_FILE)
+        write_records(directory / store, _unsaved(index.store, directory / store), terms, ANALYZER)
         write_members(generation / MEMBERS_FILE, store, index.store)
         np.save(generation / CHUNKS_FILE, index.table.rows, allow_pickle=False)
         np.save(generation / EMBEDDINGS_FILE, np.asarray(index.embeddings, dtype=np.float32), allow_pickle=False)
@@ -249,19 +208,14 @@ def save_index(index: SearchIndex, directory: Path, lock: bool = True) -> None:
         index.lexical.save(generation / LEXICAL_FOLDER)
         # The manifest goes last: a generation without one was never finished. It fingerprints every file, so
         # that one truncated, grown or edited afterwards (a failed copy, garbage, a hand edit) is refused on load.
-        index.manifest = replace(
-            index.manifest,
-            analysis=ANALYSIS,
-            sentence_vectors=index.store.vectors_key,
-            fingerprints=fingerprint_written(generation),
-        )
+        index.manifest = replace(index.manifest, fingerprints=fingerprint_written(generation))
         (generation / MANIFEST_FILE).write_text(index.manifest.to_json(), encoding="utf-8")
     # CURRENT now names the new generation. Rows no generation since the previous one lists are garbage; the
     # previous one's stay for a server that has not loaded the new generation yet.
     with contextlib.suppress(*STORE_ERRORS, OSError):
         digests = [m.digest for m in index.store.members.values()] + previous
         chunk_ids = itertools.chain(index.table.rows["id"].tolist(), previous_chunks)
-        collect_garbage(directory / store, digests, chunk_ids, ANALYSIS, index.store.vectors_key)
+        collect_garbage(directory / store, digests, chunk_ids)
     index.path = directory
     index.config = read_config(directory)
 

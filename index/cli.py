@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from citeqa.options import index_option
+from citeqa.options import index_option, precision_option
 from citeqa.paths import default_index
 from citeqa.terminal import printable
 
@@ -57,6 +57,7 @@ from citeqa.terminal import printable
 @click.option(
     "--actors", type=click.IntRange(1, 1024), default=1, show_default=True, help="With --engine ray: embedding actors."
 )
+@precision_option
 def ingest_command(
     paths: tuple[Path, ...],
     index_dir: Path | None,
@@ -71,6 +72,7 @@ def ingest_command(
     follow_outside_links: bool,
     ray_address: str | None,
     actors: int,
+    precision: str,
 ) -> None:
     """Index .txt, .md, .html, .pdf and .docx files and folders, updating what the index holds.
 
@@ -78,6 +80,8 @@ def ingest_command(
     ones are left as they are, and documents no longer under PATHS stay unless --prune is given. A settings
     option that differs from the index's own (chunking, --factory, --model) re-chunks every document.
     Unreadable files are skipped with a message each. The run is atomic: killed, it leaves the index as it was.
+    New chunks are embedded in --precision (recorded in the index); vectors already held are kept, whatever
+    precision made them.
     """
     from .update import ingest, resolve_settings
 
@@ -98,7 +102,14 @@ def ingest_command(
         from .ray_engine import ray_ingest
 
         _, report = ray_ingest(
-            list(paths), directory, settings, ray_address, actors, max_bytes, follow_outside_links=follow_outside_links
+            list(paths),
+            directory,
+            settings,
+            ray_address,
+            actors,
+            max_bytes,
+            follow_outside_links=follow_outside_links,
+            precision=precision,
         )
     else:
         _, report = ingest(
@@ -112,6 +123,7 @@ def ingest_command(
             chunking=chunking,
             follow_outside_links=follow_outside_links,
             stages=stage,
+            precision=precision,
         )
     from .summary import print_report
 

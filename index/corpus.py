@@ -14,7 +14,6 @@ from .embedder import Embedder
 from .errors import IndexDamagedError, IndexNotFoundError
 from .manifest import IndexSettings
 from .search import MANIFEST_FILE, SearchIndex, load_index
-from .sentence_vectors import vectors_key
 from .store import current_generation
 from .update import ingest, read_manifest
 
@@ -44,14 +43,9 @@ def index_corpus(
 
 
 def is_current(index: SearchIndex, settings: IndexSettings, documents: Sequence[Document]) -> bool:
-    """The index was built with these settings from exactly these documents, and keeps their sentence vectors."""
-    manifest = index.manifest
+    """The index was built with these settings from exactly these documents."""
     held = {d.source: d.checksum for d in documents}
-    return (
-        manifest.settings == settings
-        and manifest.documents == held
-        and manifest.sentence_vectors == vectors_key(settings.model)
-    )
+    return index.manifest.settings == settings and index.manifest.documents == held
 
 
 def recorded_origin(directory: Path) -> str:

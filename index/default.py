@@ -47,12 +47,13 @@ def _is_current(index: SearchIndex, settings: IndexSettings, corpus: Path) -> bo
     return is_current(index, settings, load_documents([corpus]).documents)
 
 
-def open_index(index_dir: Path | None) -> tuple[SearchIndex, Embedder]:
-    """The index a command answers from (`index_dir`, else the default one, built on first use) and the embedder
-    it was built with, each loaded once."""
+def open_index(index_dir: Path | None, precision: str = "auto") -> tuple[SearchIndex, Embedder]:
+    """The index a command answers from (`index_dir`, else the default one, built on first use) and an embedder of
+    the model it was built with, computing in `precision` (fp32, bf16 or auto: `citeqa.precision`), each loaded once.
+    The question's precision need not be the index's: vectors of either agree to a cosine of 0.9999 and more."""
     if index_dir is None:
         settings = IndexSettings()
-        embedder = Embedder(settings.model)
+        embedder = Embedder(settings.model, precision=precision)
         return open_or_build(default_index(), settings, embedder), embedder
     index = load_index(index_dir)
-    return index, Embedder(index.manifest.settings.model)
+    return index, Embedder(index.manifest.settings.model, precision=precision)

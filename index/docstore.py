@@ -14,9 +14,9 @@ once no generation names it.
 Beside the documents, each chunk's BM25 terms as the analyzer made them (`chunk_terms`, by chunk id, which is a
 hash of the chunk's source, offset and text): an ingest analyzes only new chunks' text to rebuild BM25. A terms row
 that does not match its checksum, or was made by another analyzer, is not used: the chunk is analyzed again.
-Likewise each document's sentence analysis (`sentence_words`, by document digest and analyzer: `index.analysis`)
-and its sentences' vectors (`sentence_vectors`, by document digest and model: `index.sentence_vectors`), written
-with its document in the same transaction, which the answerer reads instead of analyzing or embedding sentences.
+Stores written before reader v2 also hold each document's sentence analysis (`sentence_words`) and sentence
+vectors (`sentence_vectors`), which nothing reads any more: the next write into such a store drops both tables
+(`collect_garbage`, after CURRENT is swapped), and until then they are only dead weight on disk.
 
 A row whose bytes changed no longer matches its digest, a truncated file no longer matches its header, a missing
 row is missing: each is refused with IndexDamagedError naming the fix.
@@ -31,8 +31,7 @@ import sqlite3
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +39,6 @@ import numpy as np
 from citeqa.ingest.documents import Document
 from citeqa.ingest.sentences import Span
 
-from .analysis import ANALYSIS, row_checksum
 from .errors import IndexDamagedError
 
 STORE_PREFIX = "store-"
@@ -69,23 +67,9 @@ CREATE TABLE IF NOT EXISTS chunk_terms (
     words TEXT NOT NULL,
     checksum INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS sentence_vectors (
-    id INTEGER PRIMARY KEY,
-    digest TEXT NOT NULL,
-    model TEXT NOT NULL,
-    checksum INTEGER NOT NULL,
-    vectors BLOB NOT NULL,
-    UNIQUE (digest, model)
-);
-CREATE TABLE IF NOT EXISTS sentence_words (
-    id INTEGER PRIMARY KEY,
-    digest TEXT NOT NULL,
-    analyzer TEXT NOT NULL,
-    words BLOB NOT NULL,
-    checksum INTEGER NOT NULL,
-    UNIQUE (digest, analyzer)
-);
 """
+# Tables of sentence analyses and vectors that stores written before reader v2 hold; nothing reads them.
+RETIRED_TABLES = ("sentence_vectors", "sentence_words")
 
 Record = tuple[Document, list[Span]]  # a document and its sentences
 # What reading a store can raise: SQLite's errors, and a UnicodeDecodeError when flipped bytes reach the text of
@@ -105,18 +89,6 @@ def damaged(path: Path, exc: BaseException) -> IndexDamagedError:
     """The message for a store whose bytes SQLite cannot make sense of."""
     detail = "bytes that are not text" if isinstance(exc, UnicodeDecodeError) else str(exc)
     return IndexDamagedError(f"the document store {path} is damaged ({detail})", REBUILD)
-
-
-PIECE_BYTES = 1 << 20  # a long document's sentence vectors are written, checked and copied this much at a time
-
-
-@dataclass(frozen=True, slots=True)
-class Pieces:
-    """A blob too large to hold at once (a long document's sentence vectors): its size, and its bytes piece by
-    piece (each call reads anew)."""
-
-    size: int
-    read: Callable[[], Iterator[bytes]]
 
 
 def is_store_file(name: str) -> bool:
@@ -153,19 +125,11 @@ def terms_checksum(chunk_id: int, analyzer: str, words: str) -> int:
 
 
 def write_records(
-    path: Path,
-    records: Iterable[Record],
-    terms: Iterable[tuple[int, str]] = (),
-    analyzer: str = "",
-    analyses: Iterable[tuple[str, bytes]] = (),
-    analysis: str = "",
-    vectors: Iterable[tuple[str, Pieces]] = (),
-    model: str = "",
+    path: Path, records: Iterable[Record], terms: Iterable[tuple[int, str]] = (), analyzer: str = ""
 ) -> list[str]:
-    """Append `records` (those not held already), chunks' BM25 `terms` ((chunk id, words joined by spaces), made
-    by `analyzer`), documents' sentence `analyses` ((digest, stored form), made by `analysis`) and their
-    sentences' `vectors` ((digest, stored form), by `model`) to the store at `path`, created if new, in one
-    transaction; the records' digests, in order. Committed durably (WAL, synchronous FULL) before it returns."""
+    """Append `records` (those not held already) and chunks' BM25 `terms` ((chunk id, words joined by spaces), made
+    by `analyzer`) to the store at `path`, created if new, in one transaction; the records' digests, in order.
+    Committed durably (WAL, synchronous FULL) before it returns."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=WAL")
@@ -187,12 +151,6 @@ def write_records(
             "INSERT OR REPLACE INTO chunk_terms (id, analyzer, words, checksum) VALUES (?, ?, ?, ?)",
             ((i, analyzer, w, terms_checksum(i, analyzer, w)) for i, w in terms),
         )
-        db.executemany(
-            "INSERT OR REPLACE INTO sentence_words (digest, analyzer, words, checksum) VALUES (?, ?, ?, ?)",
-            ((d, analysis, blob, row_checksum(d, analysis, blob)) for d, blob in analyses),
-        )
-        for digest, blob in vectors:
-            _write_vectors(db, digest, model, blob)
         db.execute("COMMIT")
         return digests
     except BaseException as exc:
@@ -205,33 +163,10 @@ def write_records(
         db.close()
 
 
-def _write_vectors(db: sqlite3.Connection, digest: str, model: str, blob: Pieces) -> None:
-    """A document's sentence vectors written a piece at a time into a blob of their size (SQLite's incremental
-    blob I/O). The checksum is made first, from a read of its own: an UPDATE afterwards would rewrite the whole
-    row in memory, and the blob is the row's last column, so that its zeros are never made in memory either."""
-    checksum = row_checksum(digest, model, b"")
-    for piece in blob.read():
-        checksum = zlib.crc32(piece, checksum)
-    row = db.execute(
-        "INSERT OR REPLACE INTO sentence_vectors (digest, model, checksum, vectors) VALUES (?, ?, ?, zeroblob(?))",
-        (digest, model, checksum, blob.size),
-    ).lastrowid
-    assert row is not None
-    written = 0
-    with db.blobopen("sentence_vectors", "vectors", row) as out:
-        for piece in blob.read():
-            out.write(piece)
-            written += len(piece)
-    if written != blob.size:
-        raise ValueError(f"sentence vectors of {blob.size} bytes gave {written}")
-
-
-def collect_garbage(
-    path: Path, keep: Iterable[str], keep_chunks: Iterable[int] = (), analysis: str = ANALYSIS, model: str = ""
-) -> int:
-    """Delete the document rows whose digest is not in `keep` (and their sentence analyses and vectors, and those
-    not made by `analysis` or `model`) and the terms of chunks not in `keep_chunks`; how many documents were
-    deleted. Best effort: a failure leaves garbage that the next ingest collects."""
+def collect_garbage(path: Path, keep: Iterable[str], keep_chunks: Iterable[int] = ()) -> int:
+    """Delete the document rows whose digest is not in `keep`, the terms of chunks not in `keep_chunks` and the
+    retired tables; how many documents were deleted. Best effort: a failure leaves garbage that the next ingest
+    collects."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA synchronous=FULL")
@@ -240,9 +175,8 @@ def collect_garbage(
         # Keys inserted sorted and once each (the two generations share most of them): appends to the B-trees.
         db.executemany("INSERT INTO temp.keep VALUES (?)", ((d,) for d in sorted(set(keep))))
         deleted = db.execute("DELETE FROM documents WHERE digest NOT IN (SELECT digest FROM temp.keep)").rowcount
-        kept = "SELECT digest FROM temp.keep"
-        db.execute(f"DELETE FROM sentence_words WHERE analyzer != ? OR digest NOT IN ({kept})", (analysis,))
-        db.execute(f"DELETE FROM sentence_vectors WHERE model != ? OR digest NOT IN ({kept})", (model,))
+        for table in RETIRED_TABLES:  # their pages go to SQLite's free list, reused by later writes
+            db.execute(f"DROP TABLE IF EXISTS {table}")
         db.execute("CREATE TEMP TABLE chunks (id INTEGER PRIMARY KEY)")
         chunk_ids = np.unique(np.fromiter(keep_chunks, dtype=np.int64)).tolist()
         db.executemany("INSERT INTO temp.chunks VALUES (?)", ((i,) for i in chunk_ids))
@@ -271,7 +205,6 @@ class StoreReader:
         if version != SCHEMA_VERSION:
             raise IndexDamagedError(f"the document store {path} has schema {version}, not {SCHEMA_VERSION}", REBUILD)
         self._lock = threading.Lock()
-        self._verified: dict[tuple[str, str], bool] = {}  # (digest, analysis) -> its checksum matched
         self._cache: OrderedDict[str, Record] = OrderedDict()
         self._cached_chars = 0
         self._cache_chars = cache_chars
@@ -317,78 +250,6 @@ class StoreReader:
             if len(page) < TERMS_PAGE:
                 return
             after = page[-1][0]
-
-    def analysis(self, digest: str, analysis: str) -> bytes | None:
-        """The stored sentence analysis of the document whose row has `digest`, made by `analysis`, checksum
-        matching; None when there is none (a store written before them), or it cannot be trusted."""
-        with self._lock:
-            try:
-                row = self._db.execute(
-                    "SELECT words, checksum FROM sentence_words WHERE digest = ? AND analyzer = ?", (digest, analysis)
-                ).fetchone()
-            except STORE_ERRORS:
-                return None  # a cache: what cannot be read is analyzed again
-        if row is None or not isinstance(row[0], bytes) or row_checksum(digest, analysis, row[0]) != row[1]:
-            return None
-        return row[0]
-
-    def vectors_held(self, model: str) -> set[str]:
-        """The digests of the documents holding sentence vectors by `model` (not checked: `vectors` checks)."""
-        with self._lock:
-            try:
-                rows = self._db.execute("SELECT digest FROM sentence_vectors WHERE model = ?", (model,)).fetchall()
-            except STORE_ERRORS:
-                return set()  # a cache: what cannot be read is made again
-        return {str(digest) for (digest,) in rows}
-
-    def vectors(self, digest: str, model: str, size: int, start: int, stop: int) -> bytes | None:
-        """Bytes start:stop of the sentence vectors of `digest` by `model`, read without reading the rest; None
-        unless the row is there, `size` bytes long and its checksum matches (checked once per process, a piece at
-        a time)."""
-        with self._lock:
-            try:
-                found = self._db.execute(
-                    "SELECT id, checksum FROM sentence_vectors WHERE digest = ? AND model = ?", (digest, model)
-                ).fetchone()
-                if found is None:
-                    return None
-                with self._db.blobopen("sentence_vectors", "vectors", found[0], readonly=True) as blob:
-                    if len(blob) != size or not self._checked(blob, (digest, model), found[1]):
-                        return None
-                    blob.seek(start)
-                    return blob.read(stop - start)
-            except STORE_ERRORS:
-                return None  # a cache: what cannot be read is not used
-
-    def _checked(self, blob: sqlite3.Blob, key: tuple[str, str], expected: int) -> bool:
-        if key not in self._verified:
-            checksum = row_checksum(key[0], key[1], b"")
-            while piece := blob.read(PIECE_BYTES):
-                checksum = zlib.crc32(piece, checksum)
-            self._verified[key] = checksum == expected
-        return self._verified[key]
-
-    def vectors_pieces(self, digest: str, model: str) -> Pieces | None:
-        """The sentence vectors of `digest` by `model`, to copy a piece at a time into another store (its own
-        checksum is made as it is written); None when there are none."""
-        with self._lock:
-            try:
-                found = self._db.execute(
-                    "SELECT id, length(vectors) FROM sentence_vectors WHERE digest = ? AND model = ?", (digest, model)
-                ).fetchone()
-            except STORE_ERRORS:
-                return None
-        if found is None:
-            return None
-        row, size = found
-
-        def read() -> Iterator[bytes]:
-            for start in range(0, size, PIECE_BYTES):
-                with self._lock, self._db.blobopen("sentence_vectors", "vectors", row, readonly=True) as blob:
-                    blob.seek(start)
-                    yield blob.read(PIECE_BYTES)
-
-        return Pieces(int(size), read)
 
     def close(self) -> None:
         with self._lock:

@@ -1,17 +1,25 @@
-"""Sentence-transformers embeddings, normalised, with the model loaded once and on first use."""
+"""Sentence-transformers embeddings, normalised, with the model loaded once and on first use.
+
+Everything citeqa embeds (chunks at ingest, questions when answering) goes through `Embedder`, in the precision it
+was given (`citeqa.precision`): `auto` runs the model under bf16 autocast where the CPU computes bf16 natively and
+in fp32 elsewhere. Vectors come out as float32 unit vectors either way (normalised after the cast), so vectors of
+either precision share one index: they agree to a cosine of 0.9999 and more (docs/scaling.md, "Precision").
+"""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from citeqa.errors import CiteqaError
+from citeqa.precision import PRECISIONS, autocast, resolve
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -23,19 +31,34 @@ Vectors = npt.NDArray[np.float32]
 
 
 class Embedder:
-    """Turns texts into unit vectors. `model` is a sentence-transformers name or a local model folder."""
+    """Turns texts into unit vectors. `model` is a sentence-transformers name or a local model folder; `precision`
+    fp32, bf16 or auto (bf16 where the CPU computes it), resolved on first use."""
 
-    def __init__(self, model: str = PACKAGED_MODEL, batch_size: int = 32) -> None:
+    def __init__(self, model: str = PACKAGED_MODEL, batch_size: int = 32, precision: str = "auto") -> None:
+        if precision not in PRECISIONS:
+            raise CiteqaError(f"unknown precision {precision!r}", f"use one of {', '.join(PRECISIONS)}")
         self.model_id = model
         self.batch_size = batch_size
+        self.requested_precision = precision
+        self._precision: Literal["bf16", "fp32"] | None = None
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
+        self.load_seconds = 0.0  # how long its first use took to load the model (0: shared with one loaded before)
+
+    @property
+    def precision(self) -> Literal["bf16", "fp32"]:
+        """The precision it embeds in; asking checks it (an explicit bf16 on a CPU without it is refused)."""
+        if self._precision is None:
+            self._precision = resolve(self.requested_precision)
+        return self._precision
 
     @property
     def model(self) -> SentenceTransformer:
         with self._lock:
             if self._model is None:
+                began = time.perf_counter()
                 self._model = _load(self.model_id)
+                self.load_seconds = time.perf_counter() - began
             return self._model
 
     @property
@@ -62,14 +85,22 @@ class Embedder:
     def _encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        model = self.model
+        with autocast(self.precision):
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=False,  # normalised below in float32: a bf16 norm is off by up to 0.4%
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return unit_rows(np.asarray(vectors, dtype=np.float32))
+
+
+def unit_rows(vectors: Vectors) -> Vectors:
+    """Each row scaled to length 1 (a zero row stays zero)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float32)
 
 
 def _model_location(model: str) -> str:

@@ -52,8 +52,9 @@ class Manifest:
     versions: dict[str, str] = field(default_factory=lambda: library_versions())
     vectors: VectorIndexPlan | None = None  # what was built for settings.factory (None: as the settings say)
     fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)  # each file's bytes and sha256
-    analysis: str = ""  # the sentence analyzer whose counts the generation holds (index.analysis); "": none
-    sentence_vectors: str = ""  # the key of the sentence vectors every document has (index.sentence_vectors); "": none
+    # The precisions its chunk vectors were embedded in (`citeqa.precision`; vectors reused from an earlier index keep
+    # theirs). Indexes written before this was recorded were all embedded in fp32.
+    precisions: tuple[str, ...] = ("fp32",)
 
     @property
     def vector_plan(self) -> VectorIndexPlan:
@@ -62,7 +63,7 @@ class Manifest:
     def to_json(self) -> str:
         data = {
             "format_version": self.format_version,
-            "model": {"id": self.settings.model, "dimension": self.dimension},
+            "model": {"id": self.settings.model, "dimension": self.dimension, "precisions": list(self.precisions)},
             "chunking": asdict(self.settings.chunking),
             "faiss": {
                 "factory": self.settings.factory,
@@ -71,8 +72,6 @@ class Manifest:
                 "metric": "inner_product",
             },
             "lexical": self.lexical,
-            "sentence_analysis": self.analysis,
-            "sentence_vectors": self.sentence_vectors,
             "counts": {"documents": len(self.documents), "chunks": self.chunks},
             "documents": self.documents,
             "files": self.files,
@@ -118,8 +117,7 @@ class Manifest:
                 if "built" in data["faiss"]
                 else None,
                 fingerprints=dict(data.get("fingerprints", {})),
-                analysis=str(data.get("sentence_analysis", "")),
-                sentence_vectors=str(data.get("sentence_vectors", "")),
+                precisions=tuple(str(p) for p in data["model"].get("precisions", ["fp32"])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexDamagedError(

@@ -1,11 +1,11 @@
 """`citeqa ingest --engine ray`: the same index as the local engine, with the reading and the embedding on Ray Data.
 
-Files are read, extracted, split into sentences and chunked, and their sentences analyzed for the answerer
-(`index.analysis`), by a pure function over batches of files (`map_batches` tasks); the chunks' texts are embedded
-by a pool of actors, each loading the model once; the driver then writes the index through the same `assemble`
-and `save_index` as the local engine (FAISS built by the settings' factory, the store written as a new generation,
-CURRENT swapped last under the write lock). The result equals a local ingest of the same files: same chunk ids and
-offsets, the same sentence analyses, the same vectors to float tolerance.
+Files are read, extracted, split into sentences and chunked by a pure function over batches of files
+(`map_batches` tasks); the chunks' texts are embedded by a pool of actors, each loading the model once and
+embedding in the run's precision (`citeqa.precision`, resolved on each actor's machine: bf16 where its CPU computes
+it); the driver then writes the index through the same `assemble` and `save_index` as the local engine (FAISS built
+by the settings' factory, the store written as a new generation, CURRENT swapped last under the write lock). The
+result equals a local ingest of the same files: same chunk ids and offsets, the same vectors to float tolerance.
 
 The run builds the index anew from PATHS (like --rebuild): a cluster is for collections too large to re-read on one
 machine, where the incremental bookkeeping of the local engine is not what costs. `ray` is the `scale` install extra.
@@ -35,13 +35,13 @@ from citeqa.ingest.documents import (
 from citeqa.ingest.files import Skipped, SourceFile
 from citeqa.ingest.formats import UnreadableFileError
 from citeqa.ingest.sentences import Span
+from citeqa.precision import PRECISIONS
 
-from .analysis import analyze_sentences, encode
 from .build import assemble, chunk_documents, save_index
 from .embedder import Embedder
 from .manifest import IndexSettings
 from .search import SearchIndex
-from .sentence_vectors import encode_vectors
+from .stages import StageTimes
 from .store import check_writable
 from .update import IngestReport
 
@@ -51,9 +51,9 @@ RAY_HINT = "install the scale extra: pip install 'citeqa[scale]'"
 
 
 def read_and_chunk(batch: dict[str, Any], settings: IndexSettings, max_bytes: int) -> dict[str, list[bytes]]:
-    """Files in, one record per file out: (document, its sentences, its chunks, notes, None, its sentences' analysis
-    in its stored form), or (None, [], [], notes, the reason it was skipped, None). Pure: the same files give the
-    same records on any worker. Records travel pickled, so that Ray's columnar blocks carry them whole."""
+    """Files in, one record per file out: (document, its sentences, its chunks, notes, None), or (None, [], [],
+    notes, the reason it was skipped). Pure: the same files give the same records on any worker. Records travel
+    pickled, so that Ray's columnar blocks carry them whole."""
     records: list[bytes] = []
     embedder = Embedder(settings.model)  # for `fits` only: its model is loaded once per worker process
     for path, source in zip(batch["path"], batch["source"], strict=True):
@@ -62,25 +62,23 @@ def read_and_chunk(batch: dict[str, Any], settings: IndexSettings, max_bytes: in
         try:
             document = parse_document(file, read_bytes(file, max_bytes), notes)
         except UnreadableFileError as exc:
-            records.append(pickle.dumps((None, [], [], notes, Skipped(str(file.path), exc.reason, exc.kind), None)))
+            records.append(pickle.dumps((None, [], [], notes, Skipped(str(file.path), exc.reason, exc.kind))))
             continue
         sentences, chunks = chunk_documents([document], settings, embedder)
-        spans = sentences[document.source]
-        analysis = encode(analyze_sentences(document.text, spans))
-        records.append(pickle.dumps((document, spans, chunks, notes, None, analysis)))
+        records.append(pickle.dumps((document, sentences[document.source], chunks, notes, None)))
     return {"record": records}
 
 
 class EmbedChunks:
     """A Ray actor: loads the embedding model once, then embeds batch after batch of chunk texts."""
 
-    def __init__(self, model: str) -> None:
-        self.embedder = Embedder(model)
+    def __init__(self, model: str, precision: str = "auto") -> None:
+        self.embedder = Embedder(model, precision=precision)
         self.embedder.encode_documents(["load the model now, once per actor"])
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vectors = self.embedder.encode_documents([str(t) for t in batch["text"]])
-        return {"row": batch["row"], "vector": vectors}
+        return {"row": batch["row"], "vector": vectors, "precision": np.full(len(vectors), self.embedder.precision)}
 
 
 def ray_ingest(
@@ -92,13 +90,18 @@ def ray_ingest(
     max_bytes: int = MAX_FILE_BYTES,
     origin: str = "",
     follow_outside_links: bool = False,
+    precision: str = "auto",
 ) -> tuple[SearchIndex, IngestReport]:
-    """Build the index of `paths` at `directory` on Ray (a local Ray unless `address` names a cluster)."""
+    """Build the index of `paths` at `directory` on Ray (a local Ray unless `address` names a cluster), its chunks
+    embedded in `precision` (fp32, bf16 or auto: `citeqa.precision`, resolved on each actor)."""
     try:
         import ray
     except ImportError as exc:
         raise CiteqaError("--engine ray needs Ray, which is not installed", RAY_HINT) from exc
+    if precision not in PRECISIONS:
+        raise CiteqaError(f"unknown precision {precision!r}", f"use one of {', '.join(PRECISIONS)}")
     began = time.perf_counter()
+    times = StageTimes()
     skipped: list[Skipped] = []
     files = list_files(paths, skipped, follow_outside_links)
     check_writable(directory)
@@ -111,14 +114,17 @@ def ray_ingest(
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise CiteqaError(f"cannot reach the Ray cluster at {address}: {exc}", "check --ray-address") from exc
     try:
-        documents, sentences, chunks, notes, analyses = _read(ray, files, settings, max_bytes, skipped)
-        embeddings = _embed(ray, [c.text for c in chunks], settings.model, actors)
-        sentence_vectors = _embed_sentences(ray, documents, sentences, settings.model, actors)
+        with times.stage("read and chunk"):
+            documents, sentences, chunks, notes = _read(ray, files, settings, max_bytes, skipped)
+        with times.stage("embed"):
+            embeddings, used = _embed(ray, [c.text for c in chunks], settings.model, actors, precision)
     finally:
         if started_here:
             ray.shutdown()
-    index = assemble(documents, sentences, chunks, embeddings, settings, origin, analyses, sentence_vectors)
-    save_index(index, directory)
+    with times.stage("index"):
+        index = assemble(documents, sentences, chunks, embeddings, settings, origin, used)
+    with times.stage("write"):
+        save_index(index, directory)
     report = IngestReport(
         directory=directory,
         documents=len(index.documents),
@@ -130,13 +136,15 @@ def ray_ingest(
         rebuilt="--engine ray builds the index anew",
         written=True,
         seconds=time.perf_counter() - began,
+        stages=times.seconds,
+        precision="+".join(used),
     )
     return index, report
 
 
 def _read(
     ray: Any, files: Sequence[SourceFile], settings: IndexSettings, max_bytes: int, skipped: list[Skipped]
-) -> tuple[list[Document], dict[str, list[Span]], list[Chunk], list[Skipped], dict[str, bytes]]:
+) -> tuple[list[Document], dict[str, list[Span]], list[Chunk], list[Skipped]]:
     rows = [{"path": str(f.path), "source": f.source} for f in files]
     parsed = ray.data.from_items(rows).map_batches(
         read_and_chunk,
@@ -148,9 +156,8 @@ def _read(
     sentences: dict[str, list[Span]] = {}
     chunks: list[Chunk] = []
     notes: list[Skipped] = []
-    analyses: dict[str, bytes] = {}
     for row in parsed.take_all():
-        document, spans, pieces, noted, reason, analysis = pickle.loads(row["record"])
+        document, spans, pieces, noted, reason = pickle.loads(row["record"])
         notes += noted
         if document is None:
             skipped.append(reason)
@@ -158,47 +165,33 @@ def _read(
         documents.append(document)
         sentences[document.source] = spans
         chunks += pieces
-        if analysis is not None:
-            analyses[document.source] = analysis
     if not documents:
         raise nothing_readable(skipped)
     # The local engine's order: documents by source, each one's chunks as the chunker made them.
     documents.sort(key=lambda d: d.source)
     order = {d.source: i for i, d in enumerate(documents)}
     chunks.sort(key=lambda c: (order[c.source], c.start))
-    return documents, sentences, chunks, notes, analyses
+    return documents, sentences, chunks, notes
 
 
-def _embed_sentences(
-    ray: Any, documents: Sequence[Document], sentences: dict[str, list[Span]], model: str, actors: int
-) -> dict[str, bytes]:
-    """Every document's sentence vectors in their stored form (index.sentence_vectors), embedded by the pool."""
-    texts = [d.text[s.start : s.end] for d in documents for s in sentences[d.source]]
-    vectors = _embed(ray, texts, model, actors) if texts else np.zeros((0, 0), dtype=np.float32)
-    stored: dict[str, bytes] = {}
-    first = 0
-    for document in documents:
-        count = len(sentences[document.source])
-        stored[document.source] = encode_vectors(vectors[first : first + count])
-        first += count
-    return stored
-
-
-def _embed(ray: Any, texts: list[str], model: str, actors: int) -> np.ndarray:
+def _embed(ray: Any, texts: list[str], model: str, actors: int, precision: str) -> tuple[np.ndarray, list[str]]:
+    """The texts' vectors, row i = text i, and the precisions the actors embedded them in."""
     items = ray.data.from_items([{"row": i, "text": t} for i, t in enumerate(texts)])
     embedded = items.map_batches(
         EmbedChunks,
         batch_size=CHUNKS_PER_BATCH,
         batch_format="numpy",
         concurrency=actors,
-        fn_constructor_kwargs={"model": model},
+        fn_constructor_kwargs={"model": model, "precision": precision},
     )
     out: np.ndarray | None = None
+    used: set[str] = set()
     for batch in embedded.iter_batches(batch_size=None, batch_format="numpy"):
         vectors = np.asarray(batch["vector"], dtype=np.float32)
         if out is None:
             out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
         out[np.asarray(batch["row"], dtype=np.int64)] = vectors
+        used.update(str(p) for p in batch["precision"])
     if out is None:
         raise CiteqaError("Ray returned no vectors", "see the Ray logs; try --engine local")
-    return out
+    return out, sorted(used)

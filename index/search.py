@@ -2,8 +2,8 @@
 
 A generation folder holds manifest.json, vectors.faiss, embeddings.npy, bm25/, members.json (its documents: source
 and digest of each one's row in the document store beside the generations, `index.docstore`), chunks.npy (the
-chunk table: id, document, start, end of each chunk, row i = row i of the vectors and of BM25) and
-sentence_stems.json (how many sentences hold each stem, for the answerer's term weights: `index.analysis`).
+chunk table: id, document, start, end of each chunk, row i = row i of the vectors and of BM25). Generations
+written before reader v2 also hold sentence_stems.json, which nothing reads any more.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from citeqa.ingest.chunking import Chunk
 from citeqa.ingest.documents import Document
 from citeqa.ingest.sentences import Span
 
-from .analysis import ANALYSIS, COUNTS_FILE, SentenceWords
 from .config import IndexConfig, read_config
 from .docstore import REBUILD, StoreReader
 from .embedder import Vectors
@@ -40,7 +39,6 @@ from .views import (
     DocumentsView,
     Member,
     SentencesView,
-    SentenceWordsView,
     read_members,
     read_table,
 )
@@ -106,7 +104,6 @@ class SearchIndex:
         self.table = chunks
         self.documents: Mapping[str, Document] = DocumentsView(documents)
         self.sentences: Mapping[str, list[Span]] = SentencesView(documents)
-        self.sentence_words: Mapping[str, list[SentenceWords]] = SentenceWordsView(documents)  # as stored at ingest
         self.chunks: Mapping[int, Chunk] = ChunksView(chunks, documents)
         self.vectors = vectors
         self.path = path
@@ -147,11 +144,8 @@ def load_index(directory: Path, searchable: bool = True) -> SearchIndex:
     if {s for s, _ in members} != set(manifest.documents) or len(members) != len(manifest.documents):
         raise IndexDamagedError(f"the documents of the index at {directory} disagree with its manifest", _REBUILD)
     reader = StoreReader(directory / store_name)
-    stem_counts = generation / COUNTS_FILE if manifest.analysis == ANALYSIS else None  # read when first asked for
-    documents = DocumentSet(
-        {s: Member(d, manifest.documents[s], manifest.files.get(s, "")) for s, d in members}, reader, None, stem_counts
-    )
-    documents.vectors_key = manifest.sentence_vectors
+    held = {s: Member(d, manifest.documents[s], manifest.files.get(s, "")) for s, d in members}
+    documents = DocumentSet(held, reader)
     for source, _ in members[:1] + members[-1:]:
         documents.record(source)  # the first and last rows read and checked now: a replaced store is refused here
     table = ChunkTable(read_table(generation / CHUNKS_FILE, len(members)), [s for s, _ in members])

@@ -1,8 +1,7 @@
 """The index directory on disk, written atomically.
 
     DIR/CURRENT          name of the generation in use (replaced atomically, last)
-    DIR/gen-<stamp>/     manifest.json, vectors.faiss, embeddings.npy, bm25/, members.json, chunks.npy,
-                         sentence_stems.json (the sentences' counts of stems: index.analysis)
+    DIR/gen-<stamp>/     manifest.json, vectors.faiss, embeddings.npy, bm25/, members.json, chunks.npy
     DIR/store-<stamp>.sqlite  the documents' text, sentences and metadata, shared by generations (index.docstore)
     DIR/config.json      settings chosen for this index after it was built (e.g. a calibrated threshold)
     DIR/.lock            held while a writer works

@@ -22,7 +22,18 @@ def print_report(report: IngestReport) -> None:
         click.echo(f"citeqa: note: {note.path}: {note.reason}", err=True)
     if report.gone:
         click.echo(gone_line(report.gone), err=True)
+    if report.written and report.stages:
+        click.echo(stages_line(report), err=True)
     click.echo(summary_line(report))
+
+
+def stages_line(report: IngestReport) -> str:
+    """Where the run's time went, stage by stage, and the precision it embedded in."""
+    parts = []
+    for stage, seconds in report.stages.items():
+        precision = f" in {report.precision}" if stage == "embed" and report.precision else ""
+        parts.append(f"{stage} {seconds:.1f} s{precision}")
+    return "citeqa: time by stage: " + ", ".join(parts)
 
 
 GONE_SHOWN = 10

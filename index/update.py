@@ -29,15 +29,7 @@ from citeqa.ingest.documents import MAX_FILE_BYTES, Document, list_files, nothin
 from citeqa.ingest.files import Skipped, SourceFile
 from citeqa.ingest.formats import READERS_VERSION, UnreadableFileError
 
-from .analysis import ANALYSIS
-from .build import (
-    DocumentProgress,
-    assemble_table,
-    check_model,
-    chunk_documents,
-    embed_missing_sentences,
-    save_index,
-)
+from .build import DocumentProgress, assemble_table, check_model, chunk_documents, save_index
 from .docstore import Record, digest_of
 from .embedder import Embedder, Vectors
 from .errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
@@ -45,7 +37,7 @@ from .legacy import load_legacy_index
 from .lexical import PARAMETERS
 from .manifest import FORMAT_VERSION, LEGACY_FORMAT, IndexSettings, Manifest
 from .search import MANIFEST_FILE, SearchIndex, load_index
-from .sentence_vectors import vectors_key
+from .stages import StageTimes
 from .store import check_writable, current_generation, locked, remove_unused_generations
 from .views import ChunksView, ChunkTable, DocumentSet, Member, stack_rows
 
@@ -74,6 +66,8 @@ class IngestReport:
     rebuilt: str = ""  # why every document was re-chunked, when it was
     written: bool = False  # whether a new generation was written (False: nothing changed)
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage (index.stages)
+    precision: str = ""  # what this run embedded in (citeqa.precision); "": it embedded nothing
 
 
 def resolve_settings(
@@ -128,53 +122,39 @@ def ingest(
     chunking: DocumentProgress | None = None,
     follow_outside_links: bool = False,
     stages: Stage | None = None,
+    precision: str = "auto",
 ) -> tuple[SearchIndex | None, IngestReport]:
     """Bring the index at `directory` in step with `paths`; the index (None when nothing changed) and a report.
 
     `rebuild` ignores what the index holds: `paths` are read, chunked and embedded as for a new index. `progress`
     hears how many chunks are embedded, `chunking` how far each long document's chunking has got.
     `follow_outside_links` follows symlinks out of the folders given (see `ingest.files`). `stages` hears, in a
-    run of more than LARGE_RUN_FILES files, each step after the chunks are embedded.
+    run of more than LARGE_RUN_FILES files, each step after the chunks are embedded. `precision`: the embedder's
+    when none is given (fp32, bf16 or auto; `citeqa.precision`).
     """
     began = time.perf_counter()
+    times = StageTimes()
     settings = settings or resolve_settings(directory)
-    embedder = embedder or Embedder(settings.model)
-    check_model(embedder, settings)
+    embedder = embedder or Embedder(settings.model, precision=precision)
+    check_model(embedder, settings)  # before any file is read
     skipped: list[Skipped] = []
     files = list_files(paths, skipped, follow_outside_links)
     check_writable(directory)
     directory.mkdir(parents=True, exist_ok=True)
     with locked(directory):
         remove_unused_generations(directory)  # what a killed writer left
-        plan = plan_ingest(directory, files, settings, origin, skipped, max_bytes, prune=prune, rebuild=rebuild)
+        with times.stage("read"):
+            plan = plan_ingest(directory, files, settings, origin, skipped, max_bytes, prune=prune, rebuild=rebuild)
         if not plan.needs_writing:
             return None, plan.report(began)
         large = len(plan.fresh) + len(plan.unchanged) > LARGE_RUN_FILES
         told = stages if stages is not None and large else None
-        index, applied = apply_plan(plan, embedder, progress, chunking, told)
-        if told is not None:
-            told(f"embedding the sentences of {len(index.documents):,} documents, for choosing answers")
-        embed_missing_sentences(index.store, embedder, _tenths(told, "sentences embedded"))
+        index, applied = apply_plan(plan, embedder, progress, chunking, told, times)
         if told is not None:
             told(f"writing {len(index.documents):,} documents and {len(index.chunks):,} chunks to {directory}")
-        save_index(index, directory, lock=False)
-        return index, applied.report(began, index)
-
-
-def _tenths(told: Stage | None, what: str) -> Progress | None:
-    """A progress callback that tells `told` each tenth of the way (a run of 20,000 files makes hundreds of calls)."""
-    if told is None:
-        return None
-    shown = -1
-
-    def progress(done: int, total: int) -> None:
-        nonlocal shown
-        tenth = done * 10 // max(total, 1)
-        if tenth > shown:
-            shown = tenth
-            told(f"{what}: {done:,} of {total:,} documents")
-
-    return progress
+        with times.stage("write"):
+            save_index(index, directory, lock=False)
+        return index, applied.report(began, index, times)
 
 
 @dataclass(slots=True)
@@ -211,16 +191,6 @@ class IngestPlan:
         return self.old is not None and self.old.lexical != PARAMETERS
 
     @property
-    def analysis_missing(self) -> bool:
-        """The index keeps no sentence analysis made by this citeqa (written before it did): one write adds it."""
-        return self.old is not None and self.old.analysis != ANALYSIS
-
-    @property
-    def sentence_vectors_missing(self) -> bool:
-        """The index keeps no sentence vectors by its model (written before it did): one write embeds them."""
-        return self.old is not None and self.old.sentence_vectors != vectors_key(self.settings.model)
-
-    @property
     def added(self) -> list[str]:
         held = self.old.documents if self.old is not None else {}
         return sorted(s for s in self.fresh if s not in held)
@@ -235,7 +205,7 @@ class IngestPlan:
     def needs_writing(self) -> bool:
         if self.old is None or not self.same_settings or self.lexical_outdated or not self.readers_match:
             return True  # (new readers: one write records them, so the next run finds the files unchanged)
-        if self.old.format_version != FORMAT_VERSION or self.analysis_missing or self.sentence_vectors_missing:
+        if self.old.format_version != FORMAT_VERSION:
             return True  # an older format: upgraded by writing it anew, its vectors reused
         held = self.old.files
         return bool(self.removed) or any(held.get(s) != d.file_checksum for s, d in self.fresh.items())
@@ -252,7 +222,13 @@ class IngestPlan:
         self.unchanged = {}
 
     def report(
-        self, began: float, index: SearchIndex | None = None, embedded: int = 0, reused: int = 0
+        self,
+        began: float,
+        index: SearchIndex | None = None,
+        embedded: int = 0,
+        reused: int = 0,
+        times: StageTimes | None = None,
+        precision: str = "",
     ) -> IngestReport:
         """The run's report: of the new `index`, or with none, of a run that wrote nothing."""
         if index is not None:
@@ -280,6 +256,8 @@ class IngestPlan:
             rebuilt="; ".join(self.reasons),
             written=index is not None,
             seconds=time.perf_counter() - began,
+            stages=dict(times.seconds) if times is not None else {},
+            precision=precision,
         )
 
 
@@ -311,10 +289,6 @@ def plan_ingest(
             f"upgrading the index from format {LEGACY_FORMAT} (JSONL documents) to format {FORMAT_VERSION} "
             "(an SQLite document store): its chunks and vectors are kept"
         )
-    if old is not None and old.format_version != LEGACY_FORMAT and old.analysis != ANALYSIS:
-        reasons.append("storing the analysis of every sentence for the answerer: nothing is embedded again")
-    if old is not None and old.format_version != LEGACY_FORMAT and old.sentence_vectors != vectors_key(settings.model):
-        reasons.append("embedding every sentence once, for the answerer's choice of sentence (chunks are kept)")
     if old is not None and old.settings != settings:
         reasons.append(f"the settings changed ({_settings_change(old.settings, settings)}): re-chunking every document")
     plan = IngestPlan(directory, settings, origin, old, reasons, max_bytes, skipped=skipped)
@@ -350,9 +324,11 @@ class Applied:
     plan: IngestPlan
     embedded: int  # chunks embedded in this run
     reused: int  # chunks that took a stored vector
+    precision: str  # what they were embedded in
 
-    def report(self, began: float, index: SearchIndex) -> IngestReport:
-        return self.plan.report(began, index, self.embedded, self.reused)
+    def report(self, began: float, index: SearchIndex, times: StageTimes | None = None) -> IngestReport:
+        precision = self.precision if self.embedded else ""
+        return self.plan.report(began, index, self.embedded, self.reused, times, precision)
 
 
 def apply_plan(
@@ -361,18 +337,22 @@ def apply_plan(
     progress: Progress | None = None,
     chunking: DocumentProgress | None = None,
     stages: Stage | None = None,
+    times: StageTimes | None = None,
 ) -> tuple[SearchIndex, Applied]:
     """The new index the plan describes (not yet saved): kept documents with their sentences, chunks and vectors,
     read ones chunked, and only text never embedded before embedded. Kept documents stay rows of the store: their
-    text is read only when BM25 has neither their chunks' term counts nor their stored terms."""
-    old = _load_old(plan)
+    text is read only when BM25 has neither their chunks' term counts nor their stored terms. `times` hears how
+    long each stage took."""
+    times = times or StageTimes()
+    with times.stage("read"):
+        old = _load_old(plan)
     try:
-        return _apply(plan, old, embedder, progress, chunking, stages)
+        return _apply(plan, old, embedder, progress, chunking, stages, times)
     except IndexDamagedError as exc:
         if old is None:
             raise
         plan.without_old(f"the index could not be read ({exc.message}): rebuilding it")
-        return _apply(plan, None, embedder, progress, chunking, stages)
+        return _apply(plan, None, embedder, progress, chunking, stages, times)
 
 
 def _apply(
@@ -382,7 +362,9 @@ def _apply(
     progress: Progress | None,
     chunking: DocumentProgress | None = None,
     stages: Stage | None = None,
+    times: StageTimes | None = None,
 ) -> tuple[SearchIndex, Applied]:
+    times = times or StageTimes()
     same_settings = plan.same_settings
     members: dict[str, Member] = {}
     pending: dict[str, Record] = {}
@@ -412,7 +394,10 @@ def _apply(
     chunks_of: dict[str, list[Chunk]] = {}
     if to_chunk:
         ordered = sorted(to_chunk, key=lambda d: d.source)
-        new_sentences, new_chunks = chunk_documents(ordered, plan.settings, embedder, chunking)
+        loaded = embedder.load_seconds
+        with times.stage("chunk"):
+            new_sentences, new_chunks = chunk_documents(ordered, plan.settings, embedder, chunking)
+        times.move("chunk", "load model", embedder.load_seconds - loaded)  # chunking loads the model's tokenizer
         for chunk in new_chunks:
             chunks_of.setdefault(chunk.source, []).append(chunk)
         for document in to_chunk:
@@ -431,11 +416,23 @@ def _apply(
         else:
             parts.append((source, fresh_table.rows[fresh_rows[source]]))
     table = ChunkTable(stack_rows(parts, sources), sources)
-    embeddings, embedded = _embeddings(table, kept_rows, held, old, plan.settings, embedder, progress)
+    with times.stage("embed"):
+        embeddings, embedded = _embeddings(table, kept_rows, held, old, plan.settings, embedder, progress)
     if stages is not None:
         stages(f"building the vector (FAISS) and word (BM25) indexes of {len(table):,} chunks")
-    index = assemble_table(held, table, embeddings, plan.settings, plan.origin, previous=old)
-    return index, Applied(plan, embedded, len(table) - embedded)
+    reused = len(table) - embedded
+    precisions = _precisions(old.manifest if old is not None and reused else None, embedder.precision, embedded)
+    with times.stage("index"):
+        index = assemble_table(held, table, embeddings, plan.settings, plan.origin, previous=old, precisions=precisions)
+    return index, Applied(plan, embedded, reused, embedder.precision)
+
+
+def _precisions(reused_from: Manifest | None, precision: str, embedded: int) -> list[str]:
+    """The precisions of an index's vectors: those of the index its reused vectors came from, and this run's."""
+    found = list(reused_from.precisions) if reused_from is not None else []
+    if embedded or not found:
+        found.append(precision)
+    return found
 
 
 def _load_old(plan: IngestPlan) -> SearchIndex | None:
@@ -548,8 +545,9 @@ def remove_documents(directory: Path, sources: Sequence[str]) -> SearchIndex:
         assert index.embeddings is not None  # a loaded index always has them
         embeddings = np.asarray(index.embeddings)[rows]
         documents = DocumentSet({s: index.store.members[s] for s in kept}, index.store.reader)
-        documents.vectors_key = index.store.vectors_key  # the kept documents' vectors stay in the same store
-        settings, origin = index.manifest.settings, index.manifest.origin
-        updated = assemble_table(documents, table, embeddings, settings, origin, previous=index)
+        old = index.manifest
+        updated = assemble_table(
+            documents, table, embeddings, old.settings, old.origin, previous=index, precisions=old.precisions
+        )
         save_index(updated, directory, lock=False)
         return updated

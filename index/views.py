@@ -3,10 +3,6 @@
 `SearchIndex.documents`, `.sentences` and `.chunks` are read-only mappings over these: a document is read from the
 store when it is first asked for; a chunk is a row of the table (id, document, start, end) with its text sliced
 from its document. An index built in memory holds its documents as `pending` records until it is saved.
-
-`.sentence_words` gives each document's sentences' words (`index.analysis`) as stored at ingest, decoded when first
-asked for and kept in a small cache; `DocumentSet.stem_counts` the index's sentence counts of stems, read from its
-generation's file when it has one. `count_sentences` keeps those counts as an ingest adds and removes documents.
 """
 
 from __future__ import annotations
@@ -14,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,17 +21,12 @@ from citeqa.ingest.chunking import Chunk
 from citeqa.ingest.documents import Document
 from citeqa.ingest.sentences import Span
 
-from .analysis import ANALYSIS, Analysis, SentenceWords, StemCounts, analyze_sentences, decode, encode, words_of
-from .docstore import REBUILD, Pieces, Record, StoreReader, digest_of
-from .embedder import Vectors
+from .docstore import REBUILD, Record, StoreReader, digest_of
 from .errors import IndexDamagedError
-from .lexical import analyze
-from .sentence_vectors import DTYPE, SpilledBlobs, decode_vectors
 
 V = TypeVar("V")
 
 MEMBERS_FILE = "members.json"
-SENTENCES_REMEMBERED = 1 << 16  # sentences' words kept decoded (a few kB each): a busy collection's working set
 CHUNKS_FILE = "chunks.npy"
 CHUNK_DTYPE = np.dtype(
     [("id", "<i8"), ("document", "<i4"), ("start", "<i8"), ("end", "<i8"), ("text_hash", "<i8")]
@@ -54,23 +44,11 @@ class DocumentSet:
     """The documents of one index, in order: rows of a store, or records held in memory until saved."""
 
     def __init__(
-        self,
-        members: dict[str, Member],
-        reader: StoreReader | None = None,
-        pending: dict[str, Record] | None = None,
-        counts_file: Path | None = None,
+        self, members: dict[str, Member], reader: StoreReader | None = None, pending: dict[str, Record] | None = None
     ) -> None:
         self.members = members
         self.reader = reader
         self.pending = pending or {}  # digest -> record, not in `reader`'s store (yet)
-        self.counts_file = counts_file  # the generation's sentence counts, when it holds them
-        self.counts: StemCounts | None = None  # read from `counts_file`, or counted
-        self.unsaved_analysis: dict[str, bytes] = {}  # digest -> stored form of an analysis the store lacks
-        self.unsaved_vectors = SpilledBlobs()  # digest -> sentence vectors the store lacks, on disk until saved
-        self.vectors_key = ""  # the key of those vectors: vectors_key(the index's model); "": none made
-        self._lock = threading.RLock()
-        self._words: OrderedDict[str, tuple[list[SentenceWords], frozenset[str]]] = OrderedDict()
-        self._words_held = 0  # sentences in `_words`
 
     @classmethod
     def in_memory(cls, documents: Sequence[Document], sentences: Mapping[str, list[Span]]) -> DocumentSet:
@@ -91,147 +69,6 @@ class DocumentSet:
         if self.reader is None:
             raise KeyError(source)
         return self.reader.record(member.digest, source)
-
-    def analysis(self, source: str) -> tuple[Analysis, bool]:
-        """The analysis of `source`'s sentences, and whether it was stored (in the store, or to be written there):
-        else its sentences were analyzed now."""
-        digest = self.members[source].digest
-        document, spans = self.record(source)
-        blob = self.unsaved_analysis.get(digest)
-        if blob is None and self.reader is not None:
-            blob = self.reader.analysis(digest, ANALYSIS)
-        found = decode(blob, len(spans)) if blob is not None else None
-        if found is not None:
-            return found, True
-        return analyze_sentences(document.text, spans), False
-
-    def sentence_vectors(self, source: str, dimension: int, first: int = 0, stop: int | None = None) -> Vectors | None:
-        """Rows first:stop of `source`'s sentences' vectors (all of them by default), as embedded at ingest, read
-        without the rest; None when the index keeps none for it (see index.sentence_vectors)."""
-        if not self.vectors_key:
-            return None
-        digest = self.members[source].digest
-        sentences = len(self.record(source)[1])
-        stop = sentences if stop is None else stop
-        if not 0 <= first <= stop <= sentences:
-            raise IndexError(f"sentences {first}:{stop} of {source!r}, which has {sentences}")
-        row = dimension * DTYPE.itemsize
-        blob: bytes | None = None
-        if digest in self.unsaved_vectors:
-            if self.unsaved_vectors.size(digest) == sentences * row:
-                blob = self.unsaved_vectors.read(digest, first * row, stop * row)
-        elif self.reader is not None:
-            blob = self.reader.vectors(digest, self.vectors_key, sentences * row, first * row, stop * row)
-        return None if blob is None else decode_vectors(blob, stop - first, dimension)
-
-    def words(self, source: str) -> list[SentenceWords]:
-        """Each sentence's stems and pairs of them, in order; kept for the next question that reads `source`."""
-        return self._analysed(source)[0]
-
-    def stems(self, source: str) -> frozenset[str]:
-        """The stems of the content words of the whole document: its sentences' and those between them."""
-        return self._analysed(source)[1]
-
-    def _analysed(self, source: str) -> tuple[list[SentenceWords], frozenset[str]]:
-        digest = self.members[source].digest
-        with self._lock:
-            hit = self._words.get(digest)
-            if hit is not None:
-                self._words.move_to_end(digest)
-                return hit
-        words = [words_of(stems) for stems in self.analysis(source)[0]]
-        document, spans = self.record(source)
-        stems = set().union(*(w[0] for w in words))
-        ends = [0, *(end for _, end in spans)]
-        starts = [*(start for start, _ in spans), len(document.text)]
-        for end, start in zip(ends, starts, strict=True):  # text outside the sentences (white space, mostly)
-            if start > end and not document.text[end:start].isspace():
-                stems.update(analyze(document.text[end:start]))
-        found = (words, frozenset(stems))
-        with self._lock:
-            if digest not in self._words:
-                self._words[digest] = found
-                self._words_held += len(words)
-            while self._words_held > SENTENCES_REMEMBERED and len(self._words) > 1:
-                _, (old, _) = self._words.popitem(last=False)
-                self._words_held -= len(old)
-        return found
-
-    def stored_counts(self) -> StemCounts | None:
-        """The sentence counts of stems as counted at ingest; None for an index that keeps none."""
-        with self._lock:
-            if self.counts is None and self.counts_file is not None:
-                self.counts = StemCounts.load(self.counts_file)
-                self.counts_file = None
-            return self.counts
-
-    def stem_counts(self) -> StemCounts:
-        """The sentence counts of stems: as stored, or (an index that keeps none) counted over every document."""
-        with self._lock:
-            counts = self.stored_counts()
-            if counts is None:
-                counts = StemCounts()
-                for source in self.members:
-                    counts.add(self.analysis(source)[0])
-                self.counts = counts
-            return counts
-
-
-def count_sentences(documents: DocumentSet, previous: DocumentSet | None = None) -> None:
-    """Count `documents`' sentences' stems: those of `previous` (the index they update) with the documents it held
-    and they do not taken out and theirs it lacked added, when it kept counts; else all of them. An analysis the
-    store lacks is made now and kept in `unsaved_analysis`, to be written with the documents."""
-    base = previous.stored_counts() if previous is not None else None
-    counts = None
-    if previous is not None and base is not None:
-        counts = base.copy()
-        kept = {m.digest for m in documents.members.values()}
-        try:
-            for source, member in previous.members.items():
-                if member.digest not in kept:
-                    counts.remove(previous.analysis(source)[0])
-        except (ValueError, IndexDamagedError):
-            counts = None  # counts that do not hold what they should, or a removed document unreadable: count all
-        held = {m.digest for m in previous.members.values()}
-    if counts is None:
-        counts, held = StemCounts(), set()
-    for source, member in documents.members.items():
-        if member.digest in held:
-            continue
-        analysis, stored = documents.analysis(source)
-        counts.add(analysis)
-        if not stored:
-            blob = encode(analysis)
-            if blob is not None:
-                documents.unsaved_analysis[member.digest] = blob
-    documents.counts = counts
-
-
-def analysis_rows(documents: DocumentSet, store: Path) -> Iterator[tuple[str, bytes]]:
-    """The sentence analyses to write into `store` with the documents: those it lacks."""
-    held = documents.reader is not None and documents.reader.path.resolve() == store.resolve()
-    for source, member in documents.members.items():
-        blob = documents.unsaved_analysis.get(member.digest)
-        if blob is None and not held:
-            blob = encode(documents.analysis(source)[0])
-        if blob is not None:
-            yield member.digest, blob
-
-
-def vector_rows(documents: DocumentSet, store: Path) -> Iterator[tuple[str, Pieces]]:
-    """The sentence vectors to write into `store` with the documents: those embedded now, and, into a store other
-    than the one the documents were read from, a copy of those they had there."""
-    if not documents.vectors_key:
-        return
-    held = documents.reader is not None and documents.reader.path.resolve() == store.resolve()
-    for member in documents.members.values():
-        vectors: Pieces | None = None
-        if member.digest in documents.unsaved_vectors:
-            vectors = documents.unsaved_vectors.pieces(member.digest)
-        elif not held and documents.reader is not None:
-            vectors = documents.reader.vectors_pieces(member.digest, documents.vectors_key)
-        if vectors is not None:
-            yield member.digest, vectors
 
 
 class _BySource(Mapping[str, V]):
@@ -256,13 +93,6 @@ class DocumentsView(_BySource[Document]):
 
     def __repr__(self) -> str:
         return f"<{len(self)} documents>"
-
-
-class SentenceWordsView(_BySource[list[SentenceWords]]):
-    """Each document's sentences' stems and pairs, as stored at ingest (`index.analysis`)."""
-
-    def __getitem__(self, source: str) -> list[SentenceWords]:
-        return self._set.words(source)
 
 
 class SentencesView(_BySource[list[Span]]):

@@ -17,8 +17,8 @@ class HashingEmbedder(Embedder):
 
     MODEL_ID = "citeqa-tests/hashing-64"
 
-    def __init__(self, dimension: int = 64) -> None:
-        super().__init__(self.MODEL_ID)
+    def __init__(self, dimension: int = 64, precision: str = "fp32") -> None:
+        super().__init__(self.MODEL_ID, precision=precision)  # its vectors are the same in any precision
         self._dimension = dimension
 
     @property

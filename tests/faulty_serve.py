@@ -17,7 +17,9 @@ from citeqa.chat.answerer import Answerer
 from citeqa.chat.web.service import ChatService
 
 
-def _open(cls: type[ChatService], index_dir: Path | None, examples: Sequence[str] = ()) -> ChatService:
+def _open(
+    cls: type[ChatService], index_dir: Path | None, examples: Sequence[str] = (), precision: str = "auto"
+) -> ChatService:
     answerer = FaultyAnswerer()
     answerer.index.path = index_dir  # type: ignore[attr-defined]
     return cls(cast(Answerer, answerer), examples)

@@ -75,7 +75,7 @@ def test_rebuild_through_the_cli_repairs_a_damaged_chunk_table(
     (current_generation(directory) / "chunks.npy").write_bytes(b"\x93NUMPY\x01\x00v\x00{'descr': ((((" + b" " * 100)
     code, _, err = cli("docs", "list", "--index", str(directory))
     assert code == 1 and "--rebuild" in err and "Traceback" not in err
-    monkeypatch.setattr("citeqa.index.update.Embedder", lambda model: fake)
+    monkeypatch.setattr("citeqa.index.update.Embedder", lambda model, **_: fake)
     code, _, err = cli("ingest", str(docs), "--index", str(directory), "--rebuild", "--model", FAKE.model)
     assert code == 0, err
     assert cli("docs", "list", "--index", str(directory))[0] == 0

@@ -93,10 +93,9 @@ def test_add_change_and_remove_embed_only_the_new_text(
     index, report = ingest([docs], directory, FAKE, fake)
     assert index is not None and report.written
     assert (report.added, report.changed, report.unchanged, report.removed) == (["museum.txt"], ["ferry.txt"], 2, [])
-    # The new text's chunks, then its sentences (for the answerer's sentence model): nothing of the rest.
+    # The new text's chunks and nothing of the rest: no sentence is embedded (reader v2 reads passages whole).
     chunks = ["The ferry opened in 1992. It sails to Arrow Island twice a day.", "The museum holds 4,000 paintings."]
-    sentences = [*chunks[0].replace(". ", ".\n").splitlines(), chunks[1]]
-    assert sorted(counting.texts) == sorted(chunks + sentences)
+    assert sorted(counting.texts) == sorted(chunks)
     assert "council.txt" in index.documents  # still indexed: not pruned
     for source in ("harbour.txt", "library.txt"):  # untouched: same document, same chunks, same vectors
         assert index.documents[source] == before.documents[source]
@@ -205,8 +204,8 @@ def test_rebuild_starts_from_scratch(tmp_path: Path, fake: HashingEmbedder, monk
     (docs / "ferry.txt").unlink()
     counting = Counting(fake, monkeypatch)
     _, report = ingest([docs], directory, FAKE, fake, rebuild=True)
-    # Every chunk (3) and sentence (9) embedded again: nothing is taken from the old index.
-    assert report.written and "from scratch" in report.rebuilt and len(counting.texts) == 3 + 9
+    # Every chunk (3) embedded again: nothing is taken from the old index.
+    assert report.written and "from scratch" in report.rebuilt and len(counting.texts) == 3
     assert sorted(load_index(directory).documents) == ["council.txt", "harbour.txt", "library.txt"]
 
 

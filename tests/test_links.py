@@ -126,7 +126,7 @@ def test_a_hard_linked_copy_is_taken_once(tmp_path: Path) -> None:
 def test_ingest_warns_about_each_outside_link_and_the_option_follows_them(
     shared: Path, tmp_path: Path, fake: HashingEmbedder, cli: CliRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("citeqa.index.update.Embedder", lambda model: fake)
+    monkeypatch.setattr("citeqa.index.update.Embedder", lambda model, **_: fake)
     directory = tmp_path / "idx"
     args = ("ingest", str(shared), "--index", str(directory), "--model", HashingEmbedder.MODEL_ID)
     code, out, err = cli(*args)

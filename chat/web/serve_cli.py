@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from citeqa.errors import CiteqaError
-from citeqa.options import index_option
+from citeqa.options import index_option, precision_option
 from citeqa.paths import BUNDLED_QUESTIONS, default_index
 from citeqa.servers import announced, local_url
 
@@ -51,6 +51,7 @@ BUNDLED_EXAMPLES = BUNDLED_QUESTIONS.with_name("examples.jsonl")
 @click.option("--examples", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="JSONL question set whose questions are offered as examples, taken in turn from each document "
               "(default: the bundled examples, with the default index).")  # fmt: skip
+@precision_option
 def serve_command(
     host: str,
     port: int,
@@ -63,6 +64,7 @@ def serve_command(
     feedback: Path | None,
     max_ask_kb: int,
     examples: Path | None,
+    precision: str,
 ) -> None:
     """Serve the chat at / and the JSON API at /api (docs at /docs) until interrupted."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -80,9 +82,12 @@ def serve_command(
         feedback=feedback or default_feedback_path(index_dir),
         max_ask_bytes=max_ask_kb * 1024,
     )
+    from citeqa.precision import resolve
+
+    resolve(precision)  # a bf16 this CPU lacks is refused before anything loads
     listener = _listen(host, port)  # a port in use fails before minutes of loading
     try:
-        _serve(listener, index_dir, options, examples)
+        _serve(listener, index_dir, options, examples, precision)
     finally:
         listener.close()
 
@@ -121,7 +126,9 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOptions, examples: Path | None) -> None:
+def _serve(
+    listener: socket.socket, index_dir: Path | None, options: ServeOptions, examples: Path | None, precision: str
+) -> None:
     import uvicorn
 
     from .app import create_app
@@ -129,7 +136,7 @@ def _serve(listener: socket.socket, index_dir: Path | None, options: ServeOption
     from .slow_clients import HeadDeadlineProtocol
 
     questions = read_examples(examples or (BUNDLED_EXAMPLES if index_dir is None else None))
-    service = ChatService.open(index_dir, questions)
+    service = ChatService.open(index_dir, questions, precision)
     service.follow(index_dir or default_index())  # a later `citeqa ingest` there is picked up without a restart
     app = create_app(service, options)
     host, port = listener.getsockname()[:2]

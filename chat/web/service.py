@@ -93,12 +93,15 @@ class ChatService:
         self._worker.start()
 
     @classmethod
-    def open(cls, index_dir: Path | None, examples: Sequence[str] = ()) -> ChatService:
-        """Load the index and its model once (the default index is built on first use)."""
+    def open(cls, index_dir: Path | None, examples: Sequence[str] = (), precision: str = "auto") -> ChatService:
+        """Load the index and its models once (the default index is built on first use); the models compute in
+        `precision` (citeqa.precision)."""
         from citeqa.index import open_index
 
-        index, embedder = open_index(index_dir)
-        return cls(Answerer(index, embedder), examples)
+        from ..settings import AnswerSettings
+
+        index, embedder = open_index(index_dir, precision)
+        return cls(Answerer(index, embedder, AnswerSettings.for_index(index, precision=precision)), examples)
 
     # The seam for reloading: callers always go through answerer(), never keep their own reference.
     def answerer(self) -> Answerer:
@@ -168,8 +171,16 @@ class ChatService:
         from citeqa.index.reload import IndexWatcher
 
         watcher = IndexWatcher(directory, interval=interval, index=self.index)
-        watcher.watch(lambda index: self.replace_answerer(Answerer(index, self.answerer().embedder)))
+        watcher.watch(lambda index: self.replace_answerer(self._answerer_for(index)))
         self._watcher = watcher
+
+    def _answerer_for(self, index: SearchIndex) -> Answerer:
+        """An answerer of a newly loaded index, its models in the precision of the one in hand."""
+        from ..settings import AnswerSettings
+
+        current = self.answerer()
+        settings = AnswerSettings.for_index(index, precision=current.settings.precision)
+        return Answerer(index, current.embedder, settings)
 
     def close(self, wait: float = CLOSE_WAIT_S) -> None:
         """Stop taking questions; those already queued are answered first, for up to `wait` seconds. Any still
