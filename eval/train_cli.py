@@ -21,7 +21,8 @@ NEGATIVE_RATE = 0.4  # answerable questions that also get a retrieved passage no
 
 VALIDATION_PASSAGES = 200  # per source, read after training (minutes, not the hour a whole test split would take)
 GOLD_PARAGRAPHS = 400  # per source: the reader alone on each question's own paragraph
-HELD_OUT_QUESTIONS = 100  # per source and split: questions answered end to end to fit and judge confidence
+# Questions answered end to end per source: to fit the confidence model (calibrate) and to judge (test).
+HELD_OUT_QUESTIONS = {"calibrate": 60, "test": 100}
 
 
 def split_corpus(corpus: Corpus, held_out: dict[str, str] | None = None) -> dict[str, Corpus]:
@@ -89,7 +90,7 @@ def write_training(corpora: list[dict[str, Corpus]], work: Path) -> dict[str, Pa
 
 
 def sample_documents(corpus: Corpus, questions: int, seed: int) -> Corpus:
-    """Whole documents, drawn at random, until they hold about `questions` questions (all of theirs)."""
+    """Whole documents, drawn at random, until they hold `questions` questions, and at most that many of theirs."""
     sources = sorted(corpus.texts)
     random.Random(seed).shuffle(sources)
     asked: dict[str, int] = {}
@@ -103,20 +104,24 @@ def sample_documents(corpus: Corpus, questions: int, seed: int) -> Corpus:
         if asked.get(source):
             kept.append(source)
             total += asked[source]
-    return select(corpus, kept)
+    chosen = select(corpus, kept)
+    if len(chosen.items) > questions:  # a long article holds hundreds: its questions are drawn too
+        drawn = set(random.Random(seed).sample(range(len(chosen.items)), questions))
+        chosen = Corpus(chosen.name, [item for i, item in enumerate(chosen.items) if i in drawn], chosen.texts)
+    return chosen
 
 
 def write_held_out(
-    corpora: list[dict[str, Corpus]], work: Path, seed: int, questions: int = HELD_OUT_QUESTIONS
+    corpora: list[dict[str, Corpus]], work: Path, seed: int, questions: dict[str, int] | None = None
 ) -> dict[str, Path]:
-    """Each corpus's calibrate and test splits as question sets on disk (documents sampled to hold about
-    `questions` questions, so the sets are answered in minutes), each also with answers cut out."""
+    """Each corpus's calibrate and test splits as question sets on disk (documents sampled to hold `questions`
+    of each split's questions, so the sets are answered in minutes), each also with answers cut out."""
     from .splits import without_answers, write_split
 
     written: dict[str, Path] = {}
     for parts in corpora:
         for split in ("calibrate", "test"):
-            part = sample_documents(parts[split], questions, seed)
+            part = sample_documents(parts[split], (questions or HELD_OUT_QUESTIONS)[split], seed)
             if not part.items:
                 continue
             for name, variant in ((f"{part.name}-{split}", part), (f"{part.name}-{split}-cut", None)):

@@ -41,7 +41,7 @@ FLOORS: dict[str, tuple[float | None, float | None, float]] = {
 def held_out(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
     work = tmp_path_factory.mktemp("held-out")
     corpora = [load_source(s) for s in SOURCES if s.name in ("squad2", "new-wiki")]
-    return work, write_held_out(corpora, work, seed=13, questions=QUESTIONS_PER_SET)
+    return work, write_held_out(corpora, work, seed=13, questions={"calibrate": 0, "test": QUESTIONS_PER_SET})
 
 
 @pytest.mark.slow

@@ -328,3 +328,12 @@ def test_training_killed_mid_run_resumes_from_its_checkpoint(tmp_path: Path) -> 
     assert not (work / CHECKPOINT_FILE).exists(), "a finished run leaves no checkpoint behind"
     done = ReaderManifest.read(tmp_path / "killed" / MANIFEST_FILE)
     assert done.sha256 == ReaderManifest.read(tmp_path / "unbroken" / MANIFEST_FILE).sha256
+
+
+def test_a_question_longer_than_the_reader_reads_is_answered_and_says_so(answerer: Answerer) -> None:
+    long_question = "How many Pakistani citizens visited Azerbaijan in 2024, " + "and from which cities, " * 20 + "?"
+    answer = answerer.answer(long_question)
+    assert answer.notice is not None and answer.notice.code == "question_cut", answer.notice
+    assert answer.to_dict()["notice"] == {"code": "question_cut", "message": answer.notice.message}
+    short = answerer.answer("How many Pakistani citizens visited Azerbaijan in 2024?")
+    assert short.notice is None
