@@ -135,8 +135,12 @@ def load_source(source: Source) -> dict[Split, Corpus]:
     return out
 
 
+GOLD_MAX_CHARS = 3000  # a longer "paragraph" (a COVID-QA paper is one) is read as the sentences around the answer
+
+
 def gold_paragraphs(source: Source, split: Split = "test") -> list[tuple[str, str, tuple[str, ...]]]:
-    """(question, its own paragraph, gold answers) of every question of a split: the reader alone, no retrieval."""
+    """(question, its own paragraph, gold answers) of every question of a split: the reader alone, no retrieval.
+    A paragraph longer than GOLD_MAX_CHARS is cut to the whole sentences within GOLD_MAX_CHARS around the answer."""
     out = []
     for article in read_articles(source):
         if source.split(article) != split:
@@ -144,5 +148,18 @@ def gold_paragraphs(source: Source, split: Split = "test") -> list[tuple[str, st
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
                 answers = () if qa.get("is_impossible") else tuple(a["text"] for a in qa.get("answers", []))
-                out.append((qa["question"], paragraph["context"], answers))
+                context = paragraph["context"]
+                if len(context) > GOLD_MAX_CHARS:
+                    at = qa["answers"][0]["answer_start"] if answers else 0
+                    context = _around(context, at)
+                out.append((qa["question"], context, answers))
     return out
+
+
+def _around(text: str, at: int) -> str:
+    """The whole sentences of `text` that lie within GOLD_MAX_CHARS centred on offset `at`."""
+    from citeqa.ingest.sentences import split_sentences
+
+    lo, hi = max(0, at - GOLD_MAX_CHARS // 2), at + GOLD_MAX_CHARS // 2
+    inside = [s for s in split_sentences(text) if lo <= s.start and s.end <= hi]
+    return text[inside[0].start : inside[-1].end] if inside else text[lo:hi]
