@@ -17,7 +17,6 @@ from citeqa.ingest.documents import Document
 from citeqa.ingest.formats import READERS_VERSION
 from citeqa.ingest.sentences import Span, split_sentences
 from citeqa.ingest.tokens import load_encoding
-from citeqa.precision import resolve
 
 from .config import read_config
 from .docstore import STORE_ERRORS, STORE_PREFIX, STORE_SUFFIX, collect_garbage, write_records
@@ -53,7 +52,7 @@ def build_index(
 
 def check_model(embedder: Embedder, settings: IndexSettings) -> None:
     """Refuse an embedder of another model than the settings', or asked for a precision this CPU lacks."""
-    resolve(embedder.requested_precision)
+    embedder.check_precision()
     if embedder.model_id != settings.model:
         raise IndexMismatchError(
             f"the embedder is {embedder.model_id!r} but the settings ask for {settings.model!r}",

@@ -52,6 +52,12 @@ class Embedder:
             self._precision = resolve(self.requested_precision)
         return self._precision
 
+    def check_precision(self) -> None:
+        """Refuse now a precision this CPU cannot compute. Only an explicit bf16 can be refused: auto and fp32 are
+        settled on first use, so that a run with nothing to embed never imports torch to ask."""
+        if self.requested_precision == "bf16":
+            _ = self.precision
+
     @property
     def model(self) -> SentenceTransformer:
         with self._lock:

@@ -324,11 +324,10 @@ class Applied:
     plan: IngestPlan
     embedded: int  # chunks embedded in this run
     reused: int  # chunks that took a stored vector
-    precision: str  # what they were embedded in
+    precision: str  # what they were embedded in; "": none was
 
     def report(self, began: float, index: SearchIndex, times: StageTimes | None = None) -> IngestReport:
-        precision = self.precision if self.embedded else ""
-        return self.plan.report(began, index, self.embedded, self.reused, times, precision)
+        return self.plan.report(began, index, self.embedded, self.reused, times, self.precision)
 
 
 def apply_plan(
@@ -421,17 +420,17 @@ def _apply(
     if stages is not None:
         stages(f"building the vector (FAISS) and word (BM25) indexes of {len(table):,} chunks")
     reused = len(table) - embedded
-    precisions = _precisions(old.manifest if old is not None and reused else None, embedder.precision, embedded)
+    precisions = _precisions(old.manifest if old is not None and reused else None, embedder, embedded)
     with times.stage("index"):
         index = assemble_table(held, table, embeddings, plan.settings, plan.origin, previous=old, precisions=precisions)
-    return index, Applied(plan, embedded, reused, embedder.precision)
+    return index, Applied(plan, embedded, reused, embedder.precision if embedded else "")
 
 
-def _precisions(reused_from: Manifest | None, precision: str, embedded: int) -> list[str]:
+def _precisions(reused_from: Manifest | None, embedder: Embedder, embedded: int) -> list[str]:
     """The precisions of an index's vectors: those of the index its reused vectors came from, and this run's."""
     found = list(reused_from.precisions) if reused_from is not None else []
     if embedded or not found:
-        found.append(precision)
+        found.append(embedder.precision)
     return found
 
 

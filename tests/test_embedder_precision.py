@@ -104,6 +104,21 @@ def test_a_bf16_ingest_keeps_an_fp32_indexs_vectors_and_records_both(tmp_path: P
     assert index is not None and index.manifest.precisions == ("bf16",)
 
 
+def test_a_run_with_nothing_to_embed_never_asks_the_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asking imports torch (2 s of an unchanged `citeqa ingest`, which otherwise takes half a second)."""
+    docs, directory = write_collection(tmp_path / "docs", TOPICS[:3]), tmp_path / "idx"
+    ingest([docs], directory, FAKE, HashingEmbedder(precision="fp32"))
+
+    def asked() -> bool:
+        raise AssertionError("the CPU was asked for bf16 with nothing to embed")
+
+    monkeypatch.setattr(precision, "bf16_supported", asked)
+    assert ingest([docs], directory, FAKE, HashingEmbedder(precision="auto"))[0] is None
+    (docs / "ferry.txt").unlink()
+    index, report = ingest([docs], directory, FAKE, HashingEmbedder(precision="auto"), prune=True)
+    assert index is not None and report.embedded == 0 and index.manifest.precisions == ("fp32",)
+
+
 @pytest.mark.usefixtures("without_bf16")
 def test_the_commands_refuse_bf16_on_a_cpu_without_it_before_loading_anything(
     tmp_path: Path, cli: CliRun, monkeypatch: pytest.MonkeyPatch
