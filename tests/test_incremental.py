@@ -338,7 +338,7 @@ def test_an_ingest_killed_at_any_moment_leaves_the_previous_index_answering(tmp_
         index = load_index(directory)
         assert sorted(index.documents) == sorted(f"{t}.txt" for t in TOPICS[:4])
         answer = Answerer(index, embedder).answer("How many employees does the ferry have?")
-        assert answer.text == "102"
+        assert answer.text is not None and answer.text.startswith("102")
     leftovers = [p.name for p in directory.iterdir() if p.name.startswith("gen-") and p.name != before]
     assert leftovers  # the killed writer's half-written generation is still there ...
 

@@ -71,7 +71,7 @@ def test_ask_answers_here_when_the_announced_server_does_not_answer(
     index = tmp_path / "index"
     asked_here: list[str] = []
 
-    def here(index_dir: Path | None, k: int, retrieval: str) -> ask_cli.Ask:
+    def here(index_dir: Path | None, k: int, retrieval: str, precision: str = "auto") -> ask_cli.Ask:
         def answer(question: str, history: object) -> Answer:
             asked_here.append(question)
             return Answer(question, None, 0.0)
