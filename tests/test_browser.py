@@ -164,8 +164,8 @@ def test_chat_answers_marks_the_quote_and_opens_the_document(
     _ask(page, "How many Pakistani citizens visited Azerbaijan in 2024?", 0)
     message = _last_message(page)
     assert message.locator(".cq-short strong").inner_text() == "80,924"
-    assert message.locator("blockquote mark.cq-answer").inner_text() == "80,924"
-    assert "Pakistani citizens visiting Azerbaijan in 2024" in message.locator("blockquote").inner_text()
+    assert message.locator("blockquote mark.cq-answer").first.inner_text() == "80,924"
+    assert "Pakistani citizens visiting Azerbaijan in 2024" in message.locator("blockquote").first.inner_text()
     cite = message.locator(".cq-cite").first
     assert "Brotherhood Beyond Borders" in cite.locator("a.cq-link").inner_text()  # the title, linked ...
     assert cite.locator(".cq-file").inner_text() == "003_5db9bb21355ded0f.txt"  # ... the file name beside
@@ -180,7 +180,7 @@ def test_chat_answers_marks_the_quote_and_opens_the_document(
 
     _ask(page, "And in the first seven months of 2025?", 1)  # a follow-up
     follow_up = _last_message(page)
-    assert "Understood as" in follow_up.inner_text() and "46,000" in follow_up.locator("mark").inner_text()
+    assert "Understood as" in follow_up.inner_text() and "46,000" in follow_up.locator("mark").first.inner_text()
 
     page.get_by_text("Retrieved passages for each question").click()
     panel = page.locator("#cq-passages")
@@ -218,7 +218,7 @@ def test_chat_fits_a_phone(browser: Browser, live_server: LiveServer, requests_m
     page = context.new_page()
     page.goto(live_server.url + "/")
     _ask(page, "When did APP and AZERTAC sign their memorandum of cooperation?", 0)
-    assert _last_message(page).locator("mark.cq-answer").inner_text() == "July 2024"
+    assert _last_message(page).locator("mark.cq-answer").first.inner_text() == "July 2024"
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     _shot(page, "chat-phone-390.png")
     with context.expect_page() as opened:
@@ -260,7 +260,9 @@ def test_chat_fits_a_phone(browser: Browser, live_server: LiveServer, requests_m
     page.locator("#cq-chat button[aria-label='Dislike']").last.click()  # ... whose verdicts are about its answers
     records = _wait_for_feedback(live_server, lambda rs: any(r["verdict"] == "dislike" for r in rs))
     disliked = [r for r in records if r["verdict"] == "dislike"]
-    assert disliked and disliked[-1]["answer"] == "40" and disliked[-1]["question"].startswith("How many JF-17")
+    assert (
+        disliked and disliked[-1]["answer"].startswith("40") and disliked[-1]["question"].startswith("How many JF-17")
+    )
     context.close()
     assert requests_made.outside == []
 
@@ -373,7 +375,7 @@ def test_follow_ups_are_understood_and_can_be_asked_as_typed(
     _ask(page, "By when?", 2)
     resolved = _last_message(page)
     assert "Understood as" in resolved.inner_text() and "JF-17" in resolved.locator(".cq-resolved em").inner_text()
-    assert "2025" in resolved.locator("mark.cq-answer").inner_text()
+    assert "2025" in resolved.locator("mark.cq-answer").first.inner_text()
     _shot(page, "follow-up-desktop-1280.png", full_page=False)
     resolved.get_by_role("button", name="Ask as typed").click()  # the rewrite undone in one click
     _wait_for_messages(page, 4)
@@ -457,7 +459,7 @@ def test_behind_a_reverse_proxy_with_root_path(
         page = context.new_page()
         page.goto(f"{proxy}/qa/")
         _ask(page, "When did APP and AZERTAC sign their memorandum of cooperation?", 0)
-        assert _last_message(page).locator("mark.cq-answer").inner_text() == "July 2024"
+        assert _last_message(page).locator("mark.cq-answer").first.inner_text() == "July 2024"
         with context.expect_page() as opened:
             _last_message(page).locator("a.cq-link").first.click()
         document = opened.value

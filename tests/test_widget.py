@@ -230,8 +230,8 @@ def test_widget_and_iframe_answer_on_another_origin(browser: Browser, host: Host
     context, page, requests, watch = _open(browser, host, "intranet.html", 1280)
     turn = _widget_ask(page, JF17)
     assert turn.locator(".asked").inner_text() == JF17
-    assert turn.locator(".answer").inner_text() == "40"
-    assert turn.locator("blockquote mark").inner_text() == "40"
+    assert turn.locator(".answer").inner_text().startswith("40")
+    assert turn.locator("blockquote mark").first.inner_text().startswith("40")
     assert "committed to delivering up to 40 aircraft by 2025" in turn.locator("blockquote").inner_text()
     assert re.fullmatch(r"confidence [01]\.\d\d", turn.locator(".meta").first.inner_text())  # as the chat shows it
     link = turn.locator("a")
@@ -255,7 +255,7 @@ def test_widget_and_iframe_answer_on_another_origin(browser: Browser, host: Host
         link.click()
     document = opened.value
     document.wait_for_load_state()
-    assert document.locator("mark.answer").inner_text() == "40"
+    assert document.locator("mark.answer").first.inner_text().startswith("40")
     _clean(page, requests, watch, host)
     context.close()
 
@@ -263,7 +263,7 @@ def test_widget_and_iframe_answer_on_another_origin(browser: Browser, host: Host
 def test_widget_on_a_phone_in_dark_mode(browser: Browser, host: Host) -> None:
     context, page, requests, watch = _open(browser, host, "intranet.html", 390, 844, dark=True)
     turn = _widget_ask(page, "When did APP and AZERTAC sign their memorandum of cooperation?")
-    assert turn.locator("mark").inner_text() == "July 2024"
+    assert turn.locator("mark").first.inner_text() == "July 2024"
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert _low_contrast(page) == []
     abstained = _widget_ask(page, "Who won the 2018 FIFA World Cup?")
@@ -329,9 +329,9 @@ def test_widget_follow_ups_send_the_conversation(browser: Browser, host: Host) -
     sent: list[dict[str, Any]] = []
     page.on("request", lambda r: sent.append(json.loads(r.post_data or "{}")) if r.url.endswith("/api/ask") else None)
     first = _widget_ask(page, "How many Pakistani citizens visited Azerbaijan in 2024?")
-    assert first.locator("mark").inner_text() == "80,924"
+    assert first.locator("mark").first.inner_text() == "80,924"
     follow_up = _widget_ask(page, "And in the first seven months of 2025?")
-    assert "46,000" in follow_up.locator("mark").inner_text()
+    assert "46,000" in follow_up.locator("mark").first.inner_text()
     assert "Understood as:" in follow_up.locator(".understood").inner_text()
     assert "history" not in sent[0]  # a first question goes as typed
     earlier = sent[1]["history"]
@@ -349,8 +349,8 @@ def test_widget_lists_every_source_and_says_what_happened(browser: Browser, host
     both = _widget_ask(page, "Which Pakistani cities have direct flights to Baku?")  # the two interviews differ
     sources = both.locator("ol.sources > li")
     assert sources.count() == 2 and "2 documents answer this" in both.inner_text()
-    assert sources.nth(0).locator("mark").inner_text() == both.locator(".answer").inner_text()
-    assert sources.nth(1).locator("mark").inner_text() == "Lahore and Islamabad"
+    assert sources.nth(0).locator("mark").first.inner_text() == both.locator(".answer").inner_text()
+    assert sources.nth(1).locator("mark").first.inner_text() == "Lahore and Islamabad"
     hrefs = [sources.nth(i).locator("a").get_attribute("href") or "" for i in range(2)]
     assert "003_5db9bb21355ded0f.txt" in hrefs[0] and "000_cd9edb64798435a2.txt" in hrefs[1]
     spanish = _widget_ask(page, "¿Cuántos aviones JF-17 entregará Pakistán?")
@@ -410,7 +410,7 @@ def test_widget_script_and_api_across_origins(host: Host) -> None:
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.headers["Access-Control-Allow-Origin"] == host.url
-        assert json.load(response)["answer"] == "40"
+        assert json.load(response)["answer"].startswith("40")
 
 
 def test_widget_script_is_open_behind_auth() -> None:
