@@ -21,7 +21,6 @@ from typing import Any
 
 from citeqa.errors import CiteqaError
 from citeqa.index.integrity import file_sha256
-from citeqa.ingest.sentences import Span
 from citeqa.precision import autocast, resolve
 
 READER_DIR = Path(__file__).resolve().parent / "models"
@@ -33,7 +32,6 @@ MANIFEST_FILE = "reader.json"
 MAX_WORD_PIECES = 192
 MAX_QUESTION_PIECES = 64  # a question is read up to here (unknown words make many pieces; the rest is cut)
 STRIDE = 64  # word pieces two features of one window share: an answer of up to 64 pieces lies whole in one
-WINDOW_CHARS = 560  # reader v1's sentence-window budget, kept to read its manifest
 MAX_ANSWER_PIECES = 64  # long enough for COVID-QA's clauses
 READS_REMEMBERED = 50_000  # (question, passage) reads kept: a few MB of offsets and scores
 RETRAIN_HINT = "run `make train` to train the reader again, or restore chat/models/ with git checkout"
@@ -77,25 +75,6 @@ class ReadSpan:
     @property
     def margin(self) -> float:
         return self.score - self.null_score
-
-
-def window_around(text: str, sentences: Sequence[Span], center: int, budget: int = WINDOW_CHARS) -> Span:
-    """The sentences around `sentences[center]` whose span fits in `budget` characters, growing after it first
-    (an answer is more often explained after its sentence than before). The centre sentence is always in."""
-    first = last = center
-    grown = True
-    while grown:
-        grown = False
-        for step in (1, -1):
-            candidate = last + 1 if step == 1 else first - 1
-            if not 0 <= candidate < len(sentences):
-                continue
-            lo = sentences[min(first, candidate)].start
-            hi = sentences[max(last, candidate)].end
-            if hi - lo <= budget:
-                first, last = min(first, candidate), max(last, candidate)
-                grown = True
-    return Span(sentences[first].start, sentences[last].end)
 
 
 @dataclass(frozen=True, slots=True)

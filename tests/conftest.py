@@ -224,3 +224,19 @@ def live_server(live_index: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     examples = Path(__file__).resolve().parent.parent / "eval" / "questions" / "dev.jsonl"
     with serving(live_index, tmp_path_factory.mktemp("serve"), "--examples", str(examples)) as server:
         yield server
+
+
+@pytest.fixture
+def without_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This CPU as one without native bf16 (citeqa.precision's detection says no)."""
+    from citeqa import precision
+
+    monkeypatch.setattr(precision, "bf16_supported", lambda: False)
+
+
+@pytest.fixture
+def with_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This CPU as one with native bf16."""
+    from citeqa import precision
+
+    monkeypatch.setattr(precision, "bf16_supported", lambda: True)

@@ -23,16 +23,6 @@ from citeqa.ingest import load_documents
 from citeqa.paths import BUNDLED_CORPUS
 
 
-@pytest.fixture
-def without_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(precision, "bf16_supported", lambda: False)
-
-
-@pytest.fixture
-def with_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(precision, "bf16_supported", lambda: True)
-
-
 class _Model:
     """A stand-in sentence-transformers model that records the autocast it is called under."""
 

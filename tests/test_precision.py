@@ -9,16 +9,6 @@ from citeqa import precision
 from citeqa.errors import CiteqaError
 
 
-@pytest.fixture
-def without_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(precision, "bf16_supported", lambda: False)
-
-
-@pytest.fixture
-def with_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(precision, "bf16_supported", lambda: True)
-
-
 @pytest.mark.usefixtures("without_bf16")
 def test_auto_is_fp32_on_a_cpu_without_bf16_and_bf16_is_refused() -> None:
     assert precision.resolve("auto") == "fp32" and precision.resolve("fp32") == "fp32"
