@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test lint typecheck unit unit-fast bench bench-ingest bench-scale bench-serve bench-held-out train clean
+.PHONY: setup run test lint typecheck unit unit-fast bench bench-ingest bench-scale bench-serve bench-held-out train screenshot clean
 
 $(VENV)/.installed: pyproject.toml
 	python3.11 -m venv $(VENV)
@@ -41,6 +41,10 @@ unit-fast: setup
 	CITEQA_TESTS_WITHOUT_MODELS=1 $(VENV)/bin/pytest -q -m "not slow"
 
 test: lint typecheck unit
+
+# The README's picture, docs/chat.png: the browser test that asks a bundled question, keeping its screenshot.
+screenshot: setup
+	CITEQA_DOCS_SCREENSHOT=1 $(VENV)/bin/pytest -q tests/test_browser.py::test_chat_answers_marks_the_quote_and_opens_the_document
 
 bench: setup
 	$(PY) bench/core.py

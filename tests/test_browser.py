@@ -2,7 +2,8 @@
 document, a document full of markup that must stay inert, and not one request off 127.0.0.1; axe-core's
 accessibility check on the chat, a document page and the eval report.
 
-Screenshots go to artifacts/screenshots/ (desktop 1280 px and phone 390 px wide).
+Screenshots go to artifacts/screenshots/ (desktop 1280 px and phone 390 px wide). With CITEQA_DOCS_SCREENSHOT=1
+(`make screenshot`), the chat answering a bundled question is also written to docs/chat.png, the README's picture.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "artifacts" / "screenshots"
+DOCS_SHOT = ROOT / "docs" / "chat.png"
 CHROMIUM = os.environ.get("CITEQA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
     "--no-sandbox",
@@ -139,6 +141,15 @@ def _shot(page: Page, name: str, full_page: bool = True) -> None:
     page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
+def _docs_shot(page: Page) -> None:
+    """The README's picture of the chat (docs/chat.png), written only when asked for: `make screenshot`."""
+    if os.environ.get("CITEQA_DOCS_SCREENSHOT"):
+        # The conversation from its top, so that the question shows above its answer.
+        page.evaluate("() => { for (const box of document.querySelectorAll('#cq-chat *')) box.scrollTop = 0; }")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(DOCS_SHOT))  # the viewport (1280 x 900), not the whole page
+
+
 def _require_axe() -> None:
     if not AXE.is_file():
         pytest.skip(f"axe-core is not installed at {AXE}: npm install --no-save --prefix build/axe axe-core@4")
@@ -169,6 +180,7 @@ def test_chat_answers_marks_the_quote_and_opens_the_document(
     cite = message.locator(".cq-cite").first
     assert "Brotherhood Beyond Borders" in cite.locator("a.cq-link").inner_text()  # the title, linked ...
     assert cite.locator(".cq-file").inner_text() == "003_5db9bb21355ded0f.txt"  # ... the file name beside
+    _docs_shot(page)
 
     sources = message.locator("details.cq-sources")  # this message's own sources, folded
     assert not sources.locator("ol").is_visible()
