@@ -28,9 +28,13 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("no whole names", {"disabled": ("names",)}),
     ("headings and questions allowed", {"disabled": ("headings",)}),
     ("no spelling correction", {"disabled": ("spelling",)}),
+    ("no year pins", {"disabled": ("pins",)}),
     ("no retrieval score in confidence", {"disabled_features": ("passage",)}),
     ("no retrieval rank in confidence", {"disabled_features": ("passage_rank",)}),
     ("no retrieval evidence in confidence", {"disabled_features": ("passage", "passage_rank")}),
+    ("no question words stated, passage", {"disabled_features": ("passage_terms",)}),
+    ("no question words stated, sentence", {"disabled_features": ("sentence_terms",)}),
+    ("no question words stated", {"disabled_features": ("passage_terms", "sentence_terms")}),
     ("read 3 passages", {"read_passages": 3}),
     ("read 8 passages", {"read_passages": 8}),
 )

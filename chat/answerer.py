@@ -23,6 +23,7 @@ from citeqa.index.errors import IndexMismatchError
 from citeqa.index.retrieval import retrieve
 from citeqa.index.search import Passage, SearchIndex
 from citeqa.ingest.sentences import Span
+from citeqa.ingest.words import stem, tokenize
 
 from .answer import Answer, Citation, Notice
 from .confidence import CONFIDENCE_FILE, CandidateFeatures, ConfidenceModel
@@ -217,7 +218,9 @@ class Answerer:
                 continue
             source = passage.chunk.source
             shaped_span = self._shaped(question, source, Span(span.start, span.end))
-            words = len(self.index.documents[source].text[shaped_span.start : shaped_span.end].split())
+            text = self.index.documents[source].text
+            words = len(text[shaped_span.start : shaped_span.end].split())
+            sentence = whole_sentences(self.index.sentences[source], span.start, span.end)
             features = CandidateFeatures(
                 margin=span.score - span.null_score,
                 span_score=span.score,
@@ -227,6 +230,8 @@ class Answerer:
                 passage_rank=float(rank),
                 answer_words=math.log1p(words),
                 explains=1.0 if explains else 0.0,
+                passage_terms=stated_share(question, passage.chunk.text),
+                sentence_terms=stated_share(question, text[sentence[0] : sentence[1]]),
             )
             p = self.confidence.probability(features, self.settings.disabled_features)
             candidates.append(Candidate(source, shaped_span, features, p))
@@ -306,6 +311,14 @@ class Answerer:
             quote_end=quote.end,
             page=doc.page_at(span.start),
         )
+
+
+def stated_share(question: Question, text: str) -> float:
+    """Share of the question's content words that `text` states (stemmed); 1 for a question without any."""
+    if not question.terms:
+        return 1.0
+    stated = {stem(t.text) for t in tokenize(text) if t.is_word}
+    return len(question.terms & stated) / len(question.terms)
 
 
 def _answer_first(passages: Sequence[Passage], best: Candidate) -> tuple[Passage, ...]:

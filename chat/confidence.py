@@ -23,6 +23,7 @@ CONFIDENCE_FILE = "confidence.json"
 
 FeatureName = Literal[
     "margin", "span_score", "null_score", "best_margin", "passage", "passage_rank", "answer_words", "explains",
+    "passage_terms", "sentence_terms",
 ]  # fmt: skip
 FEATURE_NAMES: tuple[str, ...] = get_args(FeatureName)
 
@@ -39,6 +40,10 @@ class CandidateFeatures:
     passage_rank: float  # retrieval: 0 for the first passage, 1 for the next, ...
     answer_words: float  # log(1 + words in the span)
     explains: float  # 1 when the question wants an explanation: the answer is whole sentences (chat/shape.py)
+    # Share of the question's content words (stemmed) that the passage, and the answer's sentence, state: a
+    # passage that answers a question like it, but not it ("in 2019", "the population"), lacks some of them.
+    passage_terms: float = 1.0
+    sentence_terms: float = 1.0
 
     def values(self) -> tuple[float, ...]:
         return astuple(self)

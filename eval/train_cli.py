@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from citeqa.chat.reader import READER_DIR
+from citeqa.chat.reader import READER_DIR, WEIGHTS_FILE
+from citeqa.errors import CiteqaError
 from citeqa.precision import PRECISIONS
 
 from .reader_data import SPLITS, Corpus, Example, load_corpus, make_examples, select, split_of
@@ -158,6 +160,13 @@ def user_corpus(questions: Path, corpus: Path) -> dict[str, Corpus]:
     "--checkpoint-minutes", type=click.FloatRange(0), default=5.0, show_default=True,
     help="Save a checkpoint to resume from this often (0: after every step).",
 )  # fmt: skip
+@click.option(
+    "--continue-from", type=click.Path(path_type=Path, file_okay=False),
+    help="Go on training this reader (made by `citeqa train` with the same seed) on the features of the same "
+    "draw it has not seen, up to --max-features.",
+)  # fmt: skip
+@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True)
+@click.option("--threads", type=click.IntRange(1), default=2, show_default=True, help="CPU threads for training.")
 @click.option("--with-shared/--without-shared", default=True, help="Also train on ../shared/bench's sets.")
 @click.option("--keep-reader", is_flag=True, help="Keep the reader in --out; fit only the confidence model.")
 @click.option("--reader-only", is_flag=True, help="Train the reader; fit the confidence model later (--keep-reader).")
@@ -173,6 +182,9 @@ def train_command(
     limit: int | None,
     precision: str,
     checkpoint_minutes: float,
+    continue_from: Path | None,
+    learning_rate: float,
+    threads: int,
     with_shared: bool,
     keep_reader: bool,
     reader_only: bool,
@@ -211,9 +223,14 @@ def train_command(
             max_features=max_features or None,
             precision=precision,
             checkpoint_minutes=checkpoint_minutes,
+            learning_rate=learning_rate,
+            threads=threads,
         )
+        start = None
+        if continue_from is not None:
+            settings, start = continuation(continue_from, settings)
         gold = gold_sets(limit, seed) if with_shared else None
-        manifest = train(train_examples, validation, out, work, settings, data, click.echo, gold)
+        manifest = train(train_examples, validation, out, work, settings, data, click.echo, gold, start)
         click.echo(f"reader written to {out} (sha256 {manifest.sha256[:12]}...)")
     if reader_only:
         return
@@ -224,6 +241,29 @@ def train_command(
         if "-test" in name:
             questions, corpus, index = path / "questions.jsonl", path / "corpus", work / f"index-{name}"
             click.echo(f"  citeqa eval {questions} --corpus {corpus} --index {index} --out runs/{name}")
+
+
+def continuation(reader: Path, settings: TrainSettings) -> tuple[TrainSettings, dict[str, Any]]:
+    """`settings` continuing `reader`: its weights, and the features of the seeded draw it has already seen."""
+    from safetensors.torch import load_file
+
+    from citeqa.chat.reader import SpanReader
+
+    try:
+        manifest = SpanReader(reader).manifest  # checks the weights against their manifest
+    except CiteqaError as exc:
+        raise click.UsageError(f"--continue-from: {exc}") from exc
+    earlier = manifest.training.get("settings", {})
+    seen = (earlier.get("features_seen") or 0) + manifest.training.get("features", 0)
+    if earlier.get("seed") != settings.seed:
+        raise click.UsageError(f"--continue-from: {reader} was trained with seed {earlier.get('seed')}; give --seed")
+    if settings.max_features is None or settings.max_features <= seen or earlier.get("max_features") != seen:
+        raise click.UsageError(
+            f"--continue-from: {reader} has seen the first {seen} features of its draw; give --max-features above "
+            f"{seen} (and train it from a draw of exactly {seen}, as `citeqa train` does)"
+        )
+    weights = {name: t.float() for name, t in load_file(str(reader / WEIGHTS_FILE)).items()}
+    return replace(settings, continued_from=manifest.sha256, features_seen=seen), weights
 
 
 def _sets(written: dict[str, Path]) -> list[tuple[str, Path, Path]]:

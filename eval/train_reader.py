@@ -30,6 +30,7 @@ from citeqa.chat.reader import (
     decode,
     encode,
 )
+from citeqa.errors import CiteqaError
 from citeqa.index.integrity import file_sha256
 from citeqa.ingest.sentences import split_sentences
 from citeqa.precision import autocast, resolve
@@ -58,6 +59,10 @@ class TrainSettings:
     # cores without bf16 (5 to 6 s a step of 32 x 192 pieces in fp32); None: all of them.
     max_features: int | None = DEFAULT_MAX_FEATURES
     checkpoint_minutes: float = 5.0  # how much work a kill may lose
+    # Continuing a reader trained by this script (`--continue-from`): the sha256 of its weights, and how many
+    # features of the same seeded draw it has seen (skipped here, so each stage learns from new questions).
+    continued_from: str | None = None
+    features_seen: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +222,10 @@ def train(
     data: dict[str, Any],
     say: Callable[[str], None] = print,
     gold: Mapping[str, Sequence[tuple[str, str, tuple[str, ...]]]] | None = None,
+    start: Mapping[str, Any] | None = None,
 ) -> ReaderManifest:
     """Train (resuming from `work`'s checkpoint of the same run), report the validation sets, and write weights
-    and manifest into `out_dir`."""
+    and manifest into `out_dir`. `start`: the weights of the reader `settings.continued_from` names."""
     import numpy as np
     import torch
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
@@ -234,11 +240,20 @@ def train(
     base = base_model_path()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     model = ReaderModel.from_base(base, pretrained=True)
+    if start is not None:
+        model.load_state_dict(start, strict=True)
     model.train()
     features = featurize(tokenizer, train_examples, random.Random(settings.seed))
     available = len(features)
     if settings.max_features is not None and available > settings.max_features:
+        # random.sample draws a prefix of one seeded order, so a larger draw extends a smaller one
         features = random.Random(settings.seed + 1).sample(features, settings.max_features)
+    features = features[settings.features_seen :]
+    if not features:
+        raise CiteqaError(
+            f"nothing left to train on: the reader continued has seen {settings.features_seen} of {available}",
+            "give a larger --max-features, or train afresh without --continue-from",
+        )
     order = [
         b for epoch in range(settings.epochs) for b in batches(features, settings.batch_size, _rng(settings, epoch))
     ]

@@ -21,9 +21,9 @@ QUESTION = "How many Pakistani citizens visited Azerbaijan in 2024?"
 
 def test_unknown_components_and_features_are_refused() -> None:
     with pytest.raises(CiteqaError, match="unknown component 'magic'"):
-        AnswerSettings(disabled=("shape", "magic"))  # type: ignore[arg-type]
+        AnswerSettings(disabled=("shape", "magic"))
     with pytest.raises(CiteqaError, match="unknown feature 'charisma'"):
-        AnswerSettings(disabled_features=("margin", "charisma"))  # type: ignore[arg-type]
+        AnswerSettings(disabled_features=("margin", "charisma"))
 
 
 def test_the_eval_options_offer_every_component_and_feature() -> None:
@@ -62,3 +62,27 @@ def test_eval_records_what_was_disabled(cli: CliRun, index_env: Path, tmp_path: 
     assert answer["read_passages"] == 4
     code, _, err = cli("eval", str(questions), "--out", str(tmp_path / "bad"), "--read-passages", "0")
     assert code == 2 and "--read-passages" in err
+
+
+def test_stated_share_counts_the_question_words_a_text_states() -> None:
+    from citeqa.chat.answerer import stated_share
+    from citeqa.chat.question import analyze
+
+    question = analyze("What was the trade turnover between Pakistan and Azerbaijan in 2019?")
+    said = "Trade turnover between Azerbaijan and Pakistan reached $20.7 million in 2025."
+    assert stated_share(question, said) == pytest.approx(4 / 5), "all but the year: 2019 is not 2025"
+    assert stated_share(question, said.replace("2025", "2019")) == 1.0
+    assert stated_share(question, "Nothing here.") == 0.0
+    assert stated_share(analyze("What is it?"), "Anything.") == 1.0, "no content words: nothing is missing"
+
+
+def test_a_confidence_model_without_the_newer_features_ignores_them() -> None:
+    """A model fitted before a feature existed loads and scores as it did: features it has no weight for."""
+    from citeqa.chat.confidence import CandidateFeatures, ConfidenceModel
+
+    older = [n for n in FEATURE_NAMES if n not in ("passage_terms", "sentence_terms")]
+    model = ConfidenceModel(dict.fromkeys(older, 1.0), dict.fromkeys(older, 0.0), dict.fromkeys(older, 1.0), 0.0, {})
+    values = dict.fromkeys(older, 0.0)
+    low = CandidateFeatures(**values, passage_terms=0.0, sentence_terms=0.0)
+    high = CandidateFeatures(**values, passage_terms=1.0, sentence_terms=1.0)
+    assert model.probability(low) == model.probability(high) == 0.5

@@ -268,6 +268,23 @@ def test_training_smoke_loss_falls(tmp_path: Path) -> None:
     assert SpanReader(tmp_path).manifest.sha256 == manifest.sha256, "what training writes, the reader loads"
 
 
+def _tiny_question_set(tmp_path: Path) -> tuple[Path, Path]:
+    """A citeqa question set over a folder of documents, with enough documents that the split by document leaves
+    some to train on."""
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    lines = []
+    for copy in range(4):
+        for name, text in _TINY_DOCUMENTS.items():
+            (corpus / f"{copy}-{name}").write_text(text, encoding="utf-8")
+        for i, (q, a, source) in enumerate(_TINY_QUESTIONS):
+            record = {"id": f"{copy}-{i}", "question": q, "answers": [a], "source": f"{copy}-{source}"}
+            lines.append(json.dumps(record, ensure_ascii=False))
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return questions, corpus
+
+
 def _train_command(questions: Path, corpus: Path, out: Path, work: Path) -> list[str]:
     import sys
 
@@ -288,17 +305,7 @@ def test_training_killed_mid_run_resumes_from_its_checkpoint(tmp_path: Path) -> 
 
     from citeqa.eval.train_reader import CHECKPOINT_FILE
 
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
-    lines = []
-    for copy in range(4):  # enough documents that the split by document leaves some to train on
-        for name, text in _TINY_DOCUMENTS.items():
-            (corpus / f"{copy}-{name}").write_text(text, encoding="utf-8")
-        for i, (q, a, source) in enumerate(_TINY_QUESTIONS):
-            record = {"id": f"{copy}-{i}", "question": q, "answers": [a], "source": f"{copy}-{source}"}
-            lines.append(json.dumps(record, ensure_ascii=False))
-    questions = tmp_path / "questions.jsonl"
-    questions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    questions, corpus = _tiny_question_set(tmp_path)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
     unbroken = subprocess.run(
@@ -337,3 +344,37 @@ def test_a_question_longer_than_the_reader_reads_is_answered_and_says_so(answere
     assert answer.to_dict()["notice"] == {"code": "question_cut", "message": answer.notice.message}
     short = answerer.answer("How many Pakistani citizens visited Azerbaijan in 2024?")
     assert short.notice is None
+
+
+@pytest.mark.slow
+def test_training_continues_a_reader_on_the_features_it_has_not_seen(tmp_path: Path) -> None:
+    """`--continue-from` starts from a reader's weights and trains on the rest of the same seeded draw; the
+    manifest records which reader it continued and how many features that one had seen."""
+    import os
+    import subprocess
+
+    questions, corpus = _tiny_question_set(tmp_path)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+    def train(out: str, *options: str) -> subprocess.CompletedProcess[str]:
+        command = [*_train_command(questions, corpus, tmp_path / out, tmp_path / f"work-{out}"), *options]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+
+    assert train("first", "--max-features", "8").returncode == 0
+    first = ReaderManifest.read(tmp_path / "first" / MANIFEST_FILE)
+    assert first.training["features"] == 8
+
+    later = train("later", "--max-features", "14", "--continue-from", str(tmp_path / "first"))
+    assert later.returncode == 0, later.stderr
+    manifest = ReaderManifest.read(tmp_path / "later" / MANIFEST_FILE)
+    assert manifest.training["settings"]["continued_from"] == first.sha256
+    assert manifest.training["settings"]["features_seen"] == 8
+    assert manifest.training["features"] == 6, "only the features the first reader has not seen"
+    assert manifest.sha256 != first.sha256
+
+    for options, said in (
+        (("--max-features", "8"), "give --max-features above 8"),
+        (("--max-features", "14", "--seed", "5"), "trained with seed 13"),
+    ):
+        refused = train("refused", *options, "--continue-from", str(tmp_path / "first"))
+        assert refused.returncode != 0 and said in refused.stderr and "Traceback" not in refused.stderr
