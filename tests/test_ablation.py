@@ -21,9 +21,9 @@ QUESTION = "How many Pakistani citizens visited Azerbaijan in 2024?"
 
 def test_unknown_components_and_features_are_refused() -> None:
     with pytest.raises(CiteqaError, match="unknown component 'magic'"):
-        AnswerSettings(disabled=("shape", "magic"))
+        AnswerSettings(disabled=("shape", "magic"))  # type: ignore[arg-type]
     with pytest.raises(CiteqaError, match="unknown feature 'charisma'"):
-        AnswerSettings(disabled_features=("margin", "charisma"))
+        AnswerSettings(disabled_features=("margin", "charisma"))  # type: ignore[arg-type]
 
 
 def test_the_eval_options_offer_every_component_and_feature() -> None:
