@@ -168,7 +168,7 @@ class Answer:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CiteqaError(
-                f"not an answer of the answer contract: {exc!r}", "see the README's answer contract"
+                f"not an answer of the answer contract: {exc!r}", "see docs/contract.md"
             ) from exc
 
 

@@ -37,7 +37,7 @@ class AnswerSettings:
     k: int = DEFAULT_PASSAGES  # passages returned with an answer
     min_confidence: float | None = None  # abstain below this; None: the threshold fitted with the confidence model
     # Retrieved passages the reader reads whole, best first: enough that the gold answer is among them for 95% of
-    # held-out questions (README, "read recall"); k changes only what is shown.
+    # held-out questions (docs/training.md, "read recall"); k changes only what is shown.
     read_passages: int = 5
     retrieval: RetrievalMode = "hybrid"  # dense (FAISS), bm25, or both fused
     max_question_chars: int = MAX_QUESTION_CHARS

@@ -1,4 +1,4 @@
-"""Question sets: JSONL, one question a line (the format is in the README, "Evaluation")."""
+"""Question sets: JSONL, one question a line (the format is in docs/evaluation.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 `citeqa ingest` builds the factory its settings name; the default, "auto", is resolved here by the number of
 chunks, and the manifest records both what was asked for and what was built, with the search setting that goes
-with it (applied again on every load). The thresholds come from `bench/scale.py` (README, "Performance").
+with it (applied again on every load). The thresholds come from `bench/scale.py` (docs/performance.md).
 """
 
 from __future__ import annotations
