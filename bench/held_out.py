@@ -28,10 +28,7 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("no whole names", {"disabled": ("names",)}),
     ("headings and questions allowed", {"disabled": ("headings",)}),
     ("no spelling correction", {"disabled": ("spelling",)}),
-    ("no year pins", {"disabled": ("pins",)}),
-    ("no retrieval score in confidence", {"disabled_features": ("passage",)}),
     ("no retrieval rank in confidence", {"disabled_features": ("passage_rank",)}),
-    ("no retrieval evidence in confidence", {"disabled_features": ("passage", "passage_rank")}),
     ("no question words stated, passage", {"disabled_features": ("passage_terms",)}),
     ("no question words stated, sentence", {"disabled_features": ("sentence_terms",)}),
     ("no question words stated", {"disabled_features": ("passage_terms", "sentence_terms")}),
@@ -133,6 +130,7 @@ def main() -> None:
         return
     print("\n| variant | mean f1 | mean overall f1 | answerable abstained | unanswerable abstained | read recall |")
     print("|---|---|---|---|---|---|")
+    per_set: dict[str, list[float]] = {}
     for variant, overrides in VARIANTS:
         rows = [measure(n, q, c, args.work, {**base, **overrides}) for n, q, c in sets]
         means = [
@@ -140,6 +138,12 @@ def main() -> None:
             for key in ("f1", "overall_f1", "answerable_abstained", "unanswerable_abstained", "read_recall")
         ]
         print(f"| {variant} | " + " | ".join(f"{m:.3f}" for m in means) + " |", flush=True)
+        per_set[variant] = [r["overall_f1"] for r in rows]
+    print("\nOverall F1 per set and variant:\n")
+    print("| variant | " + " | ".join(name for name, _, _ in sets) + " |")
+    print("|---" * (len(sets) + 1) + "|")
+    for variant, scores in per_set.items():
+        print(f"| {variant} | " + " | ".join(f"{v:.3f}" for v in scores) + " |")
 
 
 if __name__ == "__main__":

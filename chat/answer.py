@@ -167,9 +167,7 @@ class Answer:
                 notice=Notice(notice["code"], notice["message"]) if notice else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise CiteqaError(
-                f"not an answer of the answer contract: {exc!r}", "see docs/contract.md"
-            ) from exc
+            raise CiteqaError(f"not an answer of the answer contract: {exc!r}", "see docs/contract.md") from exc
 
 
 def _passage(data: Mapping[str, Any]) -> Passage:

@@ -206,9 +206,7 @@ class Answerer:
         return self._starts[source]
 
     def _candidates(self, question: Question, reads: Sequence[tuple[ReadSpan, int, Passage]]) -> list[Candidate]:
-        spans = [
-            (self._answerable(question, read, passage.chunk.source), rank, passage) for read, rank, passage in reads
-        ]
+        spans = [(self._answerable(read, passage.chunk.source), rank, passage) for read, rank, passage in reads]
         margins = [span.score - span.null_score for span, _, _ in spans if span is not None]
         best_margin = max(margins, default=0.0)
         explains = "shape" not in self.settings.disabled and wants_explanation(question)
@@ -226,7 +224,6 @@ class Answerer:
                 span_score=span.score,
                 null_score=span.null_score,
                 best_margin=best_margin,
-                passage=passage.score,
                 passage_rank=float(rank),
                 answer_words=math.log1p(words),
                 explains=1.0 if explains else 0.0,
@@ -235,34 +232,21 @@ class Answerer:
             )
             p = self.confidence.probability(features, self.settings.disabled_features)
             candidates.append(Candidate(source, shaped_span, features, p))
-        # A year the question states picks the figure given for that year, not one given for another: candidates
-        # whose sentence states every such year come first.
-        return sorted(candidates, key=lambda c: (not self._holds_years(question, c), -c.probability))
+        return sorted(candidates, key=lambda c: -c.probability)
 
-    def _holds_years(self, question: Question, candidate: Candidate) -> bool:
-        quote = whole_sentences(self.index.sentences[candidate.source], candidate.span.start, candidate.span.end)
-        return self._states_years(question, self.index.documents[candidate.source].text[quote[0] : quote[1]])
-
-    def _answerable(self, question: Question, read: ReadSpan, source: str) -> ReadSpan | None:
-        """The reader's best span that is not in a heading or a question line (None: the passage has none); for
-        a question that states years, the best in a sentence stating them, where the passage has one."""
+    def _answerable(self, read: ReadSpan, source: str) -> ReadSpan | None:
+        """The reader's best span that is not in a heading or a question line (None: the passage has none)."""
         if not math.isfinite(read.score):
             return None
+        if "headings" in self.settings.disabled:
+            return read
         text = self.index.documents[source].text
         sentences = self.index.sentences[source]
         starts = self._sentence_starts(source)
-        allowed = []
         for span in (read, *read.others):
-            sentence = sentences[max(bisect.bisect_right(starts, span.start) - 1, 0)]
-            if "headings" in self.settings.disabled or not never_an_answer(text, sentence):
-                allowed.append((span, text[sentence.start : sentence.end]))
-        if not allowed:
-            return None
-        pinned = [span for span, said in allowed if self._states_years(question, said)]
-        return replace(pinned[0] if pinned else allowed[0][0], null_score=read.null_score)
-
-    def _states_years(self, question: Question, sentence: str) -> bool:
-        return "pins" in self.settings.disabled or all(year in sentence for year in question.years)
+            if not never_an_answer(text, sentences[max(bisect.bisect_right(starts, span.start) - 1, 0)]):
+                return replace(span, null_score=read.null_score)
+        return None
 
     def _shaped(self, question: Question, source: str, span: Span) -> Span:
         """The reader's span in the shape the question asks for (whole sentences, a whole amount, a whole name)."""

@@ -22,8 +22,8 @@ from .reader import READER_DIR, RETRAIN_HINT
 CONFIDENCE_FILE = "confidence.json"
 
 FeatureName = Literal[
-    "margin", "span_score", "null_score", "best_margin", "passage", "passage_rank", "answer_words", "explains",
-    "passage_terms", "sentence_terms",
+    "margin", "span_score", "null_score", "best_margin", "passage_rank", "answer_words", "explains", "passage_terms",
+    "sentence_terms",
 ]  # fmt: skip
 FEATURE_NAMES: tuple[str, ...] = get_args(FeatureName)
 
@@ -36,7 +36,6 @@ class CandidateFeatures:
     span_score: float  # reader: start + end logits of the span
     null_score: float  # reader: [CLS] start + end logits (the passage does not answer)
     best_margin: float  # reader: the best margin among all the passages read for the question
-    passage: float  # retrieval: the passage's score
     passage_rank: float  # retrieval: 0 for the first passage, 1 for the next, ...
     answer_words: float  # log(1 + words in the span)
     explains: float  # 1 when the question wants an explanation: the answer is whole sentences (chat/shape.py)

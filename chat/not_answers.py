@@ -10,13 +10,14 @@ _CLOSING = ".!:;\"'”’)…"
 
 
 def never_an_answer(text: str, sentence: Span) -> bool:
-    """Whether the sentence is a question or a heading (a short line of its own with no closing punctuation)."""
+    """Whether the sentence is a question opening a line (as an interview prints the questions it asks) or a
+    heading (a short line of its own with no closing punctuation). A question inside a paragraph ("Did it last?
+    It lasted three years.") is the writer's own and may hold an answer."""
     words = text[sentence.start : sentence.end].strip()
     if not words:
         return True
+    opens_line = sentence.start == 0 or text[sentence.start - 1] == "\n"
     if words.endswith("?"):
-        return True
-    own_line = (sentence.start == 0 or text[sentence.start - 1] == "\n") and (
-        sentence.end >= len(text) or text[sentence.end] in "\r\n"
-    )
-    return own_line and words[-1] not in _CLOSING and len(words.split()) <= HEADING_MAX_WORDS
+        return opens_line
+    ends_line = sentence.end >= len(text) or text[sentence.end] in "\r\n"
+    return opens_line and ends_line and words[-1] not in _CLOSING and len(words.split()) <= HEADING_MAX_WORDS

@@ -54,11 +54,11 @@ def test_eval_records_what_was_disabled(cli: CliRun, index_env: Path, tmp_path: 
     out = tmp_path / "run"
     code, _, err = cli(
         "eval", str(questions), "--out", str(out), "--disable", "shape", "--disable", "names",
-        "--disable-feature", "passage", "--read-passages", "4",
+        "--disable-feature", "passage_rank", "--read-passages", "4",
     )  # fmt: skip
     assert code == 0, err
     answer = json.loads((out / "metrics.json").read_text())["config"]["answer"]
-    assert answer["disabled"] == ["names", "shape"] and answer["disabled_features"] == ["passage"]
+    assert answer["disabled"] == ["names", "shape"] and answer["disabled_features"] == ["passage_rank"]
     assert answer["read_passages"] == 4
     code, _, err = cli("eval", str(questions), "--out", str(tmp_path / "bad"), "--read-passages", "0")
     assert code == 2 and "--read-passages" in err

@@ -16,6 +16,7 @@ INTERVIEW = (
     "They can exchange journalists and produce joint documentaries.\r\n"
     "Education\r\n"
     "Which universities take part? Students of the University of Lahore study in Baku.\n"
+    "I bought one in May. Did it last? It lasted three years.\n"
 )
 
 
@@ -31,8 +32,10 @@ def _sentence_holding(text: str, words: str) -> Span:
         ("How can media", True),  # the interview's own question line
         ("They can exchange", False),
         ("Education", True),  # a heading before CRLF
-        ("Which universities", True),  # a question inside a line
+        ("Which universities", True),  # a question opening a line, answered on the same line
         ("Students of the", False),
+        ("Did it last", False),  # a question inside a paragraph is the writer's own
+        ("It lasted", False),
     ],
 )
 def test_headings_and_question_lines_are_never_answers(words: str, never: bool) -> None:
