@@ -25,6 +25,8 @@ VALIDATION_PASSAGES = 200  # per source, read after training (minutes, not the h
 GOLD_PARAGRAPHS = 400  # per source: the reader alone on each question's own paragraph
 # Questions answered end to end per source: to fit the confidence model (calibrate) and to judge (test).
 HELD_OUT_QUESTIONS = {"calibrate": 60, "test": 100}
+# What a continued reader's manifest keeps of each earlier stage of its training.
+STAGE_RECORD = ("features", "steps", "settings", "precision", "first_loss", "last_loss", "minutes")
 
 
 def split_corpus(corpus: Corpus, held_out: dict[str, str] | None = None) -> dict[str, Corpus]:
@@ -228,7 +230,8 @@ def train_command(
         )
         start = None
         if continue_from is not None:
-            settings, start = continuation(continue_from, settings)
+            settings, start, stages = continuation(continue_from, settings)
+            data = {**data, "earlier_stages": stages}
         gold = gold_sets(limit, seed) if with_shared else None
         manifest = train(train_examples, validation, out, work, settings, data, click.echo, gold, start)
         click.echo(f"reader written to {out} (sha256 {manifest.sha256[:12]}...)")
@@ -243,8 +246,9 @@ def train_command(
             click.echo(f"  citeqa eval {questions} --corpus {corpus} --index {index} --out runs/{name}")
 
 
-def continuation(reader: Path, settings: TrainSettings) -> tuple[TrainSettings, dict[str, Any]]:
-    """`settings` continuing `reader`: its weights, and the features of the seeded draw it has already seen."""
+def continuation(reader: Path, settings: TrainSettings) -> tuple[TrainSettings, dict[str, Any], list[dict[str, Any]]]:
+    """`settings` continuing `reader`, its weights, and the record of every stage of training that made it (for
+    the manifest: a continued reader's manifest says how all of it was made)."""
     from safetensors.torch import load_file
 
     from citeqa.chat.reader import SpanReader
@@ -263,7 +267,10 @@ def continuation(reader: Path, settings: TrainSettings) -> tuple[TrainSettings, 
             f"{seen} (and train it from a draw of exactly {seen}, as `citeqa train` does)"
         )
     weights = {name: t.float() for name, t in load_file(str(reader / WEIGHTS_FILE)).items()}
-    return replace(settings, continued_from=manifest.sha256, features_seen=seen), weights
+    done = manifest.training
+    stage = {"sha256": manifest.sha256, **{key: done.get(key) for key in STAGE_RECORD}}
+    stages = [*done.get("earlier_stages", []), stage]
+    return replace(settings, continued_from=manifest.sha256, features_seen=seen), weights, stages
 
 
 def _sets(written: dict[str, Path]) -> list[tuple[str, Path, Path]]:

@@ -370,6 +370,8 @@ def test_training_continues_a_reader_on_the_features_it_has_not_seen(tmp_path: P
     assert manifest.training["settings"]["continued_from"] == first.sha256
     assert manifest.training["settings"]["features_seen"] == 8
     assert manifest.training["features"] == 6, "only the features the first reader has not seen"
+    (stage,) = manifest.training["earlier_stages"]
+    assert stage["sha256"] == first.sha256 and stage["features"] == 8 and stage["steps"] == first.training["steps"]
     assert manifest.sha256 != first.sha256
 
     for options, said in (
