@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 # (name, settings overrides): every part of the answerer that an ablation can switch off, and how much is read.
 VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("v2 (all on)", {}),
+    ("all on", {}),
     ("no shape", {"disabled": ("shape",)}),
     ("no whole names", {"disabled": ("names",)}),
     ("headings and questions allowed", {"disabled": ("headings",)}),

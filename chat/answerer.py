@@ -63,7 +63,7 @@ def threshold_of(settings: AnswerSettings, confidence: ConfidenceModel | None = 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """One passage's best span for a question, in the shape the question asks for, with its features."""
+    """One sentence's best span for a question, in the shape the question asks for, with its features."""
 
     source: str
     span: Span
@@ -206,47 +206,52 @@ class Answerer:
         return self._starts[source]
 
     def _candidates(self, question: Question, reads: Sequence[tuple[ReadSpan, int, Passage]]) -> list[Candidate]:
-        spans = [(self._answerable(read, passage.chunk.source), rank, passage) for read, rank, passage in reads]
-        margins = [span.score - span.null_score for span, _, _ in spans if span is not None]
-        best_margin = max(margins, default=0.0)
+        """Every sentence's best span in every passage read, likeliest first: the reader scores the spans, the
+        confidence model chooses among them (a passage's second sentence may state what the question asks)."""
+        found = [(span, rank, passage) for read, rank, passage in reads for span in self._answerable(read, passage)]
+        best_margin = max((span.score - span.null_score for span, _, _ in found), default=0.0)
         explains = "shape" not in self.settings.disabled and wants_explanation(question)
+        tops: dict[int, float] = {}  # each passage's best span score (its spans come best first)
+        stated: dict[int, float] = {}
         candidates = []
-        for span, rank, passage in spans:
-            if span is None:
-                continue
+        for span, rank, passage in found:
             source = passage.chunk.source
-            shaped_span = self._shaped(question, source, Span(span.start, span.end))
             text = self.index.documents[source].text
-            words = len(text[shaped_span.start : shaped_span.end].split())
+            shaped_span = self._shaped(question, source, Span(span.start, span.end))
             sentence = whole_sentences(self.index.sentences[source], span.start, span.end)
+            if rank not in stated:
+                stated[rank] = stated_share(question, passage.chunk.text)
             features = CandidateFeatures(
                 margin=span.score - span.null_score,
                 span_score=span.score,
                 null_score=span.null_score,
                 best_margin=best_margin,
+                passage_gap=span.score - tops.setdefault(rank, span.score),
                 passage_rank=float(rank),
-                answer_words=math.log1p(words),
+                answer_words=math.log1p(len(text[shaped_span.start : shaped_span.end].split())),
                 explains=1.0 if explains else 0.0,
-                passage_terms=stated_share(question, passage.chunk.text),
+                passage_terms=stated[rank],
                 sentence_terms=stated_share(question, text[sentence[0] : sentence[1]]),
             )
             p = self.confidence.probability(features, self.settings.disabled_features)
             candidates.append(Candidate(source, shaped_span, features, p))
         return sorted(candidates, key=lambda c: -c.probability)
 
-    def _answerable(self, read: ReadSpan, source: str) -> ReadSpan | None:
-        """The reader's best span that is not in a heading or a question line (None: the passage has none)."""
+    def _answerable(self, read: ReadSpan, passage: Passage) -> list[ReadSpan]:
+        """The reader's best span of each sentence of the passage, best first, leaving out headings and question
+        lines; each with the passage's null score."""
         if not math.isfinite(read.score):
-            return None
-        if "headings" in self.settings.disabled:
-            return read
+            return []
+        source = passage.chunk.source
         text = self.index.documents[source].text
         sentences = self.index.sentences[source]
         starts = self._sentence_starts(source)
-        for span in (read, *read.others):
-            if not never_an_answer(text, sentences[max(bisect.bisect_right(starts, span.start) - 1, 0)]):
-                return replace(span, null_score=read.null_score)
-        return None
+        return [
+            replace(span, null_score=read.null_score, others=())
+            for span in (read, *read.others)
+            if "headings" in self.settings.disabled
+            or not never_an_answer(text, sentences[max(bisect.bisect_right(starts, span.start) - 1, 0)])
+        ]
 
     def _shaped(self, question: Question, source: str, span: Span) -> Span:
         """The reader's span in the shape the question asks for (whole sentences, a whole amount, a whole name)."""

@@ -22,8 +22,8 @@ from .reader import READER_DIR, RETRAIN_HINT
 CONFIDENCE_FILE = "confidence.json"
 
 FeatureName = Literal[
-    "margin", "span_score", "null_score", "best_margin", "passage_rank", "answer_words", "explains", "passage_terms",
-    "sentence_terms",
+    "margin", "span_score", "null_score", "best_margin", "passage_gap", "passage_rank", "answer_words", "explains",
+    "passage_terms", "sentence_terms",
 ]  # fmt: skip
 FEATURE_NAMES: tuple[str, ...] = get_args(FeatureName)
 
@@ -36,6 +36,7 @@ class CandidateFeatures:
     span_score: float  # reader: start + end logits of the span
     null_score: float  # reader: [CLS] start + end logits (the passage does not answer)
     best_margin: float  # reader: the best margin among all the passages read for the question
+    passage_gap: float  # reader: the span's score minus its passage's best span score (0 for that best)
     passage_rank: float  # retrieval: 0 for the first passage, 1 for the next, ...
     answer_words: float  # log(1 + words in the span)
     explains: float  # 1 when the question wants an explanation: the answer is whole sentences (chat/shape.py)
