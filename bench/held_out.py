@@ -32,6 +32,7 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("no question words stated, passage", {"disabled_features": ("passage_terms",)}),
     ("no question words stated, sentence", {"disabled_features": ("sentence_terms",)}),
     ("no question words stated", {"disabled_features": ("passage_terms", "sentence_terms")}),
+    ("no number missing in confidence", {"disabled_features": ("number_missing",)}),
     ("read 3 passages", {"read_passages": 3}),
     ("read 8 passages", {"read_passages": 8}),
 )
@@ -116,6 +117,7 @@ def main() -> None:
     parser.add_argument("--split", default="test", choices=("test", "calibrate"))
     parser.add_argument("--ablate", action="store_true", help="also run every variant of VARIANTS")
     parser.add_argument("--only", nargs="*", help="set names to run (default: all)")
+    parser.add_argument("--variants", nargs="*", help="with --ablate, the variants to run (default: all)")
     args = parser.parse_args()
     sets = [s for s in held_out_sets(args.work, args.split) if not args.only or s[0] in args.only]
     if not sets:
@@ -132,6 +134,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     per_set: dict[str, list[float]] = {}
     for variant, overrides in VARIANTS:
+        if args.variants and variant not in args.variants:
+            continue
         rows = [measure(n, q, c, args.work, {**base, **overrides}) for n, q, c in sets]
         means = [
             statistics.fmean([r[key] for r in rows if r[key] is not None] or [0.0])

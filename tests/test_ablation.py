@@ -45,7 +45,8 @@ def test_the_reader_reads_as_many_passages_as_asked(interviews: SearchIndex, emb
     for read in (1, 3):
         answerer = Answerer(interviews, embedder, AnswerSettings(read_passages=read, min_confidence=0.0))
         passages = answerer.retrieve_batch([QUESTION])[0]
-        assert len(answerer.candidates_batch([(QUESTION, passages)])[0]) <= read
+        candidates = answerer.candidates_batch([(QUESTION, passages)])[0]
+        assert candidates and all(c.features.passage_rank < read for c in candidates)
 
 
 def test_eval_records_what_was_disabled(cli: CliRun, index_env: Path, tmp_path: Path) -> None:
@@ -86,3 +87,14 @@ def test_a_confidence_model_without_the_newer_features_ignores_them() -> None:
     low = CandidateFeatures(**values, passage_terms=0.0, sentence_terms=0.0)
     high = CandidateFeatures(**values, passage_terms=1.0, sentence_terms=1.0)
     assert model.probability(low) == model.probability(high) == 0.5
+
+
+def test_a_number_missing_from_the_answer_to_a_how_many_question_is_a_feature() -> None:
+    from citeqa.chat.answerer import misses_number
+    from citeqa.chat.question import analyze
+
+    how_many = analyze("How many weekly flights operate between Karachi and Baku?")
+    assert misses_number(how_many, "Direct flights from Islamabad, Lahore")
+    assert not misses_number(how_many, "80,924") and not misses_number(how_many, "eight")
+    assert not misses_number(analyze("When was it signed?"), "in July")
+    assert not misses_number(analyze("Who signed it?"), "the minister"), "only questions asking for a number"
