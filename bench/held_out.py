@@ -32,7 +32,6 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("no question words stated, passage", {"disabled_features": ("passage_terms",)}),
     ("no question words stated, sentence", {"disabled_features": ("sentence_terms",)}),
     ("no question words stated", {"disabled_features": ("passage_terms", "sentence_terms")}),
-    ("no number missing in confidence", {"disabled_features": ("number_missing",)}),
     ("read 3 passages", {"read_passages": 3}),
     ("read 8 passages", {"read_passages": 8}),
 )

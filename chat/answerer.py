@@ -38,12 +38,6 @@ from .shape import shaped, wants_explanation, whole_sentences
 from .spelling import Speller
 
 DEFAULT_MIN_CONFIDENCE = 0.5  # used only by a confidence model fitted without a threshold of its own
-# Words that state a number or a date without digits ("eight", "a dozen", "July").
-NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand "
-    "million billion trillion dozen dozens half twice double triple once first second third few several "
-    "january february march april may june july august september october november december".split()
-)
 CUT_NOTICE = "Your question is long: the reader read its first words only."
 
 
@@ -238,7 +232,6 @@ class Answerer:
                 explains=1.0 if explains else 0.0,
                 passage_terms=stated[rank],
                 sentence_terms=stated_share(question, text[sentence[0] : sentence[1]]),
-                number_missing=float(misses_number(question, text[shaped_span.start : shaped_span.end])),
             )
             p = self.confidence.probability(features, self.settings.disabled_features)
             candidates.append(Candidate(source, shaped_span, features, p))
@@ -315,14 +308,6 @@ def stated_share(question: Question, text: str) -> float:
         return 1.0
     stated = {stem(t.text) for t in tokenize(text) if t.is_word}
     return len(question.terms & stated) / len(question.terms)
-
-
-def misses_number(question: Question, answer: str) -> bool:
-    """Whether the question asks for a number or a date and the answer states neither."""
-    if not question.answer_type.is_numeric:
-        return False
-    words = {t.lower for t in tokenize(answer) if t.is_word}
-    return not any(c.isdigit() for c in answer) and not words & NUMBER_WORDS
 
 
 def _answer_first(passages: Sequence[Passage], best: Candidate) -> tuple[Passage, ...]:

@@ -23,7 +23,7 @@ CONFIDENCE_FILE = "confidence.json"
 
 FeatureName = Literal[
     "margin", "span_score", "null_score", "best_margin", "passage_gap", "passage_rank", "answer_words", "explains",
-    "passage_terms", "sentence_terms", "number_missing",
+    "passage_terms", "sentence_terms",
 ]  # fmt: skip
 FEATURE_NAMES: tuple[str, ...] = get_args(FeatureName)
 
@@ -44,8 +44,6 @@ class CandidateFeatures:
     # passage that answers a question like it, but not it ("in 2019", "the population"), lacks some of them.
     passage_terms: float = 1.0
     sentence_terms: float = 1.0
-    # 1 when the question asks for a number or a date (how many, how much, when...) and the answer states none.
-    number_missing: float = 0.0
 
     def values(self) -> tuple[float, ...]:
         return astuple(self)
