@@ -51,16 +51,20 @@ def main() -> None:
 
     answerer = Answerer(index, embedder)
     questions = [q.question for q in load_questions(BUNDLED_QUESTIONS)]
-    answerer.answer(questions[0])  # warm
-    latencies = []
-    for _ in range(3):
-        for question in questions:
-            began = time.perf_counter()
-            answerer.answer(question)
-            latencies.append((time.perf_counter() - began) * 1000)
-    latencies.sort()
-    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
-    print(f"warm ask latency over {len(latencies)} asks: p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms")
+    answerer.answer("What do the interviews say about tourism?")  # warm, with a question not in the set
+    # The first round reads every passage; later rounds find the reads remembered (chat/reader.py), as a
+    # question asked again would.
+    for label, rounds in (("first ask", 1), ("asked again", 2)):
+        latencies = []
+        for _ in range(rounds):
+            for question in questions:
+                began = time.perf_counter()
+                answerer.answer(question)
+                latencies.append((time.perf_counter() - began) * 1000)
+        latencies.sort()
+        p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+        median = statistics.median(latencies)
+        print(f"warm ask latency, {label}, over {len(latencies)} asks: p50 {median:.1f} ms, p95 {p95:.1f} ms")
 
 
 if __name__ == "__main__":
