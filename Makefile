@@ -67,8 +67,8 @@ bench-serve: setup
 # and its threshold on held-out documents. Stage 1 trains on 18,000 features of a seeded draw (about 70 minutes on
 # two CPU cores in fp32; bf16 where the CPU computes it); stage 2 goes on from it with the next 8,000 of the same
 # draw (about 40 minutes), and the fit takes about 10. Writes chat/models/; killed, each stage resumes from
-# build/train, and a finished stage 1 is kept. With DATA=questions.jsonl CORPUS=folder, your own question set is
-# added to the training data (split by document).
+# build/train. A finished stage 1 is kept: delete build/reader-stage1 to train it again on other data. With
+# DATA=questions.jsonl CORPUS=folder, your own question set is added to the training data (split by document).
 DATA ?=
 CORPUS ?=
 STAGE1 := build/reader-stage1

@@ -42,8 +42,8 @@ class CandidateFeatures:
     explains: float  # 1 when the question wants an explanation: the answer is whole sentences (chat/shape.py)
     # Share of the question's content words (stemmed) that the passage, and the answer's sentence, state: a
     # passage that answers a question like it, but not it ("in 2019", "the population"), lacks some of them.
-    passage_terms: float = 1.0
-    sentence_terms: float = 1.0
+    passage_terms: float
+    sentence_terms: float
 
     def values(self) -> tuple[float, ...]:
         return astuple(self)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from citeqa.chat.reader import READER_DIR, WEIGHTS_FILE
+from citeqa.chat.reader import READER_DIR
 from citeqa.errors import CiteqaError
 from citeqa.precision import PRECISIONS
 
@@ -26,7 +26,9 @@ GOLD_PARAGRAPHS = 400  # per source: the reader alone on each question's own par
 # Questions answered end to end per source: to fit the confidence model (calibrate) and to judge (test).
 HELD_OUT_QUESTIONS = {"calibrate": 60, "test": 100}
 # What a continued reader's manifest keeps of each earlier stage of its training.
-STAGE_RECORD = ("features", "steps", "settings", "precision", "first_loss", "last_loss", "minutes")
+STAGE_RECORD = (
+    "features_available", "features", "steps", "settings", "precision", "first_loss", "last_loss", "minutes",
+)  # fmt: skip
 
 
 def split_corpus(corpus: Corpus, held_out: dict[str, str] | None = None) -> dict[str, Corpus]:
@@ -249,14 +251,13 @@ def train_command(
 def continuation(reader: Path, settings: TrainSettings) -> tuple[TrainSettings, dict[str, Any], list[dict[str, Any]]]:
     """`settings` continuing `reader`, its weights, and the record of every stage of training that made it (for
     the manifest: a continued reader's manifest says how all of it was made)."""
-    from safetensors.torch import load_file
-
     from citeqa.chat.reader import SpanReader
 
     try:
-        manifest = SpanReader(reader).manifest  # checks the weights against their manifest
+        loaded = SpanReader(reader)  # checks the weights against their manifest
     except CiteqaError as exc:
         raise click.UsageError(f"--continue-from: {exc}") from exc
+    manifest = loaded.manifest
     earlier = manifest.training.get("settings", {})
     seen = (earlier.get("features_seen") or 0) + manifest.training.get("features", 0)
     if earlier.get("seed") != settings.seed:
@@ -266,7 +267,7 @@ def continuation(reader: Path, settings: TrainSettings) -> tuple[TrainSettings, 
             f"--continue-from: {reader} has seen the first {seen} features of its draw; give --max-features above "
             f"{seen} (and train it from a draw of exactly {seen}, as `citeqa train` does)"
         )
-    weights = {name: t.float() for name, t in load_file(str(reader / WEIGHTS_FILE)).items()}
+    weights = dict(loaded.model.state_dict())
     done = manifest.training
     stage = {"sha256": manifest.sha256, **{key: done.get(key) for key in STAGE_RECORD}}
     stages = [*done.get("earlier_stages", []), stage]

@@ -245,6 +245,12 @@ def train(
     model.train()
     features = featurize(tokenizer, train_examples, random.Random(settings.seed))
     available = len(features)
+    earlier = (data.get("earlier_stages") or [{}])[-1].get("features_available")
+    if earlier not in (None, available):  # another draw: the features "already seen" would be other ones
+        raise CiteqaError(
+            f"the reader continued was trained on other data ({earlier} features, these give {available})",
+            "continue it with the same question sets and options, or train afresh without --continue-from",
+        )
     if settings.max_features is not None and available > settings.max_features:
         # random.sample draws a prefix of one seeded order, so a larger draw extends a smaller one
         features = random.Random(settings.seed + 1).sample(features, settings.max_features)

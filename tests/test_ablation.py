@@ -47,6 +47,7 @@ def test_the_reader_reads_as_many_passages_as_asked(interviews: SearchIndex, emb
         passages = answerer.retrieve_batch([QUESTION])[0]
         candidates = answerer.candidates_batch([(QUESTION, passages)])[0]
         assert candidates and all(c.features.passage_rank < read for c in candidates)
+        assert len(candidates) > read, "every sentence's best span is a candidate, not only each passage's best"
 
 
 def test_eval_records_what_was_disabled(cli: CliRun, index_env: Path, tmp_path: Path) -> None:

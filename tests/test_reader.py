@@ -380,6 +380,7 @@ def test_training_continues_a_reader_on_the_features_it_has_not_seen(tmp_path: P
     for options, said in (
         (("--max-features", "8"), "give --max-features above 8"),
         (("--max-features", "14", "--seed", "5"), "trained with seed 13"),
+        (("--max-features", "14", "--limit", "3"), "trained on other data"),
     ):
         refused = train("refused", *options, "--continue-from", str(tmp_path / "first"))
         assert refused.returncode != 0 and said in refused.stderr and "Traceback" not in refused.stderr
