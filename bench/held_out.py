@@ -29,9 +29,7 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("headings and questions allowed", {"disabled": ("headings",)}),
     ("no spelling correction", {"disabled": ("spelling",)}),
     ("no retrieval rank in confidence", {"disabled_features": ("passage_rank",)}),
-    ("no question words stated, passage", {"disabled_features": ("passage_terms",)}),
-    ("no question words stated, sentence", {"disabled_features": ("sentence_terms",)}),
-    ("no question words stated", {"disabled_features": ("passage_terms", "sentence_terms")}),
+    ("no question words stated", {"disabled_features": ("sentence_terms",)}),
     ("read 3 passages", {"read_passages": 3}),
     ("read 8 passages", {"read_passages": 8}),
 )

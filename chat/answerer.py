@@ -208,19 +208,16 @@ class Answerer:
     def _candidates(self, question: Question, reads: Sequence[tuple[ReadSpan, int, Passage]]) -> list[Candidate]:
         """Every sentence's best span in every passage read, likeliest first: the reader scores the spans, the
         confidence model chooses among them (a passage's second sentence may state what the question asks)."""
-        found = [(span, rank, passage) for read, rank, passage in reads for span in self._answerable(read, passage)]
+        found = [(span, rank, passage) for read, rank, passage in reads for span in self._sentence_spans(read, passage)]
         best_margin = max((span.score - span.null_score for span, _, _ in found), default=0.0)
         explains = "shape" not in self.settings.disabled and wants_explanation(question)
         tops: dict[int, float] = {}  # each passage's best span score (its spans come best first)
-        stated: dict[int, float] = {}
         candidates = []
         for span, rank, passage in found:
             source = passage.chunk.source
             text = self.index.documents[source].text
             shaped_span = self._shaped(question, source, Span(span.start, span.end))
             sentence = whole_sentences(self.index.sentences[source], span.start, span.end)
-            if rank not in stated:
-                stated[rank] = stated_share(question, passage.chunk.text)
             features = CandidateFeatures(
                 margin=span.score - span.null_score,
                 span_score=span.score,
@@ -230,14 +227,13 @@ class Answerer:
                 passage_rank=float(rank),
                 answer_words=math.log1p(len(text[shaped_span.start : shaped_span.end].split())),
                 explains=1.0 if explains else 0.0,
-                passage_terms=stated[rank],
                 sentence_terms=stated_share(question, text[sentence[0] : sentence[1]]),
             )
             p = self.confidence.probability(features, self.settings.disabled_features)
             candidates.append(Candidate(source, shaped_span, features, p))
         return sorted(candidates, key=lambda c: -c.probability)
 
-    def _answerable(self, read: ReadSpan, passage: Passage) -> list[ReadSpan]:
+    def _sentence_spans(self, read: ReadSpan, passage: Passage) -> list[ReadSpan]:
         """The reader's best span of each sentence of the passage, best first, leaving out headings and question
         lines; each with the passage's null score."""
         if not math.isfinite(read.score):

@@ -23,7 +23,7 @@ CONFIDENCE_FILE = "confidence.json"
 
 FeatureName = Literal[
     "margin", "span_score", "null_score", "best_margin", "passage_gap", "passage_rank", "answer_words", "explains",
-    "passage_terms", "sentence_terms",
+    "sentence_terms",
 ]  # fmt: skip
 FEATURE_NAMES: tuple[str, ...] = get_args(FeatureName)
 
@@ -40,9 +40,8 @@ class CandidateFeatures:
     passage_rank: float  # retrieval: 0 for the first passage, 1 for the next, ...
     answer_words: float  # log(1 + words in the span)
     explains: float  # 1 when the question wants an explanation: the answer is whole sentences (chat/shape.py)
-    # Share of the question's content words (stemmed) that the passage, and the answer's sentence, state: a
-    # passage that answers a question like it, but not it ("in 2019", "the population"), lacks some of them.
-    passage_terms: float
+    # Share of the question's content words (stemmed) that the answer's sentence states: a sentence that answers a
+    # question like it, but not it ("in 2019", "the population"), lacks some of them.
     sentence_terms: float
 
     def values(self) -> tuple[float, ...]:

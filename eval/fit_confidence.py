@@ -16,7 +16,6 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from citeqa.chat.confidence import CONFIDENCE_FILE, CandidateFeatures, ConfidenceModel, fit
 from citeqa.chat.reader import READER_DIR, SpanReader
@@ -34,6 +33,7 @@ class Rows:
     features: list[CandidateFeatures]
     labels: list[bool]
     questions: list[tuple[bool, list[int], list[float]]]  # (answerable, candidate rows, their F1s)
+    texts: list[str]  # each candidate's answer (for studying new features, bench/candidates.py)
 
 
 def is_right(answer: str, gold: Sequence[str], explains: bool) -> bool:
@@ -56,7 +56,7 @@ def candidate_rows(questions: Path, corpus: Path, index_dir: Path, reader: SpanR
     answerer = Answerer(index, embedder, AnswerSettings(min_confidence=0.0), reader, ConfidenceModel.neutral())
     items = load_questions(questions)
     retrieved = answerer.retrieve_batch([item.question for item in items])
-    rows = Rows([], [], [])
+    rows = Rows([], [], [], [])
     for first in range(0, len(items), 32):
         batch = items[first : first + 32]
         asking = [(item.question, passages) for item, passages in zip(batch, retrieved[first:], strict=False)]
@@ -68,6 +68,7 @@ def candidate_rows(questions: Path, corpus: Path, index_dir: Path, reader: SpanR
                 f1s.append(best_f1(text, item.answers))
                 rows.features.append(candidate.features)
                 rows.labels.append(is_right(text, item.answers, explains=candidate.features.explains == 1.0))
+                rows.texts.append(text)
             rows.questions.append((item.answerable, numbers, f1s))
     return rows
 
@@ -99,16 +100,33 @@ def fit_confidence(
 ) -> ConfidenceModel:
     """Fit on every (name, questions, corpus) set with the reader in out_dir; write out_dir/confidence.json."""
     reader = SpanReader(out_dir)
-    every = Rows([], [], [])
-    record: dict[str, Any] = {}
+    rows = {}
     for name, questions, corpus in sets:
-        rows = candidate_rows(questions, corpus, work_dir / f"index-{name}", reader)
+        rows[name] = candidate_rows(questions, corpus, work_dir / f"index-{name}", reader)
+        found = rows[name]
+        say(f"{name}: {len(found.questions)} questions, {len(found.labels)} candidates, {sum(found.labels)} right")
+    return fit_and_write(rows, out_dir, say)
+
+
+def pooled(sets: dict[str, Rows]) -> Rows:
+    """The rows of several sets as one."""
+    every = Rows([], [], [], [])
+    for rows in sets.values():
         shift = len(every.features)
         every.features.extend(rows.features)
         every.labels.extend(rows.labels)
+        every.texts.extend(rows.texts)
         every.questions.extend((a, [n + shift for n in numbers], f1s) for a, numbers, f1s in rows.questions)
-        record[name] = {"questions": len(rows.questions), "candidates": len(rows.labels), "right": sum(rows.labels)}
-        say(f"{name}: {len(rows.questions)} questions, {len(rows.labels)} candidates, {sum(rows.labels)} right")
+    return every
+
+
+def fit_and_write(sets: dict[str, Rows], out_dir: Path, say: Callable[[str], None] = print) -> ConfidenceModel:
+    """The confidence model and its threshold fitted on the rows of every calibration set, written to out_dir."""
+    every = pooled(sets)
+    record = {
+        name: {"questions": len(rows.questions), "candidates": len(rows.labels), "right": sum(rows.labels)}
+        for name, rows in sets.items()
+    }
     model = fit(every.features, every.labels, fitted_on={"sets": record, "right_f1": RIGHT_F1})
     threshold, overall = best_threshold(model, every)
     model = replace(model, threshold=threshold, fitted_on={**model.fitted_on, "overall_f1_at_threshold": overall})

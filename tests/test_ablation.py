@@ -82,9 +82,9 @@ def test_a_confidence_model_without_the_newer_features_ignores_them() -> None:
     """A model fitted before a feature existed loads and scores as it did: features it has no weight for."""
     from citeqa.chat.confidence import CandidateFeatures, ConfidenceModel
 
-    older = [n for n in FEATURE_NAMES if n not in ("passage_terms", "sentence_terms")]
+    older = [n for n in FEATURE_NAMES if n != "sentence_terms"]
     model = ConfidenceModel(dict.fromkeys(older, 1.0), dict.fromkeys(older, 0.0), dict.fromkeys(older, 1.0), 0.0, {})
     values = dict.fromkeys(older, 0.0)
-    low = CandidateFeatures(**values, passage_terms=0.0, sentence_terms=0.0)
-    high = CandidateFeatures(**values, passage_terms=1.0, sentence_terms=1.0)
+    low = CandidateFeatures(**values, sentence_terms=0.0)
+    high = CandidateFeatures(**values, sentence_terms=1.0)
     assert model.probability(low) == model.probability(high) == 0.5

@@ -1,0 +1,130 @@
+"""Every candidate of every held-out question, read once per reader and kept, so that confidence models (their
+features, their fit, their threshold) can be compared in seconds instead of an hour of reading.
+
+    .venv/bin/python bench/candidates.py --work build/train [--reader DIR] [--out FILE]
+
+Reads the calibrate and test sets `citeqa train` writes with the reader (the same code path as the fit,
+eval/fit_confidence.py: `candidate_rows`), pickles each set's rows, then fits the confidence model on the
+calibrate sets as `citeqa train --keep-reader` does and prints, per test set, what answering with it would
+score: F1 on answerable questions, SQuAD 2.0 overall F1, and the share of answerable and unanswerable questions
+abstained. These match bench/held_out.py's columns of the same name (which runs the whole pipeline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import statistics
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.held_out import held_out_sets  # noqa: E402
+
+
+def read_all(work: Path, reader_dir: Path | None) -> dict[str, Any]:
+    """{set name: Rows} for every calibrate and test set in `work`."""
+    from citeqa.chat.reader import READER_DIR, SpanReader
+    from citeqa.eval.fit_confidence import candidate_rows
+
+    reader = SpanReader(reader_dir or READER_DIR)
+    out = {}
+    for split in ("calibrate", "test"):
+        for name, questions, corpus in held_out_sets(work, split):
+            out[name] = candidate_rows(questions, corpus, work / f"index-{name}", reader)
+            print(f"read {name}: {len(out[name].questions)} questions", file=sys.stderr, flush=True)
+    return out
+
+
+def fitted(sets: dict[str, Any], disabled: tuple[str, ...] = ()) -> Any:
+    """The confidence model and threshold `citeqa train --keep-reader` would fit on these calibrate sets; a
+    disabled feature is held constant in the fit, so it takes no weight."""
+    from citeqa.chat.confidence import fit
+    from citeqa.eval.fit_confidence import best_threshold, pooled
+
+    calibrate = pooled(calibration(sets))
+    if disabled:
+        blank = [replace(f, **dict.fromkeys(disabled, 0.0)) for f in calibrate.features]
+        calibrate = replace(calibrate, features=blank)
+    model = fit(calibrate.features, calibrate.labels)
+    threshold, _ = best_threshold(model, calibrate)
+    return replace(model, threshold=threshold)
+
+
+def calibration(sets: dict[str, Any]) -> dict[str, Any]:
+    return {name: rows for name, rows in sets.items() if "calibrate" in name.split("-")}
+
+
+def scores(model: Any, rows: Any, disabled: tuple[str, ...] = ()) -> dict[str, float | None]:
+    """What answering each question with its likeliest candidate, abstaining below the threshold, scores."""
+    f1s, overall, abstained_a, abstained_u = [], [], [], []
+    for answerable, numbers, candidate_f1 in rows.questions:
+        best = max(
+            ((model.probability(rows.features[n], disabled), f) for n, f in zip(numbers, candidate_f1, strict=True)),
+            default=(0.0, 0.0),
+        )
+        answered = bool(numbers) and best[0] >= model.threshold
+        if answerable:
+            f1s.append(best[1] if answered else 0.0)
+            overall.append(best[1] if answered else 0.0)
+            abstained_a.append(0.0 if answered else 1.0)
+        else:
+            overall.append(0.0 if answered else 1.0)
+            abstained_u.append(0.0 if answered else 1.0)
+
+    def mean(values: list[float]) -> float | None:
+        return statistics.fmean(values) if values else None
+
+    return {
+        "f1": mean(f1s),
+        "overall_f1": mean(overall),
+        "answerable_abstained": mean(abstained_a),
+        "unanswerable_abstained": mean(abstained_u),
+    }
+
+
+def table(sets: dict[str, Any], model: Any, disabled: tuple[str, ...] = ()) -> dict[str, float]:
+    """Mean of each score over the test sets (as bench/held_out.py averages them)."""
+    rows = [scores(model, r, disabled) for name, r in sets.items() if "test" in name.split("-")]
+    return {
+        key: statistics.fmean([r[key] for r in rows if r[key] is not None] or [0.0])  # type: ignore[misc]
+        for key in ("f1", "overall_f1", "answerable_abstained", "unanswerable_abstained")
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "train")
+    parser.add_argument("--reader", type=Path, help="a reader folder (default: the shipped one)")
+    parser.add_argument("--out", type=Path, help="where the rows are kept (default: WORK/candidates-READER.pkl)")
+    parser.add_argument(
+        "--write", action="store_true", help="also write the confidence model into the reader folder, as the fit does"
+    )
+    args = parser.parse_args()
+    out = args.out or args.work / f"candidates-{(args.reader or Path('shipped')).name}.pkl"
+    if out.is_file():
+        sets = pickle.loads(out.read_bytes())
+    else:
+        sets = read_all(args.work, args.reader)
+        out.write_bytes(pickle.dumps(sets))
+    if args.write and args.reader:
+        from citeqa.eval.fit_confidence import fit_and_write
+
+        fit_and_write(calibration(sets), args.reader, say=lambda line: print(line, file=sys.stderr))
+    model = fitted(sets)
+    print("weights: " + ", ".join(f"{n} {w:+.3f}" for n, w in model.weights.items()) + f"; threshold {model.threshold}")
+    print("| set | f1 | overall_f1 | answerable_abstained | unanswerable_abstained |")
+    print("|---|---|---|---|---|")
+    for name, rows in sets.items():
+        if "test" in name.split("-"):
+            row = scores(model, rows)
+            print(f"| {name} | " + " | ".join("–" if v is None else f"{v:.3f}" for v in row.values()) + " |")
+    print("| mean | " + " | ".join(f"{v:.3f}" for v in table(sets, model).values()) + " |")
+
+
+if __name__ == "__main__":
+    main()

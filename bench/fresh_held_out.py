@@ -1,0 +1,58 @@
+"""A second draw of held-out test sets, none of whose questions any earlier draw holds: for judging, once, choices
+that were made by comparing on the first draw's sets (which makes those figures slightly optimistic).
+
+    .venv/bin/python bench/fresh_held_out.py --after build/train --out build/fresh [--seed 101]
+    .venv/bin/python bench/held_out.py --work build/fresh
+
+Draws from the same test splits (documents no reader trained on and no confidence model was fitted on) as
+`citeqa train` does, with another seed, leaving out every question of the test sets in --after; writes each set
+with and without its answers cut out, as `citeqa train` writes its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def drawn_before(work: Path) -> set[str]:
+    """Ids of the questions in every test set in `work`."""
+    ids = set()
+    for questions in work.glob("*-test*/questions.jsonl"):
+        for line in questions.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                ids.add(json.loads(line)["id"])
+    return ids
+
+
+def main() -> None:
+    from citeqa.eval.train_cli import shared_corpora, write_held_out
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--after", type=Path, required=True, help="a --work of `citeqa train`: its draw is left out")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=101)
+    parser.add_argument("--questions", type=int, default=100, help="questions drawn per source")
+    args = parser.parse_args()
+    before = drawn_before(args.after)
+    if not before:
+        sys.exit(f"no test sets in {args.after}: give the --work of a finished `citeqa train`")
+    corpora = []
+    for parts in shared_corpora():
+        test = parts["test"]
+        parts["test"] = replace(test, items=[item for item in test.items if item.id not in before])
+        corpora.append(parts)
+    written = write_held_out(corpora, args.out, args.seed, {"calibrate": 0, "test": args.questions})
+    for name, path in written.items():
+        count = sum(1 for line in (path / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
+        print(f"{name}: {count} questions, none in {args.after}")
+
+
+if __name__ == "__main__":
+    main()
