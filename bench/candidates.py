@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.held_out import held_out_sets  # noqa: E402
+from held_out import held_out_sets  # noqa: E402  (bench/ is the script's own folder)
 
 
 def read_all(work: Path, reader_dir: Path | None) -> dict[str, Any]:
