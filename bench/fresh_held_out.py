@@ -5,7 +5,7 @@ that were made by comparing on the first draw's sets (which makes those figures 
     .venv/bin/python bench/held_out.py --work build/fresh
 
 Draws from the same test splits (documents no reader trained on and no confidence model was fitted on) as
-`citeqa train` does, with another seed, leaving out every question of the test sets in --after; writes each set
+`citeqa train` does, with another seed, leaving out every question of the test sets in each --after; writes each set
 with and without its answers cut out, as `citeqa train` writes its own.
 """
 
@@ -35,14 +35,20 @@ def main() -> None:
     from citeqa.eval.train_cli import shared_corpora, write_held_out
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--after", type=Path, required=True, help="a --work of `citeqa train`: its draw is left out")
+    parser.add_argument(
+        "--after",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="folders of earlier draws (a `citeqa train` --work, an earlier --out): their test questions are left out",
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=101)
     parser.add_argument("--questions", type=int, default=100, help="questions drawn per source")
     args = parser.parse_args()
-    before = drawn_before(args.after)
+    before = set().union(*(drawn_before(folder) for folder in args.after))
     if not before:
-        sys.exit(f"no test sets in {args.after}: give the --work of a finished `citeqa train`")
+        sys.exit(f"no test sets in {' '.join(map(str, args.after))}: give the --work of a finished `citeqa train`")
     corpora = []
     for parts in shared_corpora():
         test = parts["test"]
@@ -51,7 +57,7 @@ def main() -> None:
     written = write_held_out(corpora, args.out, args.seed, {"calibrate": 0, "test": args.questions})
     for name, path in written.items():
         count = sum(1 for line in (path / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
-        print(f"{name}: {count} questions, none in {args.after}")
+        print(f"{name}: {count} questions, none drawn before")
 
 
 if __name__ == "__main__":
