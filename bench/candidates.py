@@ -40,16 +40,12 @@ def read_all(work: Path, reader_dir: Path | None) -> dict[str, Any]:
     return out
 
 
-def fitted(sets: dict[str, Any], disabled: tuple[str, ...] = ()) -> Any:
-    """The confidence model and threshold `citeqa train --keep-reader` would fit on these calibrate sets; a
-    disabled feature is held constant in the fit, so it takes no weight."""
+def fitted(sets: dict[str, Any]) -> Any:
+    """The confidence model and threshold `citeqa train --keep-reader` would fit on these calibrate sets."""
     from citeqa.chat.confidence import fit
     from citeqa.eval.fit_confidence import best_threshold, pooled
 
     calibrate = pooled(calibration(sets))
-    if disabled:
-        blank = [replace(f, **dict.fromkeys(disabled, 0.0)) for f in calibrate.features]
-        calibrate = replace(calibrate, features=blank)
     model = fit(calibrate.features, calibrate.labels)
     threshold, _ = best_threshold(model, calibrate)
     return replace(model, threshold=threshold)
@@ -59,12 +55,12 @@ def calibration(sets: dict[str, Any]) -> dict[str, Any]:
     return {name: rows for name, rows in sets.items() if "calibrate" in name.split("-")}
 
 
-def scores(model: Any, rows: Any, disabled: tuple[str, ...] = ()) -> dict[str, float | None]:
+def scores(model: Any, rows: Any) -> dict[str, float | None]:
     """What answering each question with its likeliest candidate, abstaining below the threshold, scores."""
     f1s, overall, abstained_a, abstained_u = [], [], [], []
     for answerable, numbers, candidate_f1 in rows.questions:
         best = max(
-            ((model.probability(rows.features[n], disabled), f) for n, f in zip(numbers, candidate_f1, strict=True)),
+            ((model.probability(rows.features[n]), f) for n, f in zip(numbers, candidate_f1, strict=True)),
             default=(0.0, 0.0),
         )
         answered = bool(numbers) and best[0] >= model.threshold
@@ -87,11 +83,11 @@ def scores(model: Any, rows: Any, disabled: tuple[str, ...] = ()) -> dict[str, f
     }
 
 
-def table(sets: dict[str, Any], model: Any, disabled: tuple[str, ...] = ()) -> dict[str, float]:
+def table(sets: dict[str, Any], model: Any) -> dict[str, float]:
     """Mean of each score over the test sets (as bench/held_out.py averages them)."""
-    rows = [scores(model, r, disabled) for name, r in sets.items() if "test" in name.split("-")]
+    rows = [scores(model, r) for name, r in sets.items() if "test" in name.split("-")]
     return {
-        key: statistics.fmean([r[key] for r in rows if r[key] is not None] or [0.0])  # type: ignore[misc]
+        key: statistics.fmean([v for r in rows if (v := r[key]) is not None] or [0.0])
         for key in ("f1", "overall_f1", "answerable_abstained", "unanswerable_abstained")
     }
 
@@ -105,6 +101,8 @@ def main() -> None:
         "--write", action="store_true", help="also write the confidence model into the reader folder, as the fit does"
     )
     args = parser.parse_args()
+    if args.write and not args.reader:
+        parser.error("--write needs --reader: the folder whose confidence model is written")
     out = args.out or args.work / f"candidates-{(args.reader or Path('shipped')).name}.pkl"
     if out.is_file():
         sets = pickle.loads(out.read_bytes())
