@@ -26,6 +26,13 @@ sys.path.insert(0, str(ROOT))
 from held_out import held_out_sets  # noqa: E402  (bench/ is the script's own folder)
 
 
+def reader_sha256(reader_dir: Path | None) -> str:
+    """The weights' sha256 from their manifest: the rows kept are the reading of these weights, not of a folder."""
+    from citeqa.chat.reader import MANIFEST_FILE, READER_DIR, ReaderManifest
+
+    return ReaderManifest.read((reader_dir or READER_DIR) / MANIFEST_FILE).sha256
+
+
 def read_all(work: Path, reader_dir: Path | None) -> dict[str, Any]:
     """{set name: Rows} for every calibrate and test set in `work`."""
     from citeqa.chat.reader import READER_DIR, SpanReader
@@ -96,14 +103,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "train")
     parser.add_argument("--reader", type=Path, help="a reader folder (default: the shipped one)")
-    parser.add_argument("--out", type=Path, help="where the rows are kept (default: WORK/candidates-READER.pkl)")
+    parser.add_argument("--out", type=Path, help="where the rows are kept (default: WORK/candidates-SHA256.pkl)")
     parser.add_argument(
         "--write", action="store_true", help="also write the confidence model into the reader folder, as the fit does"
     )
     args = parser.parse_args()
     if args.write and not args.reader:
         parser.error("--write needs --reader: the folder whose confidence model is written")
-    out = args.out or args.work / f"candidates-{(args.reader or Path('shipped')).name}.pkl"
+    out = args.out or args.work / f"candidates-{reader_sha256(args.reader)[:12]}.pkl"
     if out.is_file():
         sets = pickle.loads(out.read_bytes())
     else:
