@@ -115,7 +115,9 @@ def main() -> None:
         sets = pickle.loads(out.read_bytes())
     else:
         sets = read_all(args.work, args.reader)
-        out.write_bytes(pickle.dumps(sets))
+        partial = out.with_name(f".{out.name}.tmp")  # a run killed while writing leaves no half file to load
+        partial.write_bytes(pickle.dumps(sets))
+        partial.replace(out)
     if args.write and args.reader:
         from citeqa.eval.fit_confidence import fit_and_write
 
