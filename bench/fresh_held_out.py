@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +26,7 @@ def drawn_before(work: Path) -> set[str]:
     for questions in work.glob("*-test*/questions.jsonl"):
         for line in questions.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                ids.add(json.loads(line)["id"])
+                ids.add(json.loads(line)["id"].removesuffix("-cut"))  # a cut set asks its plain set's questions
     return ids
 
 
@@ -49,12 +48,8 @@ def main() -> None:
     before = set().union(*(drawn_before(folder) for folder in args.after))
     if not before:
         sys.exit(f"no test sets in {' '.join(map(str, args.after))}: give the --work of a finished `citeqa train`")
-    corpora = []
-    for parts in shared_corpora():
-        test = parts["test"]
-        parts["test"] = replace(test, items=[item for item in test.items if item.id not in before])
-        corpora.append(parts)
-    written = write_held_out(corpora, args.out, args.seed, {"calibrate": 0, "test": args.questions})
+    questions = {"calibrate": 0, "test": args.questions}
+    written = write_held_out(shared_corpora(), args.out, args.seed, questions, drawn_before=before)
     for name, path in written.items():
         count = sum(1 for line in (path / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
         print(f"{name}: {count} questions, none drawn before")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -118,16 +118,23 @@ def sample_documents(corpus: Corpus, questions: int, seed: int) -> Corpus:
 
 
 def write_held_out(
-    corpora: list[dict[str, Corpus]], work: Path, seed: int, questions: dict[str, int] | None = None
+    corpora: list[dict[str, Corpus]],
+    work: Path,
+    seed: int,
+    questions: dict[str, int] | None = None,
+    drawn_before: Collection[str] = (),
 ) -> dict[str, Path]:
     """Each corpus's calibrate and test splits as question sets on disk (documents sampled to hold `questions`
-    of each split's questions, so the sets are answered in minutes), each also with answers cut out."""
+    of each split's questions, so the sets are answered in minutes), each also with answers cut out. Questions
+    whose ids are in `drawn_before` are never drawn (another draw of the same splits, bench/fresh_held_out.py)."""
     from .splits import without_answers, write_split
 
     written: dict[str, Path] = {}
     for parts in corpora:
         for split in ("calibrate", "test"):
-            part = sample_documents(parts[split], (questions or HELD_OUT_QUESTIONS)[split], seed)
+            fresh = [item for item in parts[split].items if item.id not in drawn_before]
+            part = replace(parts[split], items=fresh)
+            part = sample_documents(part, (questions or HELD_OUT_QUESTIONS)[split], seed)
             if not part.items:
                 continue
             for name, variant in ((f"{part.name}-{split}", part), (f"{part.name}-{split}-cut", None)):
