@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from citeqa.chat.reader import (
     MANIFEST_FILE,
@@ -37,6 +37,8 @@ from citeqa.precision import autocast, resolve
 
 from .metrics import best_f1
 from .reader_data import Example
+
+T = TypeVar("T")
 
 READER_VERSION = 2
 CHECKPOINT_FILE = "reader-checkpoint.pt"
@@ -106,6 +108,19 @@ def featurize(tokenizer: Any, examples: Sequence[Example], rng: random.Random | 
             if pool:
                 out.append(rng.choice(pool))
     return out
+
+
+def drawn(features: Sequence[T], max_features: int | None, seed: int) -> list[T]:
+    """The features a run trains on, in the order its stages take them: a seeded draw of `max_features` (all of
+    them, in their order, when None). A larger draw extends a smaller one, so a stage that continues another
+    (`features_seen`) takes exactly the features before it left: random.sample picks one element after another
+    from one seeded sequence, by the same method for every size drawn here (its "pool" method, which it takes
+    for any draw of at least a third of the features, and here from a tenth). A draw of all of them or more is
+    all of them in the same seeded order (before, it kept the features' own order, so a last stage would have
+    trained on features already seen; tests/test_reader.py)."""
+    if max_features is None:
+        return list(features)
+    return random.Random(seed + 1).sample(list(features), min(max_features, len(features)))
 
 
 def batches(features: Sequence[Feature], size: int, rng: random.Random) -> list[list[Feature]]:
@@ -251,10 +266,7 @@ def train(
             f"the reader continued was trained on other data ({earlier} features, these give {available})",
             "continue it with the same question sets and options, or train afresh without --continue-from",
         )
-    if settings.max_features is not None and available > settings.max_features:
-        # random.sample draws a prefix of one seeded order, so a larger draw extends a smaller one
-        features = random.Random(settings.seed + 1).sample(features, settings.max_features)
-    features = features[settings.features_seen :]
+    features = drawn(features, settings.max_features, settings.seed)[settings.features_seen :]
     if not features:
         raise CiteqaError(
             f"nothing left to train on: the reader continued has seen {settings.features_seen} of {available}",
