@@ -16,7 +16,6 @@ import argparse
 import pickle
 import statistics
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,46 +46,26 @@ def read_all(work: Path, reader_dir: Path | None) -> dict[str, Any]:
     return out
 
 
-def fitted(sets: dict[str, Any]) -> Any:
-    """The confidence model and threshold `citeqa train --keep-reader` would fit on these calibrate sets."""
-    from citeqa.chat.confidence import fit
-    from citeqa.eval.fit_confidence import best_threshold, pooled
-
-    calibrate = pooled(calibration(sets))
-    model = fit(calibrate.features, calibrate.labels)
-    threshold, _ = best_threshold(model, calibrate)
-    return replace(model, threshold=threshold)
-
-
 def calibration(sets: dict[str, Any]) -> dict[str, Any]:
     return {name: rows for name, rows in sets.items() if "calibrate" in name.split("-")}
 
 
 def scores(model: Any, rows: Any) -> dict[str, float | None]:
     """What answering each question with its likeliest candidate, abstaining below the threshold, scores."""
-    f1s, overall, abstained_a, abstained_u = [], [], [], []
-    for answerable, numbers, candidate_f1 in rows.questions:
-        best = max(
-            ((model.probability(rows.features[n]), f) for n, f in zip(numbers, candidate_f1, strict=True)),
-            default=(0.0, 0.0),
-        )
-        answered = bool(numbers) and best[0] >= model.threshold
-        if answerable:
-            f1s.append(best[1] if answered else 0.0)
-            overall.append(best[1] if answered else 0.0)
-            abstained_a.append(0.0 if answered else 1.0)
-        else:
-            overall.append(0.0 if answered else 1.0)
-            abstained_u.append(0.0 if answered else 1.0)
+    from citeqa.eval.fit_confidence import choices
+
+    chosen, threshold = choices(model, rows), model.threshold
+    answerable = [c for c in chosen if c.answerable]
+    unanswerable = [c for c in chosen if not c.answerable]
 
     def mean(values: list[float]) -> float | None:
         return statistics.fmean(values) if values else None
 
     return {
-        "f1": mean(f1s),
-        "overall_f1": mean(overall),
-        "answerable_abstained": mean(abstained_a),
-        "unanswerable_abstained": mean(abstained_u),
+        "f1": mean([c.score(threshold) for c in answerable]),
+        "overall_f1": mean([c.score(threshold) for c in chosen]),
+        "answerable_abstained": mean([0.0 if c.answered(threshold) else 1.0 for c in answerable]),
+        "unanswerable_abstained": mean([0.0 if c.answered(threshold) else 1.0 for c in unanswerable]),
     }
 
 
@@ -118,11 +97,11 @@ def main() -> None:
         partial = out.with_name(f".{out.name}.tmp")  # a run killed while writing leaves no half file to load
         partial.write_bytes(pickle.dumps(sets))
         partial.replace(out)
-    if args.write and args.reader:
-        from citeqa.eval.fit_confidence import fit_and_write
+    from citeqa.eval.fit_confidence import calibrated, fit_and_write
 
+    if args.write:
         fit_and_write(calibration(sets), args.reader, say=lambda line: print(line, file=sys.stderr))
-    model = fitted(sets)
+    model = calibrated(calibration(sets))
     print("weights: " + ", ".join(f"{n} {w:+.3f}" for n, w in model.weights.items()) + f"; threshold {model.threshold}")
     print("| set | f1 | overall_f1 | answerable_abstained | unanswerable_abstained |")
     print("|---|---|---|---|---|")

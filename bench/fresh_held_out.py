@@ -12,7 +12,6 @@ with and without its answers cut out, as `citeqa train` writes its own.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -21,16 +20,18 @@ sys.path.insert(0, str(ROOT))
 
 
 def drawn_before(work: Path) -> set[str]:
-    """Ids of the questions in every test set in `work`."""
-    ids = set()
-    for questions in work.glob("*-test*/questions.jsonl"):
-        for line in questions.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                ids.add(json.loads(line)["id"].removesuffix("-cut"))  # a cut set asks its plain set's questions
-    return ids
+    """Ids of the questions in every test set in `work` (a cut set asks its plain set's questions)."""
+    from citeqa.eval.questions import load_questions
+
+    return {
+        item.id.removesuffix("-cut")
+        for questions in work.glob("*-test*/questions.jsonl")
+        for item in load_questions(questions)
+    }
 
 
 def main() -> None:
+    from citeqa.eval.questions import load_questions
     from citeqa.eval.train_cli import shared_corpora, write_held_out
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,8 +52,7 @@ def main() -> None:
     questions = {"calibrate": 0, "test": args.questions}
     written = write_held_out(shared_corpora(), args.out, args.seed, questions, drawn_before=before)
     for name, path in written.items():
-        count = sum(1 for line in (path / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
-        print(f"{name}: {count} questions, none drawn before")
+        print(f"{name}: {len(load_questions(path / 'questions.jsonl'))} questions, none drawn before")
 
 
 if __name__ == "__main__":

@@ -73,23 +73,57 @@ def candidate_rows(questions: Path, corpus: Path, index_dir: Path, reader: SpanR
     return rows
 
 
-def best_threshold(model: ConfidenceModel, rows: Rows) -> tuple[float, float]:
-    """(threshold, overall F1) maximising overall F1 when each question is answered by its likeliest candidate."""
-    outcomes = []  # (probability of the answer, its F1 if answered, its score if abstained)
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A question answered by its likeliest candidate; one without any candidate is always abstained."""
+
+    answerable: bool
+    probability: float  # the likeliest candidate's; 0 without one
+    f1: float | None  # its token F1 against the gold answers; None without a candidate
+
+    def answered(self, threshold: float) -> bool:
+        return self.f1 is not None and self.probability >= threshold
+
+    def score(self, threshold: float) -> float:
+        """Its part of the overall F1 (SQuAD 2.0): its F1 if answered, else 1 for an unanswerable question."""
+        if self.f1 is not None and self.answered(threshold):
+            return self.f1
+        return 0.0 if self.answerable else 1.0
+
+
+def choices(model: ConfidenceModel, rows: Rows) -> list[Choice]:
+    """Each question of `rows` with the candidate `model` finds likeliest (ties: the better one)."""
+    out = []
     for answerable, numbers, f1s in rows.questions:
-        abstained = 0.0 if answerable else 1.0
-        if not numbers:
-            outcomes.append((0.0, abstained, abstained))
-            continue
-        p, f1 = max((model.probability(rows.features[n]), f) for n, f in zip(numbers, f1s, strict=True))
-        outcomes.append((p, f1, abstained))
+        scored = [(model.probability(rows.features[n]), f) for n, f in zip(numbers, f1s, strict=True)]
+        probability, f1 = max(scored) if scored else (0.0, None)
+        out.append(Choice(answerable, probability, f1))
+    return out
+
+
+def best_threshold(model: ConfidenceModel, rows: Rows) -> tuple[float, float]:
+    """(threshold, overall F1) maximising overall F1 when each question is answered by its likeliest candidate;
+    of equally good thresholds, the lowest."""
+    chosen = choices(model, rows)
     best = (0.0, -1.0)
-    for threshold in sorted({round(p, 3) for p, _, _ in outcomes} | {0.0}):
-        total = sum(f1 if p >= threshold else abstained for p, f1, abstained in outcomes)
-        overall = total / max(len(outcomes), 1)
+    for threshold in sorted({round(c.probability, 3) for c in chosen} | {0.0}):
+        overall = sum(c.score(threshold) for c in chosen) / max(len(chosen), 1)
         if overall > best[1] + 1e-12:
             best = (threshold, overall)
     return best
+
+
+def calibrated(sets: dict[str, Rows]) -> ConfidenceModel:
+    """The confidence model fitted on the rows of every calibration set, with the threshold of the best overall F1
+    on them and a record of what it was fitted on."""
+    every = pooled(sets)
+    record = {
+        name: {"questions": len(rows.questions), "candidates": len(rows.labels), "right": sum(rows.labels)}
+        for name, rows in sets.items()
+    }
+    model = fit(every.features, every.labels, fitted_on={"sets": record, "right_f1": RIGHT_F1})
+    threshold, overall = best_threshold(model, every)
+    return replace(model, threshold=threshold, fitted_on={**model.fitted_on, "overall_f1_at_threshold": overall})
 
 
 def fit_confidence(
@@ -122,18 +156,12 @@ def pooled(sets: dict[str, Rows]) -> Rows:
 
 def fit_and_write(sets: dict[str, Rows], out_dir: Path, say: Callable[[str], None] = print) -> ConfidenceModel:
     """The confidence model and its threshold fitted on the rows of every calibration set, written to out_dir."""
-    every = pooled(sets)
-    record = {
-        name: {"questions": len(rows.questions), "candidates": len(rows.labels), "right": sum(rows.labels)}
-        for name, rows in sets.items()
-    }
-    model = fit(every.features, every.labels, fitted_on={"sets": record, "right_f1": RIGHT_F1})
-    threshold, overall = best_threshold(model, every)
-    model = replace(model, threshold=threshold, fitted_on={**model.fitted_on, "overall_f1_at_threshold": overall})
+    model = calibrated(sets)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".{CONFIDENCE_FILE}.tmp"
     tmp.write_text(json.dumps(model.to_dict(), indent=2) + "\n", encoding="utf-8")
     tmp.replace(out_dir / CONFIDENCE_FILE)
     say("weights: " + ", ".join(f"{n} {w:+.3f}" for n, w in model.weights.items()) + f"; bias {model.bias:+.3f}")
-    say(f"threshold {threshold:.3f}: overall F1 {overall:.3f} on the calibration questions")
+    overall = model.fitted_on["overall_f1_at_threshold"]
+    say(f"threshold {model.threshold:.3f}: overall F1 {overall:.3f} on the calibration questions")
     return model

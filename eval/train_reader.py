@@ -116,8 +116,7 @@ def drawn(features: Sequence[T], max_features: int | None, seed: int) -> list[T]
     (`features_seen`) takes exactly the features before it left: random.sample picks one element after another
     from one seeded sequence, by the same method for every size drawn here (its "pool" method, which it takes
     for any draw of at least a third of the features, and here from a tenth). A draw of all of them or more is
-    all of them in the same seeded order (before, it kept the features' own order, so a last stage would have
-    trained on features already seen; tests/test_reader.py)."""
+    all of them in the same seeded order, so a last stage takes exactly the ones not yet seen (tests/test_reader.py)."""
     if max_features is None:
         return list(features)
     return random.Random(seed + 1).sample(list(features), min(max_features, len(features)))

@@ -3,10 +3,9 @@ cut out, and a later draw of the same splits that never repeats a question of an
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from citeqa.eval.questions import QuestionItem
+from citeqa.eval.questions import QuestionItem, load_questions
 from citeqa.eval.reader_data import Corpus
 from citeqa.eval.train_cli import write_held_out
 
@@ -28,8 +27,7 @@ def toy_splits() -> dict[str, Corpus]:
 
 
 def ids(folder: Path) -> set[str]:
-    lines = (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    return {json.loads(line)["id"] for line in lines if line.strip()}
+    return {item.id for item in load_questions(folder / "questions.jsonl")}
 
 
 def test_a_later_draw_never_repeats_a_question_of_an_earlier_one(tmp_path: Path) -> None:
