@@ -44,13 +44,14 @@ def dev_metrics(dev_run: EvalRun) -> RunMetrics:
 
 def test_quality_gate_on_the_interview_questions(dev_metrics: RunMetrics) -> None:
     # Floors sit just under what this version measures; a regression fails CI instead of landing silently.
-    # Measured with reader v4 (docs/training.md): f1 0.683, em 0.560, contains 0.800, hit@1 0.880, hit@5 0.960,
-    # hasans 23/25, noans 0/3 (v3: f1 0.663, em 0.520; v2: f1 0.624, em 0.480; v1: f1 0.601, hasans 18/25, noans
-    # 3/3). The passage holding the answer is shown first, so hit@1 falls where the answer is wrong.
+    # Measured with reader v5 (docs/training.md): f1 0.697, em 0.600, contains 0.840, hit@1 0.880, hit@5 0.960,
+    # hasans 23/25, noans 0/3 (v4: f1 0.683, em 0.560, contains 0.800; v3: f1 0.663, em 0.520; v2: f1 0.624, em
+    # 0.480; v1: f1 0.601, hasans 18/25, noans 3/3). The passage holding the answer is shown first, so hit@1 falls
+    # where the answer is wrong.
     answers, retrieval, abstention = dev_metrics.answers, dev_metrics.retrieval, dev_metrics.abstention
-    assert (answers.f1 or 0) >= 0.65
-    assert (answers.em or 0) >= 0.52
-    assert (answers.contains or 0) >= 0.76
+    assert (answers.f1 or 0) >= 0.67
+    assert (answers.em or 0) >= 0.56
+    assert (answers.contains or 0) >= 0.80
     assert (retrieval.hits[1] or 0) >= 0.80 and (retrieval.hits[5] or 0) >= 0.92 and retrieval.located == 25
     assert dev_metrics.citations.exact == 1.0 and (dev_metrics.citations.right_source or 0) >= 0.92
     assert (abstention.hasans_accuracy or 0) >= 0.88

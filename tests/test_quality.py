@@ -30,12 +30,13 @@ pytestmark = pytest.mark.skipif(
 QUESTIONS_PER_SET = 60  # answered end to end per set: enough for a floor, a few minutes on two cores
 # set -> (f1 on answerable questions, share of unanswerable abstained, overall F1), measured minus a margin.
 FLOORS: dict[str, tuple[float | None, float | None, float]] = {
-    # measured on these 60 questions with reader v4 (f1 / unanswerable abstained / overall; `citeqa train`'s first
-    # draw): squad2-test 0.438 / 0.154 / 0.315, squad2-test-cut 0.454 / 0.273 / 0.339, new-wiki-test 0.671 / – /
-    # 0.671, new-wiki-test-cut 0.925 / 0.727 / 0.793 (reader v2: 0.392 / 0.115 / 0.272, 0.360 / 0.242 / 0.285,
-    # 0.614, 0.689 / 0.636 / 0.654).
-    "squad2-test": (0.40, 0.12, 0.28),
-    "squad2-test-cut": (None, 0.23, 0.30),
+    # measured on these 60 questions with reader v5 (f1 / unanswerable abstained / overall; `citeqa train`'s first
+    # draw): squad2-test 0.441 / 0.115 / 0.300, squad2-test-cut 0.406 / 0.242 / 0.302, new-wiki-test 0.666 / – /
+    # 0.666, new-wiki-test-cut 0.925 / 0.727 / 0.793 (reader v4: 0.438 / 0.154 / 0.315, 0.454 / 0.273 / 0.339, 0.671,
+    # 0.925 / 0.727 / 0.793). v5's threshold is lower (0.186 against 0.246), so fewer of SQuAD 2.0's unanswerable
+    # questions are declined here; on the 100-question sets of three draws it is ahead (docs/training.md).
+    "squad2-test": (0.40, 0.10, 0.27),
+    "squad2-test-cut": (None, 0.21, 0.27),
     "new-wiki-test": (0.62, None, 0.62),
     "new-wiki-test-cut": (None, 0.66, 0.74),
 }
