@@ -377,6 +377,12 @@ def test_training_continues_a_reader_on_the_features_it_has_not_seen(tmp_path: P
     assert stage["sha256"] == first.sha256 and stage["features"] == 8 and stage["steps"] == first.training["steps"]
     assert manifest.sha256 != first.sha256
 
+    available = manifest.training["features_available"]  # past all of them: a second epoch, in another order
+    again = train("again", "--max-features", str(available + 5), "--continue-from", str(tmp_path / "later"))
+    assert again.returncode == 0, again.stderr
+    second_epoch = ReaderManifest.read(tmp_path / "again" / MANIFEST_FILE)
+    assert second_epoch.training["features"] == available + 5 - 14 and len(second_epoch.training["earlier_stages"]) == 2
+
     for options, said in (
         (("--max-features", "8"), "give --max-features above 8"),
         (("--max-features", "14", "--seed", "5"), "trained with seed 13"),
