@@ -127,6 +127,16 @@ def drawn(features: Sequence[T], max_features: int | None, seed: int) -> list[T]
     return out
 
 
+def stage_features(features: Sequence[T], max_features: int | None, seen: int, seed: int) -> list[T]:
+    """The stretch of the draw one stage trains on: after the `seen` features, up to `max_features`, and never past
+    the end of the epoch it starts in. So a stage is at most one epoch (a small set under the default
+    --max-features is read once), and a stage continuing a reader that has seen every feature starts the next."""
+    if max_features is None or not features:
+        return drawn(features, None, seed)[seen:]
+    end_of_epoch = (seen // len(features) + 1) * len(features)
+    return drawn(features, min(max_features, end_of_epoch), seed)[seen:]
+
+
 def batches(features: Sequence[Feature], size: int, rng: random.Random) -> list[list[Feature]]:
     """Shuffled batches of similar lengths (little padding: a CPU spends its time on real word pieces)."""
     order = list(features)
@@ -270,7 +280,7 @@ def train(
             f"the reader continued was trained on other data ({earlier} features, these give {available})",
             "continue it with the same question sets and options, or train afresh without --continue-from",
         )
-    features = drawn(features, settings.max_features, settings.seed)[settings.features_seen :]
+    features = stage_features(features, settings.max_features, settings.features_seen, settings.seed)
     if not features:
         raise CiteqaError(
             f"nothing left to train on: the reader continued has seen {settings.features_seen} of {available}",

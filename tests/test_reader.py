@@ -377,11 +377,15 @@ def test_training_continues_a_reader_on_the_features_it_has_not_seen(tmp_path: P
     assert stage["sha256"] == first.sha256 and stage["features"] == 8 and stage["steps"] == first.training["steps"]
     assert manifest.sha256 != first.sha256
 
-    available = manifest.training["features_available"]  # past all of them: a second epoch, in another order
-    again = train("again", "--max-features", str(available + 5), "--continue-from", str(tmp_path / "later"))
-    assert again.returncode == 0, again.stderr
-    second_epoch = ReaderManifest.read(tmp_path / "again" / MANIFEST_FILE)
-    assert second_epoch.training["features"] == available + 5 - 14 and len(second_epoch.training["earlier_stages"]) == 2
+    available = manifest.training["features_available"]  # asked past all of them: the rest of this epoch, ...
+    assert (
+        train("rest", "--max-features", str(available + 5), "--continue-from", str(tmp_path / "later")).returncode == 0
+    )
+    assert ReaderManifest.read(tmp_path / "rest" / MANIFEST_FILE).training["features"] == available - 14
+    again = train("again", "--max-features", str(available + 5), "--continue-from", str(tmp_path / "rest"))
+    assert again.returncode == 0, again.stderr  # ... then, from a reader that has seen them all, a second epoch
+    second_epoch = ReaderManifest.read(tmp_path / "again" / MANIFEST_FILE).training
+    assert second_epoch["features"] == 5 and len(second_epoch["earlier_stages"]) == 3
 
     for options, said in (
         (("--max-features", "8"), "give --max-features above 8"),
@@ -412,3 +416,18 @@ def test_each_stage_draws_the_features_that_follow_the_ones_seen_before() -> Non
     assert first[:100] != features[:100], "not the features' own order"
     assert second[:100] != first[:100], "a second pass in an order of its own"
     assert drawn(features, None, seed=13) == features
+
+
+def test_a_stage_trains_at_most_to_the_end_of_the_epoch_it_starts_in() -> None:
+    """A small set under the default --max-features is read once, not over and over; a stage continuing a reader
+    that has seen every feature goes on into the next epoch, and stops at its end."""
+    from citeqa.eval.train_reader import DEFAULT_MAX_FEATURES, drawn, stage_features
+
+    features = list(range(25))
+    assert sorted(stage_features(features, DEFAULT_MAX_FEATURES, 0, seed=13)) == features
+    assert stage_features(features, 14, 8, seed=13) == drawn(features, 14, seed=13)[8:]
+    assert stage_features(features, 40, 14, seed=13) == drawn(features, 25, seed=13)[14:], "the rest of epoch 1"
+    second = stage_features(features, 40, 25, seed=13)
+    assert second == drawn(features, 40, seed=13)[25:] and len(second) == 15
+    assert len(stage_features(features, DEFAULT_MAX_FEATURES, 30, seed=13)) == 20, "the rest of epoch 2"
+    assert stage_features(features, None, 0, seed=13) == features
