@@ -163,8 +163,8 @@ def user_corpus(questions: Path, corpus: Path) -> dict[str, Corpus]:
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many batches (a quick try).")
 @click.option(
     "--max-features", type=click.IntRange(0), default=DEFAULT_MAX_FEATURES, show_default=True,
-    help="Features (question + passage pieces) trained on, drawn from every source; 0: all of them. More than "
-    "there are: the draw goes on into another epoch, in an order of its own (for --continue-from stages).",
+    help="Features (question + passage pieces) trained on, drawn from every source; 0: all of them. A run stops "
+    "at the end of the epoch it starts in; with --continue-from past all of them, the next epoch (its own order).",
 )  # fmt: skip
 @click.option("--limit", type=click.IntRange(1), help="Use at most this many training passages per corpus.")
 @click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True)
