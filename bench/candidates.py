@@ -99,9 +99,10 @@ def main() -> None:
         partial.replace(out)
     from citeqa.eval.fit_confidence import calibrated, fit_and_write
 
-    if args.write:
-        fit_and_write(calibration(sets), args.reader, say=lambda line: print(line, file=sys.stderr))
-    model = calibrated(calibration(sets))
+    if args.write:  # the fit written is the one scored below: fitted once
+        model = fit_and_write(calibration(sets), args.reader, say=lambda line: print(line, file=sys.stderr))
+    else:
+        model = calibrated(calibration(sets))
     print("weights: " + ", ".join(f"{n} {w:+.3f}" for n, w in model.weights.items()) + f"; threshold {model.threshold}")
     print("| set | f1 | overall_f1 | answerable_abstained | unanswerable_abstained |")
     print("|---|---|---|---|---|")
