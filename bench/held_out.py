@@ -107,6 +107,19 @@ def _cell(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def mean_rows(rows: list[dict[str, Any]]) -> list[str]:
+    """The mean over the sets, and the mean weighted by each set's questions (a 3-question set swings the first)."""
+    lines = []
+    for label, weight in (("mean", lambda r: 1), ("mean by questions", lambda r: r["questions"])):
+        cells = [str(sum(r["questions"] for r in rows))]
+        for column in COLUMNS[1:]:
+            known = [(r[column], weight(r)) for r in rows if r[column] is not None]
+            total = sum(w for _, w in known)
+            cells.append(_cell(sum(v * w for v, w in known) / total if total else None))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "train")
@@ -122,9 +135,11 @@ def main() -> None:
     base: dict[str, Any] = {"reader": str(args.reader)} if args.reader else {}
     print("| set | " + " | ".join(COLUMNS) + " |")
     print("|---" * (len(COLUMNS) + 1) + "|")
+    rows = []
     for name, questions, corpus in sets:
-        row = measure(name, questions, corpus, args.work, base)
-        print(f"| {name} | " + " | ".join(_cell(row[c]) for c in COLUMNS) + " |", flush=True)
+        rows.append(measure(name, questions, corpus, args.work, base))
+        print(f"| {name} | " + " | ".join(_cell(rows[-1][c]) for c in COLUMNS) + " |", flush=True)
+    print("\n".join(mean_rows(rows)), flush=True)
     if not args.ablate:
         return
     print("\n| variant | mean f1 | mean overall f1 | answerable abstained | unanswerable abstained | read recall |")

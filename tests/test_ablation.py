@@ -38,7 +38,10 @@ def test_without_shape_an_explanation_is_the_readers_bare_span(interviews: Searc
     bare = Answerer(interviews, embedder, AnswerSettings(disabled=("shape",), min_confidence=0.0)).answer(question)
     assert shaped.text is not None and bare.text is not None
     assert shaped.text == shaped.citations[0].quote, "whole sentences"
-    assert bare.text in shaped.text and len(bare.text) < len(shaped.text)
+    # Off, the span is the reader's own, a part of its sentence. (Which sentence wins may differ too: the answer's
+    # length is a confidence feature, and reader v6 ranks another sentence first without shape.)
+    quote = bare.citations[0].quote
+    assert bare.text in quote and len(bare.text) < len(quote)
 
 
 def test_the_reader_reads_as_many_passages_as_asked(interviews: SearchIndex, embedder: Embedder) -> None:
