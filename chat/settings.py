@@ -14,9 +14,9 @@ from .confidence import FEATURE_NAMES, FeatureName
 from .question import MAX_QUESTION_CHARS
 
 # Parts of the answerer that an ablation can switch off (`citeqa eval --disable`), each measured on its own.
-# shape: reader spans as they come (no whole sentences for explanations, no currency sign or unit added); names: no
-# widening of part of a name to the whole name; headings: spans in headings and question lines allowed; spelling:
-# questions searched as typed (no typo correction against the documents' words).
+# shape: reader spans as they come (no whole sentences for explanations, no currency sign or unit added, no bracket
+# closed); names: no widening of part of a name to the whole name; headings: spans in headings and question lines
+# allowed; spelling: questions searched as typed (no typo correction against the documents' words).
 Component = Literal["shape", "names", "headings", "spelling"]
 COMPONENTS: tuple[str, ...] = get_args(Component)
 # Limits and defaults of the settings, shared by the command line and the API.

@@ -1,6 +1,6 @@
 """The answer in the shape the question asks for: an explanation is whole sentences, an amount keeps its currency
-sign, scale and unit, and ends where its clause does. All of it moves the ends of the reader's span over the
-document's own characters, so the answer stays a verbatim slice.
+sign, scale and unit, and ends where its clause does; a bracket the span opens is closed. All of it moves the ends
+of the reader's span over the document's own characters, so the answer stays a verbatim slice.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ _WORD_EDGES = "¿¡\"'“‘([,;:.!?"
 
 # Where a clause ends inside a span: a comma, semicolon, bracket or dash followed by a space (not "80,924").
 _CLAUSE_BREAK = re.compile(r"[,;]\s|\s[(–—]")
+_BRACKET_PAIRS = (("(", ")"), ("[", "]"))
+MAX_BRACKET_REACH = 60  # characters a span may grow by to close (or open) a bracket it leaves half open
 _CURRENCY_BEFORE = re.compile(r"(?:[$€£¥₹]|(?:US|A|C|NZ|HK)\$|(?:USD|EUR|GBP|AZN|PKR|Rs\.?)\s?)$")
 _SCALE = r"\s?%|\s?(?:per ?cent|percent|million|billion|trillion|thousand|bn|mn)\b"
 # A span that ends in a number, or in a number and its scale ("3.3 million"): the unit after it still belongs to it.
@@ -60,7 +62,39 @@ def shaped(question: Question, text: str, sentences: Sequence[Span], start: int,
         return whole_sentences(sentences, start, end)
     if question.answer_type.is_numeric:
         end = _first_clause(text, start, end)
-    return _whole_amount(text, start, end)
+    return _closed_brackets(text, *_whole_amount(text, start, end))
+
+
+def _closed_brackets(text: str, start: int, end: int) -> tuple[int, int]:
+    """A bracket the span opens is closed, one it closes is opened: "Azerbaijan Technical University (AzTU" takes
+    its ")". Only where the other bracket lies within reach on the same line, with no bracket of the pair between."""
+    for opening, closing in _BRACKET_PAIRS:
+        unopened, unclosed = _unmatched(text[start:end], opening, closing)
+        if unclosed == 1:
+            after = text[end : end + MAX_BRACKET_REACH]
+            close = after.find(closing)
+            if close != -1 and "\n" not in after[:close] and opening not in after[:close]:
+                end += close + 1
+        if unopened == 1:
+            before = text[max(0, start - MAX_BRACKET_REACH) : start]
+            open_ = before.rfind(opening)
+            if open_ != -1 and "\n" not in before[open_:] and closing not in before[open_:]:
+                start -= len(before) - open_
+    return start, end
+
+
+def _unmatched(span: str, opening: str, closing: str) -> tuple[int, int]:
+    """(closing brackets without their opening one, opening brackets without their closing one) in `span`."""
+    unopened = depth = 0
+    for ch in span:
+        if ch == opening:
+            depth += 1
+        elif ch == closing:
+            if depth:
+                depth -= 1
+            else:
+                unopened += 1
+    return unopened, depth
 
 
 def _first_clause(text: str, start: int, end: int) -> int:

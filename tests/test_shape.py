@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citeqa.chat.question import analyze
-from citeqa.chat.shape import shaped, wants_explanation
+from citeqa.chat.shape import MAX_BRACKET_REACH, shaped, wants_explanation
 from citeqa.ingest.sentences import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,6 +179,26 @@ def test_part_of_a_longer_number_is_not_widened_into_a_unit() -> None:
     assert shape("How much does the ferry carry?", "It carries 200 tonnes a day.", "20") == "20"
 
 
+@pytest.mark.parametrize(
+    ("text", "span", "expected"),
+    [
+        (
+            "Universities such as the Azerbaijan Technical University (AzTU) sign memorandums.",
+            "the Azerbaijan Technical University (AzTU",
+            "the Azerbaijan Technical University (AzTU)",
+        ),
+        ("The fee (about 40 euros) is paid at the door.", "about 40 euros)", "(about 40 euros)"),
+        ("See the report [annex 2] for more.", "report [annex", "report [annex 2]"),
+        ("It is run (in part by Harbour Ltd.", "run (in part", "run (in part"),  # never closed: left as it is
+        ("The port (see map) is run (badly) by them.", "The port (see", "The port (see map)"),
+        ("One (a\nb) two.", "One (a", "One (a"),  # the bracket closes on another line only
+        ("A (b) c (d) e.", "b) c (d", "(b) c (d)"),
+    ],
+)
+def test_a_bracket_the_span_leaves_half_open_is_closed(text: str, span: str, expected: str) -> None:
+    assert shape("Which universities sign memorandums?", text, span) == expected
+
+
 def test_an_amount_the_reader_already_gave_whole_is_unchanged() -> None:
     text = "The scheme cost $20.7 million in all."
     assert shape("How much did the scheme cost?", text, "$20.7 million") == "$20.7 million"
@@ -201,6 +221,10 @@ _TEXT_PIECES = st.sampled_from(
         "— “quoted.” ",
         "- item\r\n",
         "1911. ",
+        "(AzTU) ",
+        " (about",
+        "40 euros)",
+        "[2]",
     ]
 )
 _TEXTS = st.one_of(
@@ -236,6 +260,17 @@ def test_shaping_stays_inside_the_text_and_only_cuts_at_a_clause(question: str, 
         assert any(ch.isdigit() for ch in text[start:new_end])
     else:
         assert text[start:end] in text[new_start:new_end]
+    if not wants_explanation(analyze(question)) and _left_open(text[new_start:new_end]) == 1:
+        # a bracket left open has no partner within reach on its line
+        after = text[new_end : new_end + MAX_BRACKET_REACH]
+        assert ")" not in after.split("\n")[0].split("(")[0]
+
+
+def _left_open(answer: str) -> int:
+    depth = 0
+    for ch in answer:
+        depth = depth + 1 if ch == "(" else max(depth - 1, 0) if ch == ")" else depth
+    return depth
 
 
 def _question_set() -> list[dict[str, object]]:
