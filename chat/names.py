@@ -1,6 +1,8 @@
 """A name is answered whole: a span that begins or ends inside a run of capitalised words ("Lahore" of "the
-University of Lahore") grows over the rest of it, joined by "of" where a capitalised word follows.
-The ends move over the document's own characters, so the answer stays a verbatim slice."""
+University of Lahore") grows over the rest of it, joined by "of" where a capitalised word follows. A bracket ends
+the run ("Theodor Heuss (German: …", "The Kwacha (ISO 4217 code: ZMW)": what it opens is said of the name, not part
+of it), and so does the pronoun "I". The ends move over the document's own characters, so the answer stays a
+verbatim slice."""
 
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ _WORD_AFTER = re.compile(r"^(\s+)(\S+)")
 _JOINERS = frozenset({"of", "de", "for"})  # not "and": "Pakistan and Azerbaijan" are two names
 MAX_NAME_WORDS = 8  # a name grows by at most this many words on each side
 _EDGE = ".,;:!?\"'()[]“”‘’"
+_OPENING = "(["
 
 
 def _capitalised(word: str) -> bool:
     word = word.strip(_EDGE)
-    return bool(word) and word[0].isupper()
+    return bool(word) and word[0].isupper() and word != "I"  # not the pronoun
 
 
 def whole_name(text: str, start: int, end: int) -> tuple[int, int]:
@@ -48,6 +51,8 @@ def _grow_left(text: str, start: int) -> int:
             break
         if _sentence_start(text, m.start()):
             break  # a capitalised first word of a sentence is not known to be part of the name
+        if m.group(1)[0] in _OPENING:  # "(Azerbaijan Technical University)": the name begins inside the bracket
+            return m.start() + 1
         start = m.start()
     return start
 
@@ -66,7 +71,7 @@ def _grow_right(text: str, end: int) -> int:
                     break
                 continue
             break
-        if not _capitalised(word):
+        if not _capitalised(word) or word[0] in _OPENING:  # "(AzTU)" is said of the name, not part of it
             break
         end += len(m.group(1)) + len(word.rstrip(_EDGE))
         if word[-1] in _EDGE:

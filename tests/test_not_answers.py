@@ -50,6 +50,11 @@ def test_headings_and_question_lines_are_never_answers(words: str, never: bool) 
         ("Pakistan and Azerbaijan signed it.", "Pakistan", "Pakistan"),  # two names, not one
         ("It cost 5 million in 2024.", "5 million", "5 million"),  # not a name: unchanged
         ("In Lahore, people met.", "Lahore", "Lahore"),  # a sentence's first word is not known to be a name
+        # a bracket ends the name: what it holds is said of the name
+        ("Its first president was Theodor Heuss (German: Theodor) of the FDP.", "Heuss", "Theodor Heuss"),
+        ("The currency is the Kwacha (ISO 4217 code: ZMW) since 1968.", "Kwacha", "Kwacha"),
+        ("Such as (Azerbaijan Technical University) sign.", "Technical", "Azerbaijan Technical University"),
+        ("For healing we add Kona I think.", "Kona", "Kona"),  # the pronoun is no part of a name
     ],
 )
 def test_part_of_a_name_grows_to_the_whole_name(text: str, part: str, whole: str) -> None:
